@@ -1,0 +1,74 @@
+// Device plugins compile a Graph with its weights and per-node LayerConfigs into something that runs.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zoo/graph.hpp"
+#include "zoo/layer_config.hpp"
+#include "zoo/status.hpp"
+#include "zoo/tensor.hpp"
+
+namespace zoo {
+
+struct DeviceInfo {
+    std::string description;        // "fp32 reference on the host CPU (8 threads)"
+    bool wants_folded_batchnorm = true;  // the runner folds BatchNorm into convs before compile when true
+};
+
+struct CompileOptions {
+    int threads = 0;  // 0 = all hardware threads
+};
+
+// Timing of one device op from the last run, for per-layer profiles.
+struct OpTiming {
+    std::string node_name;
+    std::string op_type;
+    double duration_ns = 0;  // measured host time (CPU) or modelled kernel time (emulators)
+    bool modelled = false;
+};
+
+// Thread safety: run() may not be called concurrently on one object; distinct objects are independent.
+// Ownership: the host owns it and keeps the device plugin (hence its library) alive while it lives.
+class CompiledModel {
+public:
+    virtual ~CompiledModel() = default;
+
+    // inputs: one tensor per graph Input node, in graph order, shapes as compiled. outputs: one per graph output.
+    // When `captured` is non-null, also fills it with every node's value (NCHW or [N, F]) keyed by node name.
+    virtual Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+                       std::map<std::string, Tensor>* captured = nullptr) noexcept = 0;
+
+    // Per-op timings of the most recent run (empty when the device does not time ops).
+    virtual std::vector<OpTiming> last_timings() const noexcept { return {}; }
+};
+
+// Thread safety: info/supports/default_layer_config are const and thread-safe; compile may be called concurrently.
+class DevicePlugin {
+public:
+    virtual ~DevicePlugin() = default;
+
+    virtual DeviceInfo info() const noexcept = 0;
+
+    // Whether the device is usable on this host at all (e.g. a driver is present). Error text says why not.
+    virtual Status probe() const noexcept { return Status::ok(); }
+
+    // The config every node starts from before run-config defaults and overrides are applied.
+    virtual LayerConfig default_layer_config() const noexcept { return {}; }
+
+    // Whether the device runs `node` under `config`; the error text says what is refused and why.
+    virtual Status supports(const Node& node, const LayerConfig& config) const noexcept = 0;
+
+    // graph: verified, shapes inferred, batch set. configs: one per node (same indexing as graph.nodes).
+    // The device may refuse (e.g. out of memory), naming the layer and the limit.
+    virtual Result<std::unique_ptr<CompiledModel>> compile(const Graph& graph, const WeightMap& weights,
+                                                           const std::vector<LayerConfig>& configs,
+                                                           const CompileOptions& options) const noexcept = 0;
+
+    // Joins any threads the plugin started. Called by the host before the library may be unloaded.
+    virtual void shutdown() noexcept {}
+};
+
+}  // namespace zoo
