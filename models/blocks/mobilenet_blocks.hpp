@@ -1,0 +1,78 @@
+// The building blocks MobileNetV2 and V3 share, emitting graph nodes named like torchvision's modules so that node
+// names are state_dict prefixes ("features.4.block.2.fc1").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "zoo/graph.hpp"
+
+namespace zoo::models {
+
+// torchvision's _make_divisible: nearest multiple of `divisor`, never below `divisor` nor more than 10% below v.
+int64_t make_divisible(double v, int64_t divisor = 8);
+
+enum class Activation { None, ReLU, ReLU6, Hardswish };
+
+// Appends nodes to a graph; each call returns the index of the node whose output is the block's output.
+class GraphBuilder {
+public:
+    explicit GraphBuilder(Graph& graph) : m_graph(graph) {}
+
+    int input(const std::string& name, Shape shape);
+    int conv(const std::string& name, int in, const Conv2dAttrs& attrs);
+    int batchnorm(const std::string& name, int in, int64_t channels, double eps);
+    int activation(const std::string& name, int in, Activation act);  // returns `in` for Activation::None
+    int unary(const std::string& name, int in, OpKind op);
+    int binary(const std::string& name, int a, int b, OpKind op);
+    int global_avg_pool(const std::string& name, int in);
+    int flatten(const std::string& name, int in);
+    int linear(const std::string& name, int in, int64_t in_features, int64_t out_features);
+    int dropout(const std::string& name, int in, double p);
+    void output(int node) { m_graph.outputs.push_back(node); }
+
+    int64_t channels(int node) const;  // channel count a node produces, tracked while building
+
+private:
+    int add(Node node, int64_t channels);
+    Graph& m_graph;
+    std::vector<int64_t> m_channels;
+};
+
+// torchvision's Conv2dNormActivation: <prefix>.0 conv (no bias, padding (k-1)/2*dilation), <prefix>.1 BatchNorm,
+// <prefix>.2 activation (absent when Activation::None).
+struct ConvBnActSpec {
+    int64_t out_channels = 0;
+    int64_t kernel = 1;
+    int64_t stride = 1;
+    int64_t dilation = 1;
+    int64_t groups = 1;
+    Activation act = Activation::None;
+    double bn_eps = 1e-5;
+};
+int conv_bn_act(GraphBuilder& b, const std::string& prefix, int in, const ConvBnActSpec& spec);
+
+// torchvision's SqueezeExcitation with Hardsigmoid scale: <prefix>.avgpool, .fc1 (1x1 conv with bias), .activation
+// (ReLU), .fc2, .scale_activation, and the multiply named <prefix> (the module's output).
+int squeeze_excite(GraphBuilder& b, const std::string& prefix, int in, int64_t squeeze_channels);
+
+// One inverted residual block, V2 or V3 style.
+struct InvertedResidualSpec {
+    int64_t expanded_channels = 0;
+    int64_t out_channels = 0;
+    int64_t kernel = 3;
+    int64_t stride = 1;    // as configured in the table
+    int64_t dilation = 1;  // a dilated block runs its depthwise conv with stride 1 (torchvision V3)
+    bool expand = true;    // whether a 1x1 expansion conv exists
+    bool squeeze_excite = false;
+    Activation act = Activation::ReLU6;
+    double bn_eps = 1e-5;
+    // Naming: V2 keeps its layers in "conv" and its projection as a bare conv + BN (conv.N, conv.N+1);
+    // V3 keeps them in "block" and its projection as a Conv2dNormActivation without activation (block.N.0, block.N.1).
+    const char* container = "block";
+    bool flat_projection = false;
+};
+// The residual add (named <prefix>, the module's output) exists iff the configured stride is 1 and in == out.
+int inverted_residual(GraphBuilder& b, const std::string& prefix, int in, const InvertedResidualSpec& spec);
+
+}  // namespace zoo::models
