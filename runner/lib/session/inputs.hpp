@@ -1,0 +1,31 @@
+// What --input means: images (a file or a folder, preprocessed like torchvision), an already preprocessed .npy
+// tensor, or seeded random data; assembled into batches of the compiled batch size.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "image/preprocess.hpp"
+#include "zoo/tensor.hpp"
+
+namespace zoo::runner {
+
+struct InputSet {
+    std::vector<Tensor> batches;          // each [batch, C, H, W]
+    std::vector<std::string> item_names;  // one per real item, in order ("chelsea.png", "x.npy[2]", "random[0]")
+    int64_t items = 0;                    // real items; the last batch is padded by repeating its last item
+    std::string kind;                     // "images", "npy", "random"
+};
+
+// `shape` is the compiled input shape [batch, C, H, W].
+Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint64_t seed);
+
+// The leading dimension of a .npy input (so the batch can follow the file when not given), or an error.
+Result<int64_t> npy_batch(const std::string& path);
+
+// torchvision's preset proportions: the shorter side is resized to 256/224 of the crop's shorter side.
+PreprocessSpec preprocess_for(int64_t height, int64_t width);
+
+bool is_npy_path(const std::string& path);
+
+}  // namespace zoo::runner

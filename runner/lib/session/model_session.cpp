@@ -1,0 +1,124 @@
+#include "session/model_session.hpp"
+
+#include <boost/filesystem.hpp>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "core/data_paths.hpp"
+#include "weights/weights.hpp"
+
+namespace zoo::runner {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+Result<ModelVariant> pick_variant(const ModelPlugin& plugin, const std::string& model, const std::string& wanted) {
+    auto variants = plugin.variants();
+    if (variants.empty()) return Status::error("model '" + model + "' declares no variants");
+    if (wanted.empty()) return variants.front();
+    std::string names;
+    for (const auto& v : variants) {
+        if (v.name == wanted) return v;
+        names += (names.empty() ? "" : ", ") + v.name;
+    }
+    return Status::error("unknown variant '" + wanted + "' of model '" + model + "' (available: " + names + ")");
+}
+
+}  // namespace
+
+Shape input_shape(const Graph& graph) {
+    auto inputs = graph.input_nodes();
+    return inputs.empty() ? Shape{} : graph.nodes[inputs.front()].output_shape;
+}
+
+WeightMap random_weights(const Graph& graph, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    WeightMap weights;
+    for (const auto& node : graph.nodes) {
+        for (const auto& p : node.params) {
+            Tensor t(p.shape);
+            if (p.role == "weight" && node.op == OpKind::Conv2d) {
+                const auto& a = node.attr<Conv2dAttrs>();
+                double fan_out = static_cast<double>(a.out_channels / a.groups * a.kernel[0] * a.kernel[1]);
+                std::normal_distribution<float> dist(0.0f, static_cast<float>(std::sqrt(2.0 / fan_out)));
+                for (auto& v : t.data) v = dist(rng);
+            } else if (p.role == "weight" && node.op == OpKind::Linear) {
+                std::normal_distribution<float> dist(0.0f, 0.01f);
+                for (auto& v : t.data) v = dist(rng);
+            } else if (p.role == "weight" || p.role == "running_var") {
+                std::fill(t.data.begin(), t.data.end(), 1.0f);
+            }
+            if (p.role == "num_batches_tracked") t.element_type = ElementType::Int64;
+            weights.emplace(p.key, std::move(t));
+        }
+    }
+    return weights;
+}
+
+Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    ModelSetup setup;
+    ZOO_ASSIGN_OR_RETURN(setup.plugin, registry.create_model(options.model));
+    ZOO_ASSIGN_OR_RETURN(ModelVariant variant, pick_variant(*setup.plugin, options.model, options.variant));
+    setup.variant = variant.name;
+    setup.table_path = (boost::filesystem::path(data_dir()) / "yaml" / "models" / (variant.table + ".yaml")).string();
+    ZOO_ASSIGN_OR_RETURN(setup.spec, load_yaml_spec(setup.table_path));
+
+    if (!options.run_config.empty()) {
+        ZOO_ASSIGN_OR_RETURN(setup.run_config, load_run_config(options.run_config));
+    }
+    for (const auto& text : options.sets) {
+        ZOO_ASSIGN_OR_RETURN(SetOverride set, parse_set_argument(text));
+        ZOO_ASSIGN_OR_RETURN(bool was_layer_key, apply_config_override(setup.run_config, set));
+        if (was_layer_key) continue;
+        // Anything else overrides the architecture table; the model plugin rejects keys it does not know.
+        ZOO_ASSIGN_OR_RETURN(SpecValue value, override_value(set));
+        setup.spec.set(set.key, std::move(value));
+    }
+
+    ZOO_ASSIGN_OR_RETURN(setup.graph, setup.plugin->build(setup.spec));
+    setup.batch = options.batch > 0 ? options.batch : setup.run_config.batch.value_or(1);
+    setup.graph.set_batch(setup.batch);
+    ZOO_TRY(setup.graph.infer_shapes());
+
+    if (options.weights.empty()) {
+        setup.weights = random_weights(setup.graph, options.seed);
+        setup.random_weights = true;
+    } else {
+        ZOO_ASSIGN_OR_RETURN(setup.weights, load_weights(options.weights));
+        ZOO_TRY(check_weights(setup.graph, setup.weights).with_context(options.weights));
+    }
+    setup.load_ms = ms_since(start);
+    return setup;
+}
+
+Result<CompiledSetup> compile_on_device(const PluginRegistry& registry, const ModelSetup& setup, const std::string& device_name,
+                                        int threads, bool compile) {
+    CompiledSetup out;
+    out.device_name = device_name;
+    ZOO_ASSIGN_OR_RETURN(out.device, registry.create_device(device_name));
+    ZOO_TRY(out.device->probe().with_context("device '" + device_name + "' is not usable"));
+    out.graph = setup.graph;
+    WeightMap weights = setup.weights;
+    if (out.device->info().wants_folded_batchnorm) ZOO_TRY(fold_batchnorm(out.graph, weights));
+    ZOO_TRY(out.graph.infer_shapes());
+    ZOO_ASSIGN_OR_RETURN(out.configs, resolve_layer_configs(out.graph, out.device->default_layer_config(), setup.run_config));
+    for (size_t i = 0; i < out.graph.nodes.size(); ++i) {
+        Status s = out.device->supports(out.graph.nodes[i], out.configs.per_node[i]);
+        if (!s) return s.with_context("device '" + device_name + "' cannot run layer '" + out.graph.nodes[i].name + "'");
+    }
+    if (!compile) return out;
+    const auto start = std::chrono::steady_clock::now();
+    CompileOptions options;
+    options.threads = threads;
+    ZOO_ASSIGN_OR_RETURN(auto compiled, out.device->compile(out.graph, weights, out.configs.per_node, options));
+    out.compile_ms = ms_since(start);
+    out.compiled = hold_compiled(std::move(compiled), out.device);
+    return out;
+}
+
+}  // namespace zoo::runner
