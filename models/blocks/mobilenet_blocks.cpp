@@ -48,9 +48,9 @@ int GraphBuilder::batchnorm(const std::string& name, int in, int64_t channels, d
     n.op = OpKind::BatchNorm;
     n.inputs = {in};
     n.attrs = BatchNormAttrs{channels, eps};
-    for (const char* role : {"weight", "bias", "running_mean", "running_var"})
-        n.params.push_back({role, name + "." + role, {channels}});
-    n.params.push_back({"num_batches_tracked", name + ".num_batches_tracked", {}, false});
+    for (const char* role : {"weight", "bias"}) n.params.push_back({role, name + "." + role, {channels}});
+    for (const char* role : {"running_mean", "running_var"}) n.params.push_back({role, name + "." + role, {channels}, true, true});
+    n.params.push_back({"num_batches_tracked", name + ".num_batches_tracked", {}, false, true});
     return add(std::move(n), channels);
 }
 

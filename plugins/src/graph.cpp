@@ -284,7 +284,7 @@ std::vector<ParamSpec> Graph::expected_params() const {
 int64_t Graph::parameter_count() const {
     int64_t count = 0;
     for (const auto& p : expected_params())
-        if (p.used) count += shape_numel(p.shape);
+        if (!p.buffer) count += shape_numel(p.shape);
     return count;
 }
 

@@ -87,6 +87,7 @@ struct ParamSpec {
     std::string key;
     Shape shape;
     bool used = true;
+    bool buffer = false;  // running statistics or counters (torch buffers), not learned parameters
 };
 
 struct Node {
@@ -129,7 +130,7 @@ public:
 
     // Every parameter the graph expects in a weight file, in node order.
     std::vector<ParamSpec> expected_params() const;
-    int64_t parameter_count() const;  // elements of used float parameters plus unused ones (as torch counts them)
+    int64_t parameter_count() const;  // elements of learned parameters, buffers excluded (as torch's parameters() counts)
 };
 
 // Checks a WeightMap against graph.expected_params(): every missing, unexpected or mis-shaped tensor is reported (all of
