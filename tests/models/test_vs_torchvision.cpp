@@ -49,6 +49,8 @@ struct Param {
     std::string format;  // pth_zip, pth_legacy, safetensors
 };
 
+void PrintTo(const Param& p, std::ostream* os) { *os << p.family << "/" << p.format; }
+
 class VsTorchvision : public ::testing::TestWithParam<Param> {};
 
 }  // namespace
