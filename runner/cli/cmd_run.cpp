@@ -22,6 +22,7 @@ namespace zoo::runner::cli {
 namespace fs = boost::filesystem;
 
 void add_run_options(CLI::App& app, RunOptions& o) {
+    app.option_defaults()->always_capture_default();
     app.add_option("--model", o.model, "Model plugin (see `runner list`)")->required();
     app.add_option("--variant", o.variant, "Model variant (default: the model's first, e.g. large)");
     app.add_option("--device", o.device, "Device plugin: cpu, wormhole, ...")->required();
@@ -32,6 +33,8 @@ void add_run_options(CLI::App& app, RunOptions& o) {
         ->check(CLI::ExistingFile);
     app.add_option("--input", o.input, "IMAGE, DIR of images, FILE.npy (preprocessed float32 NCHW) or 'random'; default: "
                                        "the bundled sample images");
+    app.add_option("--resize", o.resize, "Shorter side of an image before the center crop (default 256 for a 224 crop; "
+                                         "232 for torchvision's IMAGENET1K_V2 weights)")->check(CLI::PositiveNumber);
     app.add_option("--batch", o.batch, "Batch size (default: the .npy's N, the run config's batch, or 1)")->check(CLI::PositiveNumber);
     app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
     app.add_option("--iterations", o.iterations, "Timed runs")->check(CLI::NonNegativeNumber);
@@ -134,7 +137,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
               << "; " << dev.graph.nodes.size() << " ops"
               << (dev.device->info().wants_folded_batchnorm ? " (BatchNorm folded into convs)" : "") << "\n";
 
-    auto inputs_result = load_inputs(input, in_shape, o.seed);
+    auto inputs_result = load_inputs(input, in_shape, o.seed, o.resize);
     if (!inputs_result) return fail(inputs_result.status());
     InputSet& inputs = inputs_result.value();
 

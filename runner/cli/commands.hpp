@@ -24,6 +24,7 @@ struct RunOptions {
     uint64_t seed = 0;
     bool dump_config = false;
     int top = 5;
+    int resize = 0;
 };
 void add_run_options(CLI::App& app, RunOptions& options);
 int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& options);

@@ -12,11 +12,12 @@ namespace fs = boost::filesystem;
 
 bool is_npy_path(const std::string& path) { return fs::path(path).extension() == ".npy"; }
 
-PreprocessSpec preprocess_for(int64_t height, int64_t width) {
+PreprocessSpec preprocess_for(int64_t height, int64_t width, int resize_shorter) {
     PreprocessSpec spec;
     spec.crop_height = static_cast<int>(height);
     spec.crop_width = static_cast<int>(width);
-    spec.resize_shorter = static_cast<int>(std::lround(static_cast<double>(std::min(height, width)) * 256.0 / 224.0));
+    spec.resize_shorter = resize_shorter > 0 ? resize_shorter
+                                             : static_cast<int>(std::lround(static_cast<double>(std::min(height, width)) * 256.0 / 224.0));
     return spec;
 }
 
@@ -47,7 +48,7 @@ InputSet batch_items(const std::vector<Tensor>& items, const Shape& shape) {
 
 }  // namespace
 
-Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint64_t seed) {
+Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint64_t seed, int resize_shorter) {
     const int64_t batch = shape[0];
     if (input == "random") {
         InputSet set;
@@ -84,7 +85,7 @@ Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint6
         files.push_back(input);
     }
     if (shape[1] != 3) return Status::error("images give 3 channels but the model expects " + std::to_string(shape[1]));
-    const PreprocessSpec spec = preprocess_for(shape[2], shape[3]);
+    const PreprocessSpec spec = preprocess_for(shape[2], shape[3], resize_shorter);
     std::vector<Tensor> items;
     for (const auto& f : files) {
         ZOO_ASSIGN_OR_RETURN(Tensor t, load_image(f, spec));

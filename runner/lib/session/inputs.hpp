@@ -17,14 +17,15 @@ struct InputSet {
     std::string kind;                     // "images", "npy", "random"
 };
 
-// `shape` is the compiled input shape [batch, C, H, W].
-Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint64_t seed);
+// `shape` is the compiled input shape [batch, C, H, W]. `resize_shorter` = 0 keeps torchvision's default proportion.
+Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint64_t seed, int resize_shorter = 0);
 
 // The leading dimension of a .npy input (so the batch can follow the file when not given), or an error.
 Result<int64_t> npy_batch(const std::string& path);
 
-// torchvision's preset proportions: the shorter side is resized to 256/224 of the crop's shorter side.
-PreprocessSpec preprocess_for(int64_t height, int64_t width);
+// torchvision's preset proportions: the shorter side is resized to 256/224 of the crop's shorter side unless
+// `resize_shorter` says otherwise (232 for torchvision's IMAGENET1K_V2 weights).
+PreprocessSpec preprocess_for(int64_t height, int64_t width, int resize_shorter = 0);
 
 bool is_npy_path(const std::string& path);
 
