@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "core/data_paths.hpp"
 #include "plugins/plugin_loader.hpp"
+#include "session/model_session.hpp"
 
 namespace zoo::runner::cli {
 
@@ -30,8 +31,11 @@ int run_list(const std::vector<std::string>& plugin_dirs, const ListOptions& opt
                     j["variants"].push_back({{"name", v.name}, {"table", "yaml/models/" + v.table + ".yaml"}, {"description", v.description}});
         }
         if (rec.kind == PluginKind::Device && rec.status.is_ok()) {
-            auto device = registry.create_device(rec.name);
-            if (device) {
+            auto device = open_device(registry, rec.name);
+            if (!device) {
+                j["usable"] = false;
+                j["error"] = device.status().message();
+            } else {
                 j["info"] = (*device)->info().description;
                 Status probe = (*device)->probe();
                 j["available"] = probe.is_ok();

@@ -29,6 +29,8 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--config", o.config, "Run config YAML: per-layer dtype, math fidelity, sharding")->check(CLI::ExistingFile);
     app.add_option("--set", o.sets, "Override KEY=VALUE of the model table (width_mult, resolution=HxW, ...) or of the layer "
                                     "config (dtype=..., or PATTERN:KEY=VALUE for matching layers); repeatable");
+    app.add_option("--hardware", o.hardware, "Device description YAML (default: yaml/devices/<the device's table>.yaml)")
+        ->check(CLI::ExistingFile);
     app.add_option("--weights", o.weights, "torchvision state_dict: .pth (zip or legacy) or .safetensors; default: seeded random")
         ->check(CLI::ExistingFile);
     app.add_option("--input", o.input, "IMAGE, DIR of images, FILE.npy (preprocessed float32 NCHW) or 'random'; default: "
@@ -105,7 +107,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     ModelSetup& setup = setup_result.value();
     const Shape in_shape = input_shape(setup.graph);
 
-    auto compiled_result = compile_on_device(registry, setup, o.device, o.threads, !o.dump_config);
+    auto compiled_result = compile_on_device(registry, setup, o.device, o.threads, !o.dump_config, o.hardware);
     if (!compiled_result) return fail(compiled_result.status());
     CompiledSetup& dev = compiled_result.value();
     for (const auto& w : dev.configs.warnings) std::cerr << "warning: " << w << "\n";

@@ -15,7 +15,7 @@ struct ListOptions {
 int run_list(const std::vector<std::string>& plugin_dirs, const ListOptions& options);
 
 struct RunOptions {
-    std::string model, variant, device, config, weights, input = "samples", report, save_output;
+    std::string model, variant, device, config, hardware, weights, input = "samples", report, save_output;
     std::vector<std::string> sets;
     int64_t batch = 0;
     int warmup = 3;

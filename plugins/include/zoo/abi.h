@@ -1,7 +1,7 @@
 /* The one C entry point every plugin exports (via BOOST_DLL_ALIAS, name ZOO_PLUGIN_ENTRY_NAME).
  * The host calls it first and checks struct size, ABI version and build id before touching anything else.
  * Rules: ABI major must equal the host's; a plugin's minor may be older than the host's, not newer.
- * The build id (compiler, C++ standard library, language standard) must match exactly, because C++ interfaces cross
+ * The build id (compiler, C++ standard library, language standard, SDK header digest) must match exactly, because C++ interfaces cross
  * the boundary once the checks pass. */
 #ifndef ZOO_ABI_H
 #define ZOO_ABI_H
@@ -29,8 +29,12 @@
 #else
 #define ZOO_COMPILER_ID__ "unknown-compiler"
 #endif
+/* Digest of the SDK headers, set by the build (plugins/CMakeLists.txt). */
+#ifndef ZOO_SDK_DIGEST
+#define ZOO_SDK_DIGEST "unknown"
+#endif
 /* Only meaningful in C++ translation units (the host and plugins are C++). */
-#define ZOO_BUILD_ID ZOO_COMPILER_ID__ "/" ZOO_STDLIB_ID__ "/c++" ZOO_STRINGIFY__(__cplusplus)
+#define ZOO_BUILD_ID ZOO_COMPILER_ID__ "/" ZOO_STDLIB_ID__ "/c++" ZOO_STRINGIFY__(__cplusplus) "/sdk-" ZOO_SDK_DIGEST
 
 #ifdef __cplusplus
 extern "C" {

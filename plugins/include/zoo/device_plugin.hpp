@@ -8,6 +8,7 @@
 
 #include "zoo/graph.hpp"
 #include "zoo/layer_config.hpp"
+#include "zoo/spec_value.hpp"
 #include "zoo/status.hpp"
 #include "zoo/tensor.hpp"
 
@@ -51,6 +52,13 @@ public:
     virtual ~DevicePlugin() = default;
 
     virtual DeviceInfo info() const noexcept = 0;
+
+    // The hardware description this device reads: the runner loads yaml/devices/<name>.yaml (or the file given with
+    // --hardware) and passes it to configure() before anything else. Empty = the device needs none.
+    virtual std::string hardware_table() const noexcept { return ""; }
+    // Called once, before probe/supports/compile, when hardware_table() is not empty. Errors name the spec value's
+    // source (file:line:column). Not thread-safe: the host calls it before sharing the object.
+    virtual Status configure(const SpecValue& hardware) noexcept { return Status::ok(); }
 
     // Whether the device is usable on this host at all (e.g. a driver is present). Error text says why not.
     virtual Status probe() const noexcept { return Status::ok(); }

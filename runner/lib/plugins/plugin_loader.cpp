@@ -73,8 +73,8 @@ OpenedPlugin open_plugin(const std::string& path, PluginKind kind, const std::st
         return fail("declares name '" + std::string(info->name ? info->name : "") + "' but its file name says '" +
                     expected_name + "'");
     if (rec.build_id != ZOO_BUILD_ID)
-        return fail("was built with a different toolchain (plugin: '" + rec.build_id + "', host: '" + ZOO_BUILD_ID +
-                    "'); C++ objects cannot cross between them");
+        return fail("was built with a different toolchain or SDK (plugin: '" + rec.build_id + "', host: '" + ZOO_BUILD_ID +
+                    "'); C++ objects cannot cross between them: rebuild the plugin with this runner's toolchain and SDK");
     if (info->create == nullptr || info->destroy == nullptr) return fail("entry struct lacks create/destroy functions");
     opened.info = info;
     return opened;

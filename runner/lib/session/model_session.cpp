@@ -96,11 +96,25 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
     return setup;
 }
 
+Result<std::shared_ptr<DevicePlugin>> open_device(const PluginRegistry& registry, const std::string& name,
+                                                  const std::string& hardware_file) {
+    ZOO_ASSIGN_OR_RETURN(auto device, registry.create_device(name));
+    const std::string table = device->hardware_table();
+    if (table.empty() && hardware_file.empty()) return device;
+    if (table.empty()) return Status::error("device '" + name + "' reads no hardware description, but --hardware was given");
+    const std::string path = hardware_file.empty()
+                                 ? (boost::filesystem::path(data_dir()) / "yaml" / "devices" / (table + ".yaml")).string()
+                                 : hardware_file;
+    ZOO_ASSIGN_OR_RETURN(SpecValue hardware, load_yaml_spec(path));
+    ZOO_TRY(device->configure(hardware).with_context("device '" + name + "'"));
+    return device;
+}
+
 Result<CompiledSetup> compile_on_device(const PluginRegistry& registry, const ModelSetup& setup, const std::string& device_name,
-                                        int threads, bool compile) {
+                                        int threads, bool compile, const std::string& hardware_file) {
     CompiledSetup out;
     out.device_name = device_name;
-    ZOO_ASSIGN_OR_RETURN(out.device, registry.create_device(device_name));
+    ZOO_ASSIGN_OR_RETURN(out.device, open_device(registry, device_name, hardware_file));
     ZOO_TRY(out.device->probe().with_context("device '" + device_name + "' is not usable"));
     out.graph = setup.graph;
     WeightMap weights = setup.weights;

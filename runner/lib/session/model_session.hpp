@@ -26,6 +26,7 @@ struct SessionOptions {
     uint64_t seed = 0;                 // for random weights
     int64_t batch = 0;                 // 0 = the run config's batch, else 1
     int threads = 0;                   // 0 = all hardware threads
+    std::string hardware;              // device description YAML; empty = yaml/devices/<device's table>.yaml
 };
 
 // A model built for a batch, with its weights, ready to compile on any device.
@@ -53,10 +54,15 @@ struct CompiledSetup {
 };
 
 Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOptions& options);
+// Creates a device and, when it reads a hardware description, loads and applies it: `hardware_file`, or
+// yaml/devices/<hardware_table()>.yaml when empty.
+Result<std::shared_ptr<DevicePlugin>> open_device(const PluginRegistry& registry, const std::string& name,
+                                                  const std::string& hardware_file = "");
+
 // Places the setup on a device (BatchNorm folding when it asks, per-layer configs, supports() for every node) and,
 // unless `compile` is false (--dump-config), compiles it.
 Result<CompiledSetup> compile_on_device(const PluginRegistry& registry, const ModelSetup& setup, const std::string& device_name,
-                                        int threads, bool compile = true);
+                                        int threads, bool compile = true, const std::string& hardware_file = "");
 
 // Seeded random weights with torchvision's initialisation (kaiming-normal fan-out convs, N(0, 0.01) linears, unit
 // BatchNorm, zero biases): deterministic for a seed, meaningless as predictions.

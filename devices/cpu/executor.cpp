@@ -1,0 +1,702 @@
+// How a graph runs on the CPU:
+// - Layout: rank-4 values are stored NHWC with channels padded to 16 ("spatial"); other ranks as rows of the last
+//   dimension, padded the same way. Inputs are converted at entry, outputs and captured values at exit.
+// - Steps: one kernel call each. The fast plan fuses a Conv2d/Linear with a following activation and with a residual
+//   Add when each intermediate has exactly one reader; the fused step runs where the last fused node stood. Dropout
+//   and memory-preserving Flatten are aliases (no step). The capture plan (built on first use) runs every node alone
+//   so each node's own value can be copied out.
+// - Memory: buffers are assigned once per plan by liveness (greedy best fit) and reused across runs.
+#include "executor.hpp"
+
+#include <tbb/info.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "kernels/common.hpp"
+#include "kernels/conv.hpp"
+#include "kernels/dense_ops.hpp"
+#include "kernels/eltwise.hpp"
+#include "kernels/gemm.hpp"
+
+namespace zoo::cpu {
+
+namespace {
+
+struct Layout {
+    Shape shape;
+    bool spatial = false;  // rank 4, stored [n, h, w, cp]
+    int64_t n = 1, h = 1, w = 1;
+    int64_t rows = 1;  // spatial: n * h * w; otherwise numel / c
+    int64_t c = 1, cp = kChannelAlign;
+    int64_t floats() const { return rows * cp; }
+};
+
+Layout make_layout(const Shape& shape) {
+    Layout l;
+    l.shape = shape;
+    if (shape.size() == 4) {
+        l.spatial = true;
+        l.n = shape[0];
+        l.c = shape[1];
+        l.h = shape[2];
+        l.w = shape[3];
+        l.rows = l.n * l.h * l.w;
+    } else if (!shape.empty()) {
+        l.c = shape.back();
+        l.rows = l.c > 0 ? shape_numel(shape) / l.c : 0;
+        l.n = l.rows;
+    }
+    l.cp = padded_channels(std::max<int64_t>(l.c, 1));
+    return l;
+}
+
+// Same bytes for the same logical elements (so a reshape between them is free).
+bool same_memory(const Layout& a, const Layout& b) {
+    if (a.rows != b.rows || a.c != b.c) return false;
+    if (a.spatial && b.spatial) return a.shape == b.shape;
+    if (a.spatial) return a.h * a.w == 1;
+    if (b.spatial) return b.h * b.w == 1;
+    return true;
+}
+
+void to_dense(const Layout& l, const float* src, float* dst) {
+    if (l.spatial) {
+        nhwc_to_nchw(src, dst, l.n, l.c, l.h * l.w, l.cp);
+    } else {
+        for (int64_t r = 0; r < l.rows; ++r) std::memcpy(dst + r * l.c, src + r * l.cp, static_cast<size_t>(l.c) * sizeof(float));
+    }
+}
+
+void from_dense(const Layout& l, const float* src, float* dst) {
+    if (l.spatial) {
+        nchw_to_nhwc(src, dst, l.n, l.c, l.h * l.w, l.cp);
+    } else {
+        for (int64_t r = 0; r < l.rows; ++r) {
+            std::memcpy(dst + r * l.cp, src + r * l.c, static_cast<size_t>(l.c) * sizeof(float));
+            std::memset(dst + r * l.cp + l.c, 0, static_cast<size_t>(l.cp - l.c) * sizeof(float));
+        }
+    }
+}
+
+Act act_of(OpKind op) {
+    switch (op) {
+        case OpKind::Relu: return Act::Relu;
+        case OpKind::Relu6: return Act::Relu6;
+        case OpKind::Hardswish: return Act::Hardswish;
+        case OpKind::Hardsigmoid: return Act::Hardsigmoid;
+        default: return Act::None;
+    }
+}
+bool is_activation(OpKind op) { return act_of(op) != Act::None; }
+
+Status node_error(const Node& n, const std::string& what) {
+    return Status::error("cpu: node '" + n.name + "' (" + op_name(n.op) + "): " + what);
+}
+
+// Weights of one node, prepared once and shared by both plans.
+struct Prepared {
+    std::unique_ptr<ConvKernel> conv;
+    PackedB linear_b;
+    AlignedBuffer bias;  // padded, zero past the real channels
+    std::vector<float> dense_weight, dense_bias;  // linear fallback on a non-row input
+    AlignedBuffer bn_mean, bn_scale, bn_shift;   // padded per-channel affine
+};
+
+class Plan;
+struct StepContext {
+    Plan& plan;
+};
+
+struct Step {
+    std::string name;     // first node of the step
+    std::string op_type;  // "conv2d+hardswish+add"
+    int last_node = -1;   // the node whose value the step writes
+    std::vector<int> reads;  // nodes whose values the step reads
+    int64_t scratch = 0;     // floats of scratch the step needs
+    std::function<void(StepContext&)> fn;
+};
+
+class Plan {
+public:
+    std::vector<Step> steps;
+    std::vector<int> root;                    // node -> node that owns its storage (aliases resolve to their source)
+    std::vector<int> buffer_of_node;          // node (root) -> buffer index, -1 when not materialised
+    std::vector<std::vector<int>> available;  // step -> nodes whose value is complete after it (for capture)
+    std::vector<int> input_ready;             // nodes complete after the input conversion
+    std::vector<AlignedBuffer> buffers;
+    AlignedBuffer scratch;
+
+    float* ptr(int node) { return buffers[static_cast<size_t>(buffer_of_node[static_cast<size_t>(root[static_cast<size_t>(node)])])].data(); }
+};
+
+class CpuModel final : public CompiledModel {
+public:
+    Status build(const Graph& graph, const WeightMap& weights, int threads);
+    Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+               std::map<std::string, Tensor>* captured) noexcept override;
+    std::vector<OpTiming> last_timings() const noexcept override {
+        try {
+            return m_timings;
+        } catch (...) {
+            return {};
+        }
+    }
+
+private:
+    Status prepare_node(int index, const WeightMap& weights);
+    Status make_plan(bool fused, Plan& plan) const;
+    Status make_step(int head, const std::vector<int>& group, Step& step) const;
+    void execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* captured);
+
+    Graph m_graph;
+    std::vector<Layout> m_layouts;
+    std::vector<std::vector<int>> m_readers;
+    std::vector<bool> m_is_output;
+    std::vector<int> m_input_nodes;
+    std::vector<std::unique_ptr<Prepared>> m_prepared;
+    Plan m_fast;
+    std::optional<Plan> m_capture;
+    std::unique_ptr<tbb::task_arena> m_arena;
+    std::vector<OpTiming> m_timings;
+};
+
+Result<const Tensor*> find_weight(const Node& n, const WeightMap& weights, const std::string& role, int64_t numel) {
+    const ParamSpec* p = n.param(role);
+    if (p == nullptr) return node_error(n, "has no parameter '" + role + "'");
+    auto it = weights.find(p->key);
+    if (it == weights.end()) return node_error(n, "weight '" + p->key + "' is missing");
+    if (it->second.numel() != numel || static_cast<int64_t>(it->second.data.size()) != numel)
+        return node_error(n, "weight '" + p->key + "' has " + std::to_string(it->second.data.size()) +
+                                 " values, expected " + std::to_string(numel));
+    return &it->second;
+}
+
+AlignedBuffer padded_copy(const float* src, int64_t count, int64_t padded) {
+    AlignedBuffer b(static_cast<size_t>(padded + PackedB::kPanelWidth));
+    if (src) std::memcpy(b.data(), src, static_cast<size_t>(count) * sizeof(float));
+    return b;
+}
+
+Status CpuModel::prepare_node(int index, const WeightMap& weights) {
+    const Node& n = m_graph.nodes[static_cast<size_t>(index)];
+    auto prep = std::make_unique<Prepared>();
+    switch (n.op) {
+        case OpKind::Conv2d: {
+            const auto& a = n.attr<Conv2dAttrs>();
+            const Layout& in = m_layouts[static_cast<size_t>(n.inputs[0])];
+            if (!in.spatial) return node_error(n, "expects a 4-D input, found " + shape_to_string(in.shape));
+            if (a.groups <= 0 || a.in_channels % a.groups || a.out_channels % a.groups)
+                return node_error(n, "channels are not divisible by groups");
+            ConvParams p;
+            p.batch = in.n;
+            p.in_h = in.h;
+            p.in_w = in.w;
+            p.in_c = a.in_channels;
+            p.out_c = a.out_channels;
+            p.kh = a.kernel[0];
+            p.kw = a.kernel[1];
+            p.stride_h = a.stride[0];
+            p.stride_w = a.stride[1];
+            p.pad_h = a.padding[0];
+            p.pad_w = a.padding[1];
+            p.dil_h = a.dilation[0];
+            p.dil_w = a.dilation[1];
+            p.groups = a.groups;
+            ZOO_ASSIGN_OR_RETURN(const Tensor* w,
+                                 find_weight(n, weights, "weight", a.out_channels * (a.in_channels / a.groups) * p.kh * p.kw));
+            const float* bias = nullptr;
+            if (a.has_bias) {
+                ZOO_ASSIGN_OR_RETURN(const Tensor* b, find_weight(n, weights, "bias", a.out_channels));
+                bias = b->data.data();
+            }
+            prep->conv = std::make_unique<ConvKernel>(p, w->data.data(), bias);
+            break;
+        }
+        case OpKind::Linear: {
+            const auto& a = n.attr<LinearAttrs>();
+            ZOO_ASSIGN_OR_RETURN(const Tensor* w, find_weight(n, weights, "weight", a.out_features * a.in_features));
+            const float* bias = nullptr;
+            if (a.has_bias) {
+                ZOO_ASSIGN_OR_RETURN(const Tensor* b, find_weight(n, weights, "bias", a.out_features));
+                bias = b->data.data();
+            }
+            if (m_layouts[static_cast<size_t>(n.inputs[0])].spatial) {
+                prep->dense_weight = w->data;
+                if (bias) prep->dense_bias.assign(bias, bias + a.out_features);
+            } else {
+                prep->linear_b = pack_b(w->data.data(), a.in_features, a.out_features, 1, a.in_features);
+                prep->bias = padded_copy(bias, a.out_features, padded_channels(a.out_features));
+            }
+            break;
+        }
+        case OpKind::BatchNorm: {
+            const auto& a = n.attr<BatchNormAttrs>();
+            const int64_t c = a.channels, cp = padded_channels(c);
+            ZOO_ASSIGN_OR_RETURN(const Tensor* w, find_weight(n, weights, "weight", c));
+            ZOO_ASSIGN_OR_RETURN(const Tensor* b, find_weight(n, weights, "bias", c));
+            ZOO_ASSIGN_OR_RETURN(const Tensor* mean, find_weight(n, weights, "running_mean", c));
+            ZOO_ASSIGN_OR_RETURN(const Tensor* var, find_weight(n, weights, "running_var", c));
+            std::vector<float> scale(static_cast<size_t>(c));
+            for (int64_t i = 0; i < c; ++i)
+                scale[static_cast<size_t>(i)] =
+                    static_cast<float>(static_cast<double>(w->data[static_cast<size_t>(i)]) /
+                                       std::sqrt(static_cast<double>(var->data[static_cast<size_t>(i)]) + a.eps));
+            prep->bn_mean = padded_copy(mean->data.data(), c, cp);
+            prep->bn_scale = padded_copy(scale.data(), c, cp);
+            prep->bn_shift = padded_copy(b->data.data(), c, cp);
+            break;
+        }
+        default: break;
+    }
+    m_prepared[static_cast<size_t>(index)] = std::move(prep);
+    return Status::ok();
+}
+
+// Builds the step computing `group` (a chain head -> [activation] -> [add]) whose first node is `head`.
+Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) const {
+    const Node& n = m_graph.nodes[static_cast<size_t>(head)];
+    const int last = group.back();
+    step.name = n.name;
+    step.op_type = op_name(n.op);
+    step.last_node = last;
+    Act act = Act::None;
+    int residual = -1;
+    for (size_t k = 1; k < group.size(); ++k) {
+        const Node& f = m_graph.nodes[static_cast<size_t>(group[k])];
+        step.op_type += std::string("+") + op_name(f.op);
+        if (is_activation(f.op)) act = act_of(f.op);
+        if (f.op == OpKind::Add) residual = f.inputs[0] == group[k - 1] ? f.inputs[1] : f.inputs[0];
+    }
+    const Prepared* prep = m_prepared[static_cast<size_t>(head)].get();
+    const Layout& out = m_layouts[static_cast<size_t>(last)];
+    const int in0 = n.inputs.empty() ? -1 : n.inputs[0];
+    step.reads = n.inputs;
+    if (residual >= 0) step.reads.push_back(residual);
+
+    // Runs a dense (plain NCHW) implementation: inputs converted into scratch, output converted back.
+    auto dense_step = [&](std::function<void(const std::vector<float*>&, float*)> body) {
+        std::vector<int> ins = n.inputs;
+        std::vector<Layout> in_layouts;
+        int64_t total = 0;
+        for (int i : ins) {
+            in_layouts.push_back(m_layouts[static_cast<size_t>(i)]);
+            total += shape_numel(in_layouts.back().shape);
+        }
+        total += shape_numel(out.shape);
+        step.scratch = total;
+        step.op_type += " (dense)";
+        step.fn = [ins, in_layouts, out, last, body](StepContext& ctx) {
+            float* s = ctx.plan.scratch.data();
+            std::vector<float*> dense_in;
+            for (size_t k = 0; k < ins.size(); ++k) {
+                to_dense(in_layouts[k], ctx.plan.ptr(ins[k]), s);
+                dense_in.push_back(s);
+                s += shape_numel(in_layouts[k].shape);
+            }
+            body(dense_in, s);
+            from_dense(out, s, ctx.plan.ptr(last));
+        };
+    };
+
+    switch (n.op) {
+        case OpKind::Input:
+        case OpKind::Dropout:
+            return node_error(n, "internal: no step for this op");
+        case OpKind::Conv2d: {
+            const ConvKernel* conv = prep->conv.get();
+            step.scratch = conv->scratch_floats();
+            step.fn = [conv, in0, last, act, residual](StepContext& ctx) {
+                conv->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr,
+                          ctx.plan.scratch.data());
+            };
+            return Status::ok();
+        }
+        case OpKind::Linear: {
+            const Layout& in = m_layouts[static_cast<size_t>(in0)];
+            const auto& a = n.attr<LinearAttrs>();
+            if (in.spatial) {
+                const int64_t in_f = a.in_features, out_f = a.out_features;
+                const int64_t rows = shape_numel(in.shape) / std::max<int64_t>(in_f, 1);
+                dense_step([prep, in_f, out_f, rows](const std::vector<float*>& x, float* y) {
+                    dense::linear(x[0], rows, in_f, prep->dense_weight.data(),
+                                  prep->dense_bias.empty() ? nullptr : prep->dense_bias.data(), out_f, y);
+                });
+                return Status::ok();
+            }
+            const PackedB* b = &prep->linear_b;
+            const float* bias = prep->bias.data();
+            const int64_t rows = in.rows, lda = in.cp, cp = out.cp;
+            step.fn = [b, bias, rows, lda, cp, in0, last, act, residual](StepContext& ctx) {
+                gemm(rows, ctx.plan.ptr(in0), lda, *b, ctx.plan.ptr(last), cp, cp,
+                     GemmEpilogue{bias, act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr, cp});
+            };
+            return Status::ok();
+        }
+        case OpKind::BatchNorm: {
+            const Layout& in = m_layouts[static_cast<size_t>(in0)];
+            if (in.spatial || in.shape.size() == 2) {
+                const int64_t rows = in.rows, cp = in.cp;
+                step.fn = [prep, rows, cp, in0, last](StepContext& ctx) {
+                    channel_affine(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, cp, prep->bn_mean.data(),
+                                   prep->bn_scale.data(), prep->bn_shift.data());
+                };
+            } else {
+                const Shape shape = in.shape;
+                dense_step([prep, shape](const std::vector<float*>& x, float* y) {
+                    dense::channel_affine(x[0], shape, prep->bn_mean.data(), prep->bn_scale.data(), prep->bn_shift.data(), y);
+                });
+            }
+            return Status::ok();
+        }
+        case OpKind::Relu:
+        case OpKind::Relu6:
+        case OpKind::Hardswish:
+        case OpKind::Hardsigmoid: {
+            const int64_t count = out.floats();
+            const Act a = act_of(n.op);
+            step.fn = [count, a, in0, last](StepContext& ctx) { activation(ctx.plan.ptr(in0), ctx.plan.ptr(last), count, a); };
+            return Status::ok();
+        }
+        case OpKind::Add:
+        case OpKind::Mul: {
+            const bool is_add = n.op == OpKind::Add;
+            const Layout& la = m_layouts[static_cast<size_t>(n.inputs[0])];
+            const Layout& lb = m_layouts[static_cast<size_t>(n.inputs[1])];
+            const bool fast = la.shape.size() == out.shape.size() && lb.shape.size() == out.shape.size() &&
+                              la.spatial == out.spatial && out.shape.size() <= 4 && !out.shape.empty();
+            if (!fast) {
+                const Shape sa = la.shape, sb = lb.shape, so = out.shape;
+                dense_step([is_add, sa, sb, so](const std::vector<float*>& x, float* y) {
+                    dense::binary(is_add, x[0], sa, x[1], sb, y, so);
+                });
+                return Status::ok();
+            }
+            // View every operand as [d0, d1, d2, channels]: spatial (n, h, w); rows: leading dims padded with 1s.
+            auto view_dims = [](const Layout& l) {
+                std::array<int64_t, 3> d{1, 1, 1};
+                if (l.spatial) {
+                    d = {l.n, l.h, l.w};
+                } else {
+                    const size_t lead = l.shape.size() - 1;
+                    for (size_t k = 0; k < lead; ++k) d[3 - lead + k] = l.shape[k];
+                }
+                return d;
+            };
+            const std::array<int64_t, 3> od = view_dims(out);
+            auto operand_strides = [&](const Layout& l) {
+                std::array<int64_t, 3> d = view_dims(l), s{0, 0, 0};
+                int64_t stride = l.cp;
+                for (int k = 2; k >= 0; --k) {
+                    s[static_cast<size_t>(k)] = (d[static_cast<size_t>(k)] == 1 && od[static_cast<size_t>(k)] != 1) ? 0 : stride;
+                    stride *= d[static_cast<size_t>(k)];
+                }
+                return s;
+            };
+            const std::array<int64_t, 3> sa = operand_strides(la), sb = operand_strides(lb);
+            const bool ba = la.c == 1 && out.c != 1, bb = lb.c == 1 && out.c != 1;
+            const int i0 = n.inputs[0], i1 = n.inputs[1];
+            const int64_t cp = out.cp;
+            step.fn = [=](StepContext& ctx) {
+                binary(is_add ? BinaryOp::Add : BinaryOp::Mul, BinaryOperand{ctx.plan.ptr(i0), sa, ba},
+                       BinaryOperand{ctx.plan.ptr(i1), sb, bb}, ctx.plan.ptr(last), od, cp);
+            };
+            return Status::ok();
+        }
+        case OpKind::GlobalAvgPool: {
+            const Layout& in = m_layouts[static_cast<size_t>(in0)];
+            const int64_t batch = in.n, hw = in.h * in.w, cp = in.cp;
+            step.fn = [batch, hw, cp, in0, last](StepContext& ctx) {
+                global_avg_pool(ctx.plan.ptr(in0), ctx.plan.ptr(last), batch, hw, cp);
+            };
+            return Status::ok();
+        }
+        case OpKind::Flatten: {
+            // A flatten that moves data: the dense NCHW order of input and output is the same, so convert through it.
+            const Layout in = m_layouts[static_cast<size_t>(in0)];
+            const int64_t numel = shape_numel(in.shape);
+            step.scratch = numel;
+            step.op_type = "flatten";
+            step.fn = [in, out, in0, last](StepContext& ctx) {
+                to_dense(in, ctx.plan.ptr(in0), ctx.plan.scratch.data());
+                from_dense(out, ctx.plan.scratch.data(), ctx.plan.ptr(last));
+            };
+            return Status::ok();
+        }
+        case OpKind::Softmax: {
+            const int64_t rank = static_cast<int64_t>(out.shape.size());
+            int64_t axis = n.attr<SoftmaxAttrs>().axis;
+            if (axis < 0) axis += rank;
+            if ((out.spatial && axis == 1) || (!out.spatial && axis == rank - 1)) {
+                const int64_t rows = out.rows, c = out.c, cp = out.cp;
+                step.fn = [rows, c, cp, in0, last](StepContext& ctx) {
+                    softmax_rows(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, c, cp);
+                };
+            } else {
+                const Shape shape = out.shape;
+                dense_step([shape, axis](const std::vector<float*>& x, float* y) { dense::softmax(x[0], shape, axis, y); });
+            }
+            return Status::ok();
+        }
+    }
+    return node_error(n, "unsupported op");
+}
+
+Status CpuModel::make_plan(bool fused, Plan& plan) const {
+    const size_t count = m_graph.nodes.size();
+    plan.root.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+        const Node& n = m_graph.nodes[i];
+        plan.root[i] = static_cast<int>(i);
+        const bool alias = n.op == OpKind::Dropout ||
+                           (n.op == OpKind::Flatten && same_memory(m_layouts[static_cast<size_t>(n.inputs[0])], m_layouts[i]));
+        if (alias) plan.root[i] = plan.root[static_cast<size_t>(n.inputs[0])];
+    }
+
+    // Group nodes into steps. A node joins the chain of its sole reader when that is safe.
+    std::vector<int> step_at(count, -1);  // node -> index into `groups` of the chain ending at it
+    std::vector<std::vector<int>> groups;
+    std::vector<bool> taken(count, false);
+    auto sole_reader = [&](int node) -> int {
+        if (m_is_output[static_cast<size_t>(node)] || m_readers[static_cast<size_t>(node)].size() != 1) return -1;
+        return m_readers[static_cast<size_t>(node)][0];
+    };
+    for (size_t i = 0; i < count; ++i) {
+        const Node& n = m_graph.nodes[i];
+        if (taken[i] || n.op == OpKind::Input || plan.root[i] != static_cast<int>(i)) continue;
+        std::vector<int> group{static_cast<int>(i)};
+        const bool fusable_head =
+            n.op == OpKind::Conv2d || (n.op == OpKind::Linear && !m_layouts[static_cast<size_t>(n.inputs[0])].spatial);
+        if (fused && fusable_head) {
+            int r = sole_reader(group.back());
+            if (r >= 0 && is_activation(m_graph.nodes[static_cast<size_t>(r)].op)) {
+                group.push_back(r);
+                r = sole_reader(r);
+            }
+            if (r >= 0 && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
+                const Node& add = m_graph.nodes[static_cast<size_t>(r)];
+                const int other = add.inputs[0] == group.back() ? add.inputs[1] : add.inputs[0];
+                if (other != group.back() && m_layouts[static_cast<size_t>(other)].shape == add.output_shape &&
+                    m_layouts[static_cast<size_t>(group.back())].shape == add.output_shape)
+                    group.push_back(r);
+            }
+        }
+        for (int g : group) taken[static_cast<size_t>(g)] = true;
+        step_at[static_cast<size_t>(group.back())] = static_cast<int>(groups.size());
+        groups.push_back(std::move(group));
+    }
+
+    // Steps in the order of their last node (every input of a chain precedes its last node).
+    plan.steps.clear();
+    for (size_t i = 0; i < count; ++i) {
+        if (step_at[i] < 0) continue;
+        const std::vector<int>& group = groups[static_cast<size_t>(step_at[i])];
+        Step step;
+        ZOO_TRY(make_step(group.front(), group, step));
+        plan.steps.push_back(std::move(step));
+    }
+
+    // Liveness: a root is defined by the step writing it (inputs before step 0) and read until its last reader.
+    const int never = -2, forever = std::numeric_limits<int>::max();
+    std::vector<int> def(count, never), last_use(count, never);
+    for (int node : m_input_nodes) def[static_cast<size_t>(node)] = -1;
+    for (size_t s = 0; s < plan.steps.size(); ++s) {
+        def[static_cast<size_t>(plan.steps[s].last_node)] = static_cast<int>(s);
+        for (int r : plan.steps[s].reads) {
+            int root = plan.root[static_cast<size_t>(r)];
+            last_use[static_cast<size_t>(root)] = std::max(last_use[static_cast<size_t>(root)], static_cast<int>(s));
+        }
+    }
+    for (int o : m_graph.outputs) last_use[static_cast<size_t>(plan.root[static_cast<size_t>(o)])] = forever;
+
+    // Greedy best-fit assignment of roots to buffers, in definition order.
+    plan.buffer_of_node.assign(count, -1);
+    std::vector<int64_t> capacity;
+    std::vector<int> free_list;
+    auto acquire = [&](int node) {
+        const int64_t need = m_layouts[static_cast<size_t>(node)].floats();
+        int best = -1;
+        for (int b : free_list)
+            if (capacity[static_cast<size_t>(b)] >= need && (best < 0 || capacity[static_cast<size_t>(b)] < capacity[static_cast<size_t>(best)])) best = b;
+        if (best < 0)
+            for (int b : free_list)
+                if (best < 0 || capacity[static_cast<size_t>(b)] > capacity[static_cast<size_t>(best)]) best = b;
+        if (best < 0) {
+            best = static_cast<int>(capacity.size());
+            capacity.push_back(0);
+        } else {
+            free_list.erase(std::find(free_list.begin(), free_list.end(), best));
+        }
+        capacity[static_cast<size_t>(best)] = std::max(capacity[static_cast<size_t>(best)], need);
+        plan.buffer_of_node[static_cast<size_t>(node)] = best;
+    };
+    auto release_dead = [&](int step) {
+        for (size_t i = 0; i < count; ++i)
+            if (plan.buffer_of_node[i] >= 0 && def[i] <= step && last_use[i] <= step && last_use[i] != forever &&
+                std::find(free_list.begin(), free_list.end(), plan.buffer_of_node[i]) == free_list.end() &&
+                def[i] != never) {
+                free_list.push_back(plan.buffer_of_node[i]);
+                def[i] = never;  // released once
+            }
+    };
+    for (int node : m_input_nodes) acquire(node);
+    release_dead(-1);
+    for (size_t s = 0; s < plan.steps.size(); ++s) {
+        acquire(plan.steps[s].last_node);
+        release_dead(static_cast<int>(s));
+    }
+    plan.buffers.clear();
+    for (int64_t cap : capacity) plan.buffers.emplace_back(static_cast<size_t>(std::max<int64_t>(cap, 1)));
+    int64_t scratch = 1;
+    for (const Step& s : plan.steps) scratch = std::max(scratch, s.scratch);
+    plan.scratch.resize(static_cast<size_t>(scratch));
+
+    // Which node values are complete after each step (a root's aliases become readable with it).
+    plan.available.assign(plan.steps.size(), {});
+    plan.input_ready.clear();
+    std::vector<int> producer(count, -1);
+    for (size_t s = 0; s < plan.steps.size(); ++s) producer[static_cast<size_t>(plan.steps[s].last_node)] = static_cast<int>(s);
+    for (size_t i = 0; i < count; ++i) {
+        const int r = plan.root[i];
+        if (m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Input)
+            plan.input_ready.push_back(static_cast<int>(i));
+        else if (producer[static_cast<size_t>(r)] >= 0)
+            plan.available[static_cast<size_t>(producer[static_cast<size_t>(r)])].push_back(static_cast<int>(i));
+    }
+    return Status::ok();
+}
+
+Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads) {
+    m_graph = graph;
+    const size_t count = m_graph.nodes.size();
+    m_layouts.resize(count);
+    m_readers.assign(count, {});
+    m_is_output.assign(count, false);
+    m_prepared.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+        const Node& n = m_graph.nodes[i];
+        if (n.output_shape.empty()) return node_error(n, "has no inferred output shape (run Graph::infer_shapes first)");
+        for (int in : n.inputs) {
+            if (in < 0 || static_cast<size_t>(in) >= i) return node_error(n, "inputs are not in topological order");
+            m_readers[static_cast<size_t>(in)].push_back(static_cast<int>(i));
+        }
+        m_layouts[i] = make_layout(n.output_shape);
+        if (n.op == OpKind::Input) m_input_nodes.push_back(static_cast<int>(i));
+    }
+    for (int o : m_graph.outputs) {
+        if (o < 0 || static_cast<size_t>(o) >= count) return Status::error("cpu: graph output index out of range");
+        m_is_output[static_cast<size_t>(o)] = true;
+    }
+    for (size_t i = 0; i < count; ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
+    ZOO_TRY(make_plan(true, m_fast));
+    m_arena = std::make_unique<tbb::task_arena>(threads);
+    return Status::ok();
+}
+
+void CpuModel::execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* captured) {
+    using Clock = std::chrono::steady_clock;
+    auto capture = [&](int node) {
+        const Layout& l = m_layouts[static_cast<size_t>(node)];
+        Tensor t(l.shape);
+        to_dense(l, plan.ptr(node), t.data.data());
+        (*captured)[m_graph.nodes[static_cast<size_t>(node)].name] = std::move(t);
+    };
+    m_timings.resize(plan.steps.size() + m_input_nodes.size());
+    size_t timing = 0;
+    for (size_t k = 0; k < m_input_nodes.size(); ++k) {
+        const int node = m_input_nodes[k];
+        auto t0 = Clock::now();
+        from_dense(m_layouts[static_cast<size_t>(node)], inputs[k].data.data(), plan.ptr(node));
+        OpTiming& ot = m_timings[timing++];
+        if (ot.node_name.empty()) {
+            ot.node_name = m_graph.nodes[static_cast<size_t>(node)].name;
+            ot.op_type = "input";
+        }
+        ot.duration_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+    }
+    if (captured)
+        for (int node : plan.input_ready) capture(node);
+    StepContext ctx{plan};
+    for (size_t s = 0; s < plan.steps.size(); ++s) {
+        const Step& step = plan.steps[s];
+        auto t0 = Clock::now();
+        step.fn(ctx);
+        OpTiming& ot = m_timings[timing++];
+        if (ot.node_name != step.name || ot.op_type != step.op_type) {
+            ot.node_name = step.name;
+            ot.op_type = step.op_type;
+        }
+        ot.duration_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+        if (captured)
+            for (int node : plan.available[s]) capture(node);
+    }
+}
+
+Status CpuModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+                     std::map<std::string, Tensor>* captured) noexcept {
+    try {
+        if (inputs.size() != m_input_nodes.size())
+            return Status::error("cpu: expected " + std::to_string(m_input_nodes.size()) + " input tensor(s), found " +
+                                 std::to_string(inputs.size()));
+        for (size_t k = 0; k < inputs.size(); ++k) {
+            const Node& n = m_graph.nodes[static_cast<size_t>(m_input_nodes[k])];
+            if (inputs[k].shape != n.output_shape)
+                return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "'): expected shape " +
+                                     shape_to_string(n.output_shape) + ", found " + shape_to_string(inputs[k].shape));
+            if (static_cast<int64_t>(inputs[k].data.size()) != inputs[k].numel())
+                return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "') holds " +
+                                     std::to_string(inputs[k].data.size()) + " values for shape " +
+                                     shape_to_string(inputs[k].shape));
+        }
+        Plan* plan = &m_fast;
+        if (captured) {
+            if (!m_capture) {
+                Plan p;
+                ZOO_TRY(make_plan(false, p));
+                m_capture = std::move(p);
+            }
+            plan = &*m_capture;
+        }
+        outputs.resize(m_graph.outputs.size());
+        m_arena->execute([&] {
+            execute(*plan, inputs, captured);
+            for (size_t k = 0; k < m_graph.outputs.size(); ++k) {
+                const int node = m_graph.outputs[k];
+                const Layout& l = m_layouts[static_cast<size_t>(node)];
+                if (outputs[k].shape != l.shape || outputs[k].data.size() != static_cast<size_t>(shape_numel(l.shape)))
+                    outputs[k] = Tensor(l.shape);
+                outputs[k].element_type = ElementType::Float32;
+                to_dense(l, plan->ptr(node), outputs[k].data.data());
+            }
+        });
+        return Status::ok();
+    } catch (const std::exception& e) {
+        return Status::error(std::string("cpu: run failed: ") + e.what());
+    } catch (...) {
+        return Status::error("cpu: run failed with an unknown exception");
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CompiledModel>> compile_cpu_model(const Graph& graph, const WeightMap& weights, int threads) noexcept {
+    try {
+        auto model = std::make_unique<CpuModel>();
+        ZOO_TRY(model->build(graph, weights, threads));
+        return std::unique_ptr<CompiledModel>(std::move(model));
+    } catch (const std::exception& e) {
+        return Status::error(std::string("cpu: compile failed: ") + e.what());
+    } catch (...) {
+        return Status::error("cpu: compile failed with an unknown exception");
+    }
+}
+
+}  // namespace zoo::cpu

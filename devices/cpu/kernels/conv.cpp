@@ -1,0 +1,373 @@
+#include "kernels/conv.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace zoo::cpu {
+
+namespace {
+
+// Runs body(i) for i in [0, count), in parallel when there is more than one thread.
+template <class F>
+void parallel_range(int64_t count, F&& body) {
+    if (count <= 0) return;
+    if (count == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
+        for (int64_t i = 0; i < count; ++i) body(i);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, count), [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t i = r.begin(); i < r.end(); ++i) body(i);
+    });
+}
+
+alignas(64) const float k_zero_vec[kVecWidth] = {};
+
+struct DwArgs {
+    const ConvParams* p;
+    const float* in;
+    float* out;
+    const float* residual;
+    const float* weights;  // [kh * kw][cp]
+    const float* bias;     // [cp]
+    int64_t cp;
+};
+
+// One output row (image n, row oh) for channels [c_begin, c_end). KH/KW > 0: compile-time kernel size with the
+// weights of a channel block held in registers and OWB output pixels accumulated at once (independent FMA chains);
+// KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path, skipping the
+// ones that fall in the zero padding, so border and interior pixels round the same way.
+template <int KH, int KW, int OWB, Act A>
+void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_end) {
+    const ConvParams& p = *d.p;
+    const int kh_n = KH > 0 ? KH : static_cast<int>(p.kh);
+    const int kw_n = KW > 0 ? KW : static_cast<int>(p.kw);
+    const int64_t cp = d.cp, H = p.in_h, W = p.in_w, OW = p.out_w(), OH = p.out_h();
+    const int64_t sw = p.stride_w, pw = p.pad_w, dw = p.dil_w, step = sw * cp;
+    const float* img = d.in + n * H * W * cp;
+    const int64_t ih0 = oh * p.stride_h - p.pad_h;
+    float* orow = d.out + (n * OH + oh) * OW * cp;
+    const float* rrow = d.residual ? d.residual + (n * OH + oh) * OW * cp : nullptr;
+
+    int64_t ow_lo = (pw + sw - 1) / sw;
+    int64_t last_start = W - 1 - (kw_n - 1) * dw + pw;
+    int64_t ow_hi = last_start >= 0 ? last_start / sw + 1 : 0;
+    ow_lo = std::min(ow_lo, OW);
+    ow_hi = std::clamp(ow_hi, ow_lo, OW);
+
+    for (int64_t cb = c_begin; cb < c_end; cb += kVecWidth) {
+        Vec wv[KH > 0 ? KH * KW : 1];
+        if constexpr (KH > 0) {
+#pragma GCC unroll 32
+            for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
+        }
+        auto weight = [&](int t) -> Vec {
+            if constexpr (KH > 0)
+                return wv[t];
+            else
+                return load(d.weights + t * cp + cb);
+        };
+        const Vec bias = load(d.bias + cb);
+        auto finish = [&](int64_t ow, Vec acc) {
+            Vec v = act_vec<A>(acc);
+            if (rrow) v += load(rrow + ow * cp + cb);
+            store(orow + ow * cp + cb, v);
+        };
+        // Border (and row-end) blocks: OWB pixels at once like the interior, taps in the zero padding read a zero
+        // vector (adding 0 * w leaves the sum unchanged), pixels past the row end repeat the last one unstored.
+        auto border_block = [&](int64_t ow0) {
+            Vec acc[OWB];
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) acc[b] = bias;
+            for (int kh = 0; kh < kh_n; ++kh) {
+                int64_t ih = ih0 + kh * p.dil_h;
+                if (ih < 0 || ih >= H) continue;
+                const float* row = img + ih * W * cp + cb;
+#pragma GCC unroll 8
+                for (int kw = 0; kw < kw_n; ++kw) {
+                    const Vec w = weight(kh * kw_n + kw);
+#pragma GCC unroll 8
+                    for (int b = 0; b < OWB; ++b) {
+                        const int64_t iw = std::min(ow0 + b, OW - 1) * sw - pw + kw * dw;
+                        const float* q = iw >= 0 && iw < W ? row + iw * cp : k_zero_vec;
+                        acc[b] += load(q) * w;
+                    }
+                }
+            }
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b)
+                if (ow0 + b < OW) finish(ow0 + b, acc[b]);
+        };
+        int64_t ow = 0;
+        for (; ow < ow_lo; ow += OWB) border_block(ow);
+        for (; ow + OWB <= ow_hi; ow += OWB) {
+            Vec acc[OWB];
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) acc[b] = bias;
+#pragma GCC unroll 8
+            for (int kh = 0; kh < kh_n; ++kh) {
+                int64_t ih = ih0 + kh * p.dil_h;
+                if (ih < 0 || ih >= H) continue;
+                const float* base = img + ih * W * cp + cb + (ow * sw - pw) * cp;
+#pragma GCC unroll 8
+                for (int kw = 0; kw < kw_n; ++kw) {
+                    const Vec w = weight(kh * kw_n + kw);
+                    // Walk a pointer: 24 precomputed runtime offsets would not fit in integer registers.
+                    const float* q = base + kw * dw * cp;
+#pragma GCC unroll 8
+                    for (int b = 0; b < OWB; ++b, q += step) acc[b] += load(q) * w;
+                }
+            }
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) finish(ow + b, acc[b]);
+        }
+        for (; ow < OW; ow += OWB) border_block(ow);
+    }
+}
+
+template <int KH, int KW, int OWB>
+void dw_all(const DwArgs& d, Act act) {
+    const ConvParams& p = *d.p;
+    const int64_t rows = p.batch * p.out_h();
+    const int64_t chunks = d.cp / kVecWidth;
+    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    // Split channels too when there are few rows (late layers at batch 1 have 7 rows).
+    int64_t cgroups = threads > 1 ? std::clamp<int64_t>((4 * threads + rows - 1) / rows, 1, chunks) : 1;
+    const int64_t per_group = (chunks + cgroups - 1) / cgroups;
+    cgroups = (chunks + per_group - 1) / per_group;
+    dispatch_act(act, [&]<Act A>() {
+        parallel_range(rows * cgroups, [&](int64_t t) {
+            int64_t r = t / cgroups, g = t % cgroups;
+            int64_t c0 = g * per_group * kVecWidth, c1 = std::min(d.cp, c0 + per_group * kVecWidth);
+            dw_row<KH, KW, OWB, A>(d, r / p.out_h(), r % p.out_h(), c0, c1);
+        });
+    });
+}
+
+// Direct convolution for few input channels: 8 output pixels of a row x NV vectors of output channels per tile,
+// accumulating over (kh, kw, ci) with each input value broadcast. Out-of-image taps read a zero vector. A tile past
+// the row end recomputes the last pixel and does not store it.
+constexpr int kDirectRows = 8;
+alignas(64) const float k_zeros[kVecWidth] = {};
+
+template <int NV, int CIN, Act A>
+void direct_row(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
+                const float* bias, int64_t n, int64_t oh) {
+    const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
+    const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
+    float* orow = out + (n * OH + oh) * OW * cp_out;
+    const float* rrow = residual ? residual + (n * OH + oh) * OW * cp_out : nullptr;
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += kDirectRows) {
+        Vec acc[kDirectRows][NV];
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b)
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) acc[b][j] = load(bias + j * kVecWidth);
+        for (int64_t kh = 0; kh < p.kh; ++kh) {
+            const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
+            const bool row_ok = ih >= 0 && ih < p.in_h;
+            for (int64_t kw = 0; kw < p.kw; ++kw) {
+                const float* src[kDirectRows];
+#pragma GCC unroll 8
+                for (int b = 0; b < kDirectRows; ++b) {
+                    const int64_t ow = std::min(ow0 + b, OW - 1);
+                    const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+                    src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
+                }
+                const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
+#pragma GCC unroll 4
+                for (int64_t ci = 0; ci < cin; ++ci) {
+                    Vec w[NV];
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
+#pragma GCC unroll 8
+                    for (int b = 0; b < kDirectRows; ++b) {
+                        const Vec a = splat(src[b][ci]);
+#pragma GCC unroll 4
+                        for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                    }
+                }
+            }
+        }
+        const int64_t valid = std::min<int64_t>(kDirectRows, OW - ow0);
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b) {
+            if (b >= valid) break;
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) {
+                Vec v = act_vec<A>(acc[b][j]);
+                if (rrow) v += load(rrow + (ow0 + b) * cp_out + j * kVecWidth);
+                store(orow + (ow0 + b) * cp_out + j * kVecWidth, v);
+            }
+        }
+    }
+}
+
+template <int NV>
+void direct_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
+                const float* bias, Act act) {
+    dispatch_act(act, [&]<Act A>() {
+        parallel_range(p.batch * p.out_h(), [&](int64_t r) {
+            if (p.in_c == 3)
+                direct_row<NV, 3, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
+            else
+                direct_row<NV, 0, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
+        });
+    });
+}
+
+}  // namespace
+
+ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const float* bias) : m_p(params) {
+    const ConvParams& p = m_p;
+    const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
+    if (p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0 && p.groups == 1)
+        m_method = Method::Pointwise;
+    else if (p.groups == p.in_c && p.out_c == p.in_c)
+        m_method = Method::Depthwise;
+    else if (p.groups == 1 && p.in_c <= 4 && padded_channels(p.out_c) <= 4 * kVecWidth)
+        m_method = Method::Direct;
+    else
+        m_method = Method::Im2col;
+
+    m_bias.resize(static_cast<size_t>(padded_channels(p.out_c) + PackedB::kPanelWidth));
+    if (bias) std::memcpy(m_bias.data(), bias, static_cast<size_t>(p.out_c) * sizeof(float));
+
+    const int64_t taps = p.kh * p.kw;
+    switch (m_method) {
+        case Method::Pointwise:
+            m_groups_b.push_back(pack_b(weight, p.in_c, p.out_c, 1, p.in_c));
+            break;
+        case Method::Depthwise: {
+            const int64_t cp = padded_channels(p.out_c);
+            m_dw_weights.resize(static_cast<size_t>(taps * cp));
+            for (int64_t c = 0; c < p.out_c; ++c)
+                for (int64_t t = 0; t < taps; ++t) m_dw_weights.data()[t * cp + c] = weight[c * taps + t];
+            break;
+        }
+        case Method::Direct: {
+            const int64_t cp = padded_channels(p.out_c);
+            m_dw_weights.resize(static_cast<size_t>(taps * p.in_c * cp));
+            for (int64_t co = 0; co < p.out_c; ++co)
+                for (int64_t ci = 0; ci < p.in_c; ++ci)
+                    for (int64_t t = 0; t < taps; ++t)
+                        m_dw_weights.data()[(t * p.in_c + ci) * cp + co] = weight[(co * p.in_c + ci) * taps + t];
+            break;
+        }
+        case Method::Im2col: {
+            // Column order of a pixel's patch is (kh, kw, ci): the order im2col copies NHWC rows in.
+            const int64_t kg = taps * cin_g;
+            std::vector<float> dense(static_cast<size_t>(kg * cout_g));
+            for (int64_t g = 0; g < p.groups; ++g) {
+                for (int64_t co = 0; co < cout_g; ++co)
+                    for (int64_t ci = 0; ci < cin_g; ++ci)
+                        for (int64_t t = 0; t < taps; ++t)
+                            dense[static_cast<size_t>((t * cin_g + ci) * cout_g + co)] =
+                                weight[((g * cout_g + co) * cin_g + ci) * taps + t];
+                m_groups_b.push_back(pack_b(dense.data(), kg, cout_g, cout_g, 1));
+            }
+            break;
+        }
+    }
+}
+
+int64_t ConvKernel::scratch_floats() const {
+    if (m_method != Method::Im2col) return 0;
+    return m_p.batch * m_p.out_h() * m_p.out_w() * im2col_stride();
+}
+
+int64_t ConvKernel::im2col_stride() const {
+    const int64_t kg = m_p.kh * m_p.kw * (m_p.in_c / m_p.groups);
+    return round_up(kg + kVecWidth, kVecWidth);
+}
+
+void ConvKernel::run(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+    switch (m_method) {
+        case Method::Pointwise: {
+            const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
+            gemm(m_p.batch * m_p.in_h * m_p.in_w, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
+                 GemmEpilogue{m_bias.data(), act, residual, cp_out});
+            break;
+        }
+        case Method::Depthwise: run_depthwise(in, out, act, residual); break;
+        case Method::Direct: run_direct(in, out, act, residual); break;
+        case Method::Im2col: run_im2col(in, out, act, residual, scratch); break;
+    }
+}
+
+void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
+    DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
+    if (m_p.kh == 3 && m_p.kw == 3)
+        dw_all<3, 3, 8>(d, act);
+    else if (m_p.kh == 5 && m_p.kw == 5)
+        dw_all<5, 5, 4>(d, act);
+    else
+        dw_all<0, 0, 4>(d, act);
+}
+
+void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
+    const float* w = m_dw_weights.data();
+    const float* b = m_bias.data();
+    switch (padded_channels(m_p.out_c) / kVecWidth) {
+        case 1: direct_all<1>(m_p, in, out, residual, w, b, act); break;
+        case 2: direct_all<2>(m_p, in, out, residual, w, b, act); break;
+        case 3: direct_all<3>(m_p, in, out, residual, w, b, act); break;
+        default: direct_all<4>(m_p, in, out, residual, w, b, act); break;
+    }
+}
+
+void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+    const ConvParams& p = m_p;
+    const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
+    const int64_t cp_in = padded_channels(p.in_c), cp_out = padded_channels(p.out_c);
+    const int64_t OH = p.out_h(), OW = p.out_w(), ld = im2col_stride();
+    // Small patches (the 3-channel stem) are copied as whole vectors that overlap the next tap's slot, which is
+    // written afterwards; the row stride leaves room for the last tap's overhang. Needs the source reads to stay
+    // inside the padded input row.
+    const bool vector_copy = cin_g <= kVecWidth && (p.groups - 1) * cin_g + kVecWidth <= cp_in;
+    for (int64_t g = 0; g < p.groups; ++g) {
+        parallel_range(p.batch * OH, [&](int64_t r) {
+            const int64_t n = r / OH, oh = r % OH;
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                float* dst = scratch + (r * OW + ow) * ld;
+                if (vector_copy) {
+                    for (int64_t kh = 0; kh < p.kh; ++kh) {
+                        const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
+                        const bool row_ok = ih >= 0 && ih < p.in_h;
+                        const float* src_row = row_ok ? in + (n * p.in_h + ih) * p.in_w * cp_in + g * cin_g : in;
+                        for (int64_t kw = 0; kw < p.kw; ++kw) {
+                            const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+                            store(dst, row_ok && iw >= 0 && iw < p.in_w ? load(src_row + iw * cp_in) : splat(0.0f));
+                            dst += cin_g;
+                        }
+                    }
+                    continue;
+                }
+                for (int64_t kh = 0; kh < p.kh; ++kh) {
+                    const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
+                    for (int64_t kw = 0; kw < p.kw; ++kw) {
+                        const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+                        // Plain loops: patches are a few floats (3 for the stem), too short for memcpy calls.
+                        if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) {
+                            for (int64_t ci = 0; ci < cin_g; ++ci) dst[ci] = 0.0f;
+                        } else {
+                            const float* src = in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in + g * cin_g;
+                            for (int64_t ci = 0; ci < cin_g; ++ci) dst[ci] = src[ci];
+                        }
+                        dst += cin_g;
+                    }
+                }
+            }
+        });
+        // The last group also fills the row's padding lanes; the others stop at their own columns.
+        const int64_t col0 = g * cout_g;
+        const int64_t n_store = g + 1 == p.groups ? std::min(round_up(cout_g, kVecWidth), cp_out - col0) : cout_g;
+        gemm(p.batch * OH * OW, scratch, ld, m_groups_b[static_cast<size_t>(g)], out + col0, cp_out, n_store,
+             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out});
+    }
+}
+
+}  // namespace zoo::cpu

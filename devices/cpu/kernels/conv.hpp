@@ -1,0 +1,59 @@
+// 2-D convolution on NHWC activations with padded channels (see common.hpp), in three forms chosen at construction:
+//   pointwise (1x1, stride 1, no padding, groups 1): one GEMM straight on the input rows;
+//   depthwise (groups == in == out channels): a direct kernel vectorised over channels, any kernel size/stride/dilation;
+//   direct (groups 1, at most 4 input and 64 output channels: the 3-channel stem): an implicit GEMM that gathers the
+//     taps straight from the input (an im2col of 3-float patches costs more than the arithmetic);
+//   everything else (grouped convs, strided 1x1, wide general convs): im2col per group into the GEMM.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/common.hpp"
+#include "kernels/gemm.hpp"
+
+namespace zoo::cpu {
+
+struct ConvParams {
+    int64_t batch = 1, in_h = 1, in_w = 1, in_c = 1;
+    int64_t out_c = 1;
+    int64_t kh = 1, kw = 1;
+    int64_t stride_h = 1, stride_w = 1;
+    int64_t pad_h = 0, pad_w = 0;
+    int64_t dil_h = 1, dil_w = 1;
+    int64_t groups = 1;
+
+    int64_t out_h() const { return (in_h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }
+    int64_t out_w() const { return (in_w + 2 * pad_w - dil_w * (kw - 1) - 1) / stride_w + 1; }
+};
+
+class ConvKernel {
+public:
+    enum class Method { Pointwise, Depthwise, Direct, Im2col };
+
+    // weight: PyTorch layout [out_c, in_c / groups, kh, kw]; bias: out_c values or null. Both are copied (packed).
+    ConvKernel(const ConvParams& params, const float* weight, const float* bias);
+
+    Method method() const { return m_method; }
+    const ConvParams& params() const { return m_p; }
+    // Floats of scratch run() needs (im2col columns); 0 for pointwise and depthwise.
+    int64_t scratch_floats() const;
+
+    // in: [batch, in_h, in_w, padded(in_c)]; out: [batch, out_h, out_w, padded(out_c)], every lane written;
+    // residual: same layout as out, added after the activation, or null. Thread-safe (const): parallel inside (TBB).
+    void run(const float* in, float* out, Act act, const float* residual, float* scratch) const;
+
+private:
+    void run_depthwise(const float* in, float* out, Act act, const float* residual) const;
+    void run_direct(const float* in, float* out, Act act, const float* residual) const;
+    void run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const;
+    int64_t im2col_stride() const;  // floats per im2col row: the patch plus room for one vector of overhang
+
+    ConvParams m_p;
+    Method m_method;
+    std::vector<PackedB> m_groups_b;  // one packed B per group ([kh * kw * in_c/groups, out_c/groups])
+    AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros
+    AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]
+};
+
+}  // namespace zoo::cpu

@@ -1,0 +1,135 @@
+#include "kernels/eltwise.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace zoo::cpu {
+
+namespace {
+
+// Runs body(begin, end) over [0, count) in chunks of at least `grain`, in parallel when worthwhile.
+template <class F>
+void parallel_chunks(int64_t count, int64_t grain, F&& body) {
+    if (count <= 0) return;
+    if (count <= grain || tbb::this_task_arena::max_concurrency() <= 1) {
+        body(int64_t{0}, count);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
+                      [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+}
+
+}  // namespace
+
+const char* act_name(Act act) {
+    switch (act) {
+        case Act::None: return "none";
+        case Act::Relu: return "relu";
+        case Act::Relu6: return "relu6";
+        case Act::Hardswish: return "hardswish";
+        case Act::Hardsigmoid: return "hardsigmoid";
+    }
+    return "?";
+}
+
+void activation(const float* in, float* out, int64_t count, Act act) {
+    const int64_t vecs = count / kVecWidth;
+    dispatch_act(act, [&]<Act A>() {
+        parallel_chunks(vecs, 4096, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) store(out + i * kVecWidth, act_vec<A>(load(in + i * kVecWidth)));
+        });
+    });
+    for (int64_t i = vecs * kVecWidth; i < count; ++i) out[i] = apply_act(act, in[i]);
+}
+
+void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
+            int64_t cp) {
+    const int64_t rows = dims[0] * dims[1] * dims[2];
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));
+    parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const int64_t i2 = r % dims[2], i1 = (r / dims[2]) % dims[1], i0 = r / (dims[2] * dims[1]);
+            const float* pa = a.data + i0 * a.strides[0] + i1 * a.strides[1] + i2 * a.strides[2];
+            const float* pb = b.data + i0 * b.strides[0] + i1 * b.strides[1] + i2 * b.strides[2];
+            float* po = out + r * cp;
+            const Vec sa = splat(pa[0]), sb = splat(pb[0]);
+            for (int64_t c = 0; c < cp; c += kVecWidth) {
+                Vec va = a.channel_broadcast ? sa : load(pa + c);
+                Vec vb = b.channel_broadcast ? sb : load(pb + c);
+                store(po + c, op == BinaryOp::Add ? va + vb : va * vb);
+            }
+        }
+    });
+}
+
+void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp) {
+    const int64_t chunks = cp / kVecWidth;
+    const float count = static_cast<float>(hw);
+    parallel_chunks(n * chunks, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t img = t / chunks, c = (t % chunks) * kVecWidth;
+            const float* p = in + img * hw * cp + c;
+            Vec acc = splat(0.0f);
+            for (int64_t i = 0; i < hw; ++i) acc += load(p + i * cp);
+            store(out + img * cp + c, acc / splat(count));
+        }
+    });
+}
+
+void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const float* mean, const float* scale,
+                    const float* shift) {
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));
+    parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+            for (int64_t c = 0; c < cp; c += kVecWidth)
+                store(out + r * cp + c, (load(in + r * cp + c) - load(mean + c)) * load(scale + c) + load(shift + c));
+    });
+}
+
+void softmax_rows(const float* in, float* out, int64_t rows, int64_t c, int64_t cp) {
+    parallel_chunks(rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* x = in + r * cp;
+            float* y = out + r * cp;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < c; ++i) mx = std::max(mx, x[i]);
+            float sum = 0.0f;
+            for (int64_t i = 0; i < c; ++i) {
+                y[i] = std::exp(x[i] - mx);
+                sum += y[i];
+            }
+            for (int64_t i = 0; i < c; ++i) y[i] /= sum;
+            for (int64_t i = c; i < cp; ++i) y[i] = 0.0f;
+        }
+    });
+}
+
+void nchw_to_nhwc(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp) {
+    parallel_chunks(n * hw, 256, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int64_t img = p / hw, pix = p % hw;
+            float* dst = out + p * cp;
+            const float* src = in + img * c * hw + pix;
+            // Zero the padding with whole vectors (a per-pixel memset call would dominate for 3-channel images).
+            store(dst + cp - kVecWidth, splat(0.0f));
+            for (int64_t ch = 0; ch < c; ++ch) dst[ch] = src[ch * hw];
+        }
+    });
+}
+
+void nhwc_to_nchw(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp) {
+    parallel_chunks(n * c, 16, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+            const int64_t img = q / c, ch = q % c;
+            const float* src = in + img * hw * cp + ch;
+            float* dst = out + q * hw;
+            for (int64_t pix = 0; pix < hw; ++pix) dst[pix] = src[pix * cp];
+        }
+    });
+}
+
+}  // namespace zoo::cpu

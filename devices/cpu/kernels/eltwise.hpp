@@ -1,0 +1,42 @@
+// Memory-bound kernels on padded-channel activations: activations, broadcasting add/mul, global average pool,
+// per-channel batch norm, softmax over the channel axis, and NCHW <-> NHWC conversion at the graph boundary.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "kernels/common.hpp"
+
+namespace zoo::cpu {
+
+// out[i] = act(in[i]) for count floats (count a multiple of 16; in == out allowed).
+void activation(const float* in, float* out, int64_t count, Act act);
+
+// An operand of a broadcasting binary op, viewed as [d0, d1, d2, channels] with channels stored padded and
+// contiguous. strides[0..2] are in floats (0 where the operand is broadcast); channel_broadcast: one channel read for
+// all (the operand has a single channel).
+struct BinaryOperand {
+    const float* data = nullptr;
+    std::array<int64_t, 3> strides{0, 0, 0};
+    bool channel_broadcast = false;
+};
+enum class BinaryOp : uint8_t { Add, Mul };
+// out: [dims[0], dims[1], dims[2], cp] contiguous; every lane of cp written.
+void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
+            int64_t cp);
+
+// [n, hw, cp] -> [n, cp]: mean over hw (sum in order, then divide by hw, like torch.mean).
+void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp);
+
+// y = (x - mean[c]) * scale[c] + shift[c] over rows of cp channels (scale = weight / sqrt(var + eps), shift = bias).
+void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const float* mean, const float* scale,
+                    const float* shift);
+
+// Numerically stable softmax of each row over its first c values (row stride cp); padding lanes are set to 0.
+void softmax_rows(const float* in, float* out, int64_t rows, int64_t c, int64_t cp);
+
+// [n, c, hw] (NCHW) -> [n, hw, cp] with zero padding lanes, and back.
+void nchw_to_nhwc(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp);
+void nhwc_to_nchw(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp);
+
+}  // namespace zoo::cpu

@@ -1,0 +1,53 @@
+// fp32 GEMM for pointwise convolutions, im2col convolutions and linear layers:
+//   C[m, j] = act(sum_k A[m, k] * B[k, j] + bias[j]) (+ residual[m, j])
+// A is read in place (rows = pixels of an NHWC activation, row stride lda); B is packed once at compile time into
+// column panels; the epilogue (bias, activation, residual add) is applied while the tile is still in registers.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/common.hpp"
+
+namespace zoo::cpu {
+
+// B packed into column panels that start every kPanelWidth (32) columns and are 32 wide, except the last, which is
+// 48 wide when the padded width leaves an odd 16 (a 16-wide panel would feed one FMA per broadcast) and 16 wide only
+// when B has a single vector of columns. The panel starting at column j0 holds k rows of panel_width(j0) floats at
+// data + j0 * k; columns past n are zero.
+struct PackedB {
+    static constexpr int64_t kPanelWidth = 2 * kVecWidth;
+    AlignedBuffer data;
+    int64_t k = 0;
+    int64_t n = 0;
+    int64_t padded_n() const { return round_up(n, kVecWidth); }
+    int64_t panel_width(int64_t j0) const {
+        int64_t rest = padded_n() - j0;
+        if (rest == 3 * kVecWidth && padded_n() % kPanelWidth == kVecWidth) return rest;
+        return rest < kPanelWidth ? rest : kPanelWidth;
+    }
+    int64_t panel_count() const {
+        int64_t p = padded_n();
+        return (p % kPanelWidth == kVecWidth && p > kVecWidth) ? (p - 3 * kVecWidth) / kPanelWidth + 1
+                                                             : (p + kPanelWidth - 1) / kPanelWidth;
+    }
+};
+
+// Packs B where element (kk, jj) is b[kk * stride_k + jj * stride_n] (so a PyTorch [out, in] weight is stride_k = 1,
+// stride_n = in).
+PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n);
+
+struct GemmEpilogue {
+    const float* bias = nullptr;      // padded_n() entries (zero past n) or null
+    Act act = Act::None;
+    const float* residual = nullptr;  // added after the activation; row stride ldr; null for none
+    int64_t ldr = 0;
+};
+
+// Computes columns [0, n_store) of C (row stride ldc) for m rows; n <= n_store <= round_up(n, 16). Columns in
+// [n, n_store) receive act(0 + bias) (+ residual): that is how padding lanes of an activation are written with whole
+// vectors. Runs in parallel (TBB) over row blocks, and over column panels when there are few rows. Each element is
+// accumulated in the same order whatever the partition, so results do not depend on the thread count.
+void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
+          const GemmEpilogue& epilogue);
+
+}  // namespace zoo::cpu
