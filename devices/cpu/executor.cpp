@@ -29,6 +29,8 @@
 
 namespace zoo::cpu {
 
+using namespace ::zoo::kernels;  // the SDK's fp32 kernels
+
 namespace {
 
 struct Layout {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "reference.hpp"
+#include "reference_ops.hpp"
 #include "zoo/graph.hpp"
 #include "zoo/tensor.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "kernels/common.hpp"
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 // B packed into column panels that start every kPanelWidth (32) columns and are 32 wide, except the last, which is
 // 48 wide when the padded width leaves an odd 16 (a 16-wide panel would feed one FMA per broadcast) and 16 wide only
@@ -50,4 +50,4 @@ struct GemmEpilogue {
 void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
           const GemmEpilogue& epilogue);
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

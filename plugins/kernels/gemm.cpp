@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 namespace {
 
@@ -193,4 +193,4 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
     });
 }
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

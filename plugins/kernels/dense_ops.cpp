@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-namespace zoo::cpu::dense {
+namespace zoo::kernels::dense {
 
 void linear(const float* x, int64_t rows, int64_t in, const float* w, const float* b, int64_t out_features, float* out) {
     for (int64_t r = 0; r < rows; ++r)
@@ -77,4 +77,4 @@ void binary(bool is_add, const float* a, const Shape& a_shape, const float* b, c
     }
 }
 
-}  // namespace zoo::cpu::dense
+}  // namespace zoo::kernels::dense

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "kernels/eltwise.hpp"
-#include "reference.hpp"
+#include "reference_ops.hpp"
 
-using namespace zoo::cpu;
+using namespace zoo::kernels;
 using namespace zoo_test;
 
 namespace {

@@ -3,9 +3,9 @@
 #include <tbb/task_arena.h>
 
 #include "kernels/conv.hpp"
-#include "reference.hpp"
+#include "reference_ops.hpp"
 
-using namespace zoo::cpu;
+using namespace zoo::kernels;
 using namespace zoo_test;
 
 namespace {

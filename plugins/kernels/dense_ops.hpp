@@ -7,7 +7,7 @@
 
 #include "zoo/tensor.hpp"
 
-namespace zoo::cpu::dense {
+namespace zoo::kernels::dense {
 
 // out[r, o] = sum_i x[r, i] * w[o, i] + b[o], rows = numel(x) / in.
 void linear(const float* x, int64_t rows, int64_t in, const float* w, const float* b, int64_t out_features, float* out);
@@ -20,4 +20,4 @@ void channel_affine(const float* x, const Shape& shape, const float* mean, const
 void binary(bool is_add, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,
             const Shape& out_shape);
 
-}  // namespace zoo::cpu::dense
+}  // namespace zoo::kernels::dense

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 namespace {
 
@@ -132,4 +132,4 @@ void nhwc_to_nchw(const float* in, float* out, int64_t n, int64_t c, int64_t hw,
     });
 }
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

@@ -10,7 +10,7 @@
 #include <new>
 #include <utility>
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 // 16 floats: one AVX-512 register. `VecU` is the unaligned, may-alias flavour used to load/store activations.
 typedef float Vec __attribute__((vector_size(64)));
@@ -138,4 +138,4 @@ private:
     size_t m_size = 0;
 };
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

@@ -12,7 +12,7 @@
 #include "kernels/common.hpp"
 #include "kernels/gemm.hpp"
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 struct ConvParams {
     int64_t batch = 1, in_h = 1, in_w = 1, in_c = 1;
@@ -56,4 +56,4 @@ private:
     AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]
 };
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

@@ -7,7 +7,7 @@
 
 #include "kernels/common.hpp"
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 // out[i] = act(in[i]) for count floats (count a multiple of 16; in == out allowed).
 void activation(const float* in, float* out, int64_t count, Act act);
@@ -39,4 +39,4 @@ void softmax_rows(const float* in, float* out, int64_t rows, int64_t c, int64_t 
 void nchw_to_nhwc(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp);
 void nhwc_to_nchw(const float* in, float* out, int64_t n, int64_t c, int64_t hw, int64_t cp);
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace zoo::cpu {
+namespace zoo::kernels {
 
 namespace {
 
@@ -370,4 +370,4 @@ void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* r
     }
 }
 
-}  // namespace zoo::cpu
+}  // namespace zoo::kernels
