@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run a model on a device: predictions, latency and throughput");
     zoo::runner::cli::add_run_options(*run, run_options);
 
+    zoo::runner::cli::CompareOptions compare_options;
+    auto* compare = app.add_subcommand("compare", "Per-layer accuracy of a device against a reference device, worst first");
+    zoo::runner::cli::add_compare_options(*compare, compare_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -26,5 +30,6 @@ int main(int argc, char** argv) {
     }
     if (*list) return zoo::runner::cli::run_list(plugin_dirs, list_options);
     if (*run) return zoo::runner::cli::run_run(plugin_dirs, run_options);
+    if (*compare) return zoo::runner::cli::run_compare(plugin_dirs, compare_options);
     return 2;
 }
