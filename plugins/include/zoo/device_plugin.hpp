@@ -31,6 +31,14 @@ struct OpTiming {
     bool modelled = false;
 };
 
+// A named number a device reports about a compiled model ("peak_l1_per_core", "device_fps").
+struct DeviceMetric {
+    std::string name;   // snake_case, stable: reports and sweeps key on it
+    double value = 0;
+    std::string unit;   // "B", "samples/s", "ns", ...
+    std::string description;
+};
+
 // Thread safety: run() may not be called concurrently on one object; distinct objects are independent.
 // Ownership: the host owns it and keeps the device plugin (hence its library) alive while it lives.
 class CompiledModel {
@@ -44,6 +52,16 @@ public:
 
     // Per-op timings of the most recent run (empty when the device does not time ops).
     virtual std::vector<OpTiming> last_timings() const noexcept { return {}; }
+
+    // Numbers the device knows about this compiled model (memory use, modelled performance). Optional.
+    virtual std::vector<DeviceMetric> metrics() const noexcept { return {}; }
+
+    // Per-layer tables the device can produce, as CSV text with a header row: e.g. "memory" (the L1 plan) or "ops"
+    // (a device perf report). Optional; table() of an unknown name is an error listing the known ones.
+    virtual std::vector<std::string> table_names() const noexcept { return {}; }
+    virtual Result<std::string> table(const std::string& name) const noexcept {
+        return Status::error("this device produces no table '" + name + "'");
+    }
 };
 
 // Thread safety: info/supports/default_layer_config are const and thread-safe; compile may be called concurrently.

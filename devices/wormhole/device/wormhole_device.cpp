@@ -1,0 +1,83 @@
+#include "device/wormhole_device.hpp"
+
+#include <exception>
+
+#include "device/emulated_model.hpp"
+#include "memory/memory_plan.hpp"
+
+namespace zoo::wormhole {
+
+namespace {
+std::string describe_hardware(const WormholeHardware& hw) {
+    return hw.name + " emulator: " + std::to_string(hw.grid.worker_x) + "x" + std::to_string(hw.grid.worker_y) +
+           " cores, " + std::to_string(hw.l1.bytes_per_core / 1024) + " KiB L1 per core, " +
+           std::to_string(hw.dram.total_bytes() >> 30) + " GiB DRAM";
+}
+}  // namespace
+
+DeviceInfo WormholeDevice::info() const noexcept {
+    DeviceInfo info;
+    info.description = m_hardware ? describe_hardware(*m_hardware) : "Wormhole emulator (no hardware description loaded)";
+    info.wants_folded_batchnorm = true;  // tt-metal folds BatchNorm into conv weights on the host
+    return info;
+}
+
+Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
+    try {
+        ZOO_ASSIGN_OR_RETURN(WormholeHardware hw, parse_hardware(hardware));
+        m_hardware = std::move(hw);
+        return Status::ok();
+    } catch (const std::exception& e) {
+        return Status::error(std::string("wormhole: ") + e.what());
+    }
+}
+
+Status WormholeDevice::probe() const noexcept {
+    if (!m_hardware) return Status::error("no hardware description was loaded (yaml/devices/wormhole_n150.yaml)");
+    return Status::ok();
+}
+
+// ttnn's conv2d defaults: bfloat16 activations and weights, HiFi4, bf16 Dst (fp32_dest_acc off), no packer L1
+// accumulation, SFPU approximations on; the sharding is chosen per layer.
+LayerConfig WormholeDevice::default_layer_config() const noexcept {
+    LayerConfig c;
+    c.dtype = DataFormat::BFloat16;
+    c.weights_dtype = DataFormat::BFloat16;
+    c.math_fidelity = MathFidelity::HiFi4;
+    c.fp32_dest_acc = false;
+    c.packer_l1_acc = false;
+    c.math_approx = true;
+    c.shard_layout = ShardLayout::Auto;
+    return c;
+}
+
+Status WormholeDevice::supports(const Node& node, const LayerConfig& config) const noexcept {
+    const Shape& s = node.output_shape;
+    if (s.size() != 2 && s.size() != 4)
+        return Status::error("the emulator keeps rank-2 and rank-4 tensors; '" + node.name + "' is " + shape_to_string(s));
+    if (node.op == OpKind::Softmax) {
+        int64_t axis = node.attr<SoftmaxAttrs>().axis;
+        if (axis < 0) axis += static_cast<int64_t>(s.size());
+        if (axis != static_cast<int64_t>(s.size()) - 1 && !(s.size() == 4 && axis == 1))
+            return Status::error("softmax runs over the channel axis only");
+    }
+    return Status::ok();
+}
+
+Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& graph, const WeightMap& weights,
+                                                               const std::vector<LayerConfig>& configs,
+                                                               const CompileOptions& options) const noexcept {
+    try {
+        if (!m_hardware) return Status::error("wormhole: configure() was not called with a hardware description");
+        if (configs.size() != graph.nodes.size())
+            return Status::error("wormhole: " + std::to_string(configs.size()) + " layer configs for " +
+                                 std::to_string(graph.nodes.size()) + " layers");
+        ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(graph, configs, *m_hardware));
+        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, configs, std::move(plan), options.threads));
+        return std::unique_ptr<CompiledModel>(std::move(model));
+    } catch (const std::exception& e) {
+        return Status::error(std::string("wormhole: ") + e.what());
+    }
+}
+
+}  // namespace zoo::wormhole
