@@ -40,7 +40,9 @@ struct DwArgs {
 // weights of a channel block held in registers and OWB output pixels accumulated at once (independent FMA chains);
 // KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path, skipping the
 // ones that fall in the zero padding, so border and interior pixels round the same way.
-template <int KH, int KW, int OWB, Act A>
+// Dest (ConvOptions::dest_bf16): the accumulator starts at 0 and is rounded to bf16 after every tap; bias,
+// activation and residual come after, each rounded (a separate instantiation: the default path is unchanged).
+template <int KH, int KW, int OWB, Act A, bool Dest = false>
 void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_end) {
     const ConvParams& p = *d.p;
     const int kh_n = KH > 0 ? KH : static_cast<int>(p.kh);
@@ -72,16 +74,22 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
         };
         const Vec bias = load(d.bias + cb);
         auto finish = [&](int64_t ow, Vec acc) {
-            Vec v = act_vec<A>(acc);
-            if (rrow) v += load(rrow + ow * cp + cb);
-            store(orow + ow * cp + cb, v);
+            if constexpr (Dest) {
+                Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc + bias)));
+                if (rrow) v = round_bf16_rne(v + load(rrow + ow * cp + cb));
+                store(orow + ow * cp + cb, v);
+            } else {
+                Vec v = act_vec<A>(acc);
+                if (rrow) v += load(rrow + ow * cp + cb);
+                store(orow + ow * cp + cb, v);
+            }
         };
         // Border (and row-end) blocks: OWB pixels at once like the interior, taps in the zero padding read a zero
         // vector (adding 0 * w leaves the sum unchanged), pixels past the row end repeat the last one unstored.
         auto border_block = [&](int64_t ow0) {
             Vec acc[OWB];
 #pragma GCC unroll 8
-            for (int b = 0; b < OWB; ++b) acc[b] = bias;
+            for (int b = 0; b < OWB; ++b) acc[b] = Dest ? splat(0.0f) : bias;
             for (int kh = 0; kh < kh_n; ++kh) {
                 int64_t ih = ih0 + kh * p.dil_h;
                 if (ih < 0 || ih >= H) continue;
@@ -95,6 +103,10 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
                         const float* q = iw >= 0 && iw < W ? row + iw * cp : k_zero_vec;
                         acc[b] += load(q) * w;
                     }
+                    if constexpr (Dest) {
+#pragma GCC unroll 8
+                        for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
+                    }
                 }
             }
 #pragma GCC unroll 8
@@ -106,7 +118,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
         for (; ow + OWB <= ow_hi; ow += OWB) {
             Vec acc[OWB];
 #pragma GCC unroll 8
-            for (int b = 0; b < OWB; ++b) acc[b] = bias;
+            for (int b = 0; b < OWB; ++b) acc[b] = Dest ? splat(0.0f) : bias;
 #pragma GCC unroll 8
             for (int kh = 0; kh < kh_n; ++kh) {
                 int64_t ih = ih0 + kh * p.dil_h;
@@ -119,6 +131,10 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
                     const float* q = base + kw * dw * cp;
 #pragma GCC unroll 8
                     for (int b = 0; b < OWB; ++b, q += step) acc[b] += load(q) * w;
+                    if constexpr (Dest) {
+#pragma GCC unroll 8
+                        for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
+                    }
                 }
             }
 #pragma GCC unroll 8
@@ -129,7 +145,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
 }
 
 template <int KH, int KW, int OWB>
-void dw_all(const DwArgs& d, Act act) {
+void dw_all(const DwArgs& d, Act act, bool dest) {
     const ConvParams& p = *d.p;
     const int64_t rows = p.batch * p.out_h();
     const int64_t chunks = d.cp / kVecWidth;
@@ -142,7 +158,10 @@ void dw_all(const DwArgs& d, Act act) {
         parallel_range(rows * cgroups, [&](int64_t t) {
             int64_t r = t / cgroups, g = t % cgroups;
             int64_t c0 = g * per_group * kVecWidth, c1 = std::min(d.cp, c0 + per_group * kVecWidth);
-            dw_row<KH, KW, OWB, A>(d, r / p.out_h(), r % p.out_h(), c0, c1);
+            if (dest)
+                dw_row<KH, KW, OWB, A, true>(d, r / p.out_h(), r % p.out_h(), c0, c1);
+            else
+                dw_row<KH, KW, OWB, A, false>(d, r / p.out_h(), r % p.out_h(), c0, c1);
         });
     });
 }
@@ -221,14 +240,15 @@ void direct_all(const ConvParams& p, const float* in, float* out, const float* r
 
 }  // namespace
 
-ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const float* bias) : m_p(params) {
+ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const float* bias, const ConvOptions& options)
+    : m_p(params), m_options(options) {
     const ConvParams& p = m_p;
     const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
     if (p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0 && p.groups == 1)
         m_method = Method::Pointwise;
     else if (p.groups == p.in_c && p.out_c == p.in_c)
         m_method = Method::Depthwise;
-    else if (p.groups == 1 && p.in_c <= 4 && padded_channels(p.out_c) <= 4 * kVecWidth)
+    else if (!options.force_im2col && p.groups == 1 && p.in_c <= 4 && padded_channels(p.out_c) <= 4 * kVecWidth)
         m_method = Method::Direct;
     else
         m_method = Method::Im2col;
@@ -289,7 +309,7 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
         case Method::Pointwise: {
             const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
             gemm(m_p.batch * m_p.in_h * m_p.in_w, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
-                 GemmEpilogue{m_bias.data(), act, residual, cp_out});
+                 GemmEpilogue{m_bias.data(), act, residual, cp_out}, GemmNumerics{m_options.dest_bf16});
             break;
         }
         case Method::Depthwise: run_depthwise(in, out, act, residual); break;
@@ -301,11 +321,11 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
 void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
     DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
     if (m_p.kh == 3 && m_p.kw == 3)
-        dw_all<3, 3, 8>(d, act);
+        dw_all<3, 3, 8>(d, act, m_options.dest_bf16);
     else if (m_p.kh == 5 && m_p.kw == 5)
-        dw_all<5, 5, 4>(d, act);
+        dw_all<5, 5, 4>(d, act, m_options.dest_bf16);
     else
-        dw_all<0, 0, 4>(d, act);
+        dw_all<0, 0, 4>(d, act, m_options.dest_bf16);
 }
 
 void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
@@ -366,7 +386,8 @@ void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* r
         const int64_t col0 = g * cout_g;
         const int64_t n_store = g + 1 == p.groups ? std::min(round_up(cout_g, kVecWidth), cp_out - col0) : cout_g;
         gemm(p.batch * OH * OW, scratch, ld, m_groups_b[static_cast<size_t>(g)], out + col0, cp_out, n_store,
-             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out});
+             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out},
+             GemmNumerics{m_options.dest_bf16});
     }
 }
 

@@ -2,7 +2,8 @@
 //   pointwise (1x1, stride 1, no padding, groups 1): one GEMM straight on the input rows;
 //   depthwise (groups == in == out channels): a direct kernel vectorised over channels, any kernel size/stride/dilation;
 //   direct (groups 1, at most 4 input and 64 output channels: the 3-channel stem): an implicit GEMM that gathers the
-//     taps straight from the input (an im2col of 3-float patches costs more than the arithmetic);
+//     taps straight from the input (an im2col of 3-float patches costs more than the arithmetic); never chosen with
+//     ConvOptions::force_im2col;
 //   everything else (grouped convs, strided 1x1, wide general convs): im2col per group into the GEMM.
 #pragma once
 
@@ -27,15 +28,29 @@ struct ConvParams {
     int64_t out_w() const { return (in_w + 2 * pad_w - dil_w * (kw - 1) - 1) / stride_w + 1; }
 };
 
+// Options for devices that emulate other hardware; the defaults are the CPU device's behaviour.
+struct ConvOptions {
+    // Never use the Direct method: every non-depthwise conv that is not pointwise runs as im2col + GEMM (how a
+    // Tenstorrent card runs it: a matmul over (kh, kw, ci) columns; the Direct kernel sums in another order).
+    bool force_im2col = false;
+    // Emulate a bf16 destination register. GEMM methods: GemmNumerics::dest_bf16 (rounding every 16 K). Depthwise:
+    // the accumulator starts at 0 and is rounded after every tap (in (kh, kw) order), then bias, activation and
+    // residual are each added/applied and rounded. The card runs a depthwise conv as a matmul on block-diagonal
+    // weights, so a 16-wide K step holds at most one non-zero product per output channel: per-tap rounding is the
+    // same as per-step rounding for that layout. Taps in the zero padding add nothing, so skipping them is exact.
+    bool dest_bf16 = false;
+};
+
 class ConvKernel {
 public:
     enum class Method { Pointwise, Depthwise, Direct, Im2col };
 
     // weight: PyTorch layout [out_c, in_c / groups, kh, kw]; bias: out_c values or null. Both are copied (packed).
-    ConvKernel(const ConvParams& params, const float* weight, const float* bias);
+    ConvKernel(const ConvParams& params, const float* weight, const float* bias, const ConvOptions& options = {});
 
     Method method() const { return m_method; }
     const ConvParams& params() const { return m_p; }
+    const ConvOptions& options() const { return m_options; }
     // Floats of scratch run() needs (im2col columns); 0 for pointwise and depthwise.
     int64_t scratch_floats() const;
 
@@ -50,6 +65,7 @@ private:
     int64_t im2col_stride() const;  // floats per im2col row: the patch plus room for one vector of overhang
 
     ConvParams m_p;
+    ConvOptions m_options;
     Method m_method;
     std::vector<PackedB> m_groups_b;  // one packed B per group ([kh * kw * in_c/groups, out_c/groups])
     AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros

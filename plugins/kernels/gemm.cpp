@@ -12,6 +12,8 @@ namespace {
 
 constexpr int kMr = 8;      // rows per micro-tile: 8 x 32 tile = 16 accumulator registers
 constexpr int64_t kKc = 256;  // K block: a 256 x 32 B panel (32 KiB) stays in L1 while A rows stream
+constexpr int64_t kDestStep = 16;  // K values per Dst rounding (GemmNumerics::dest_bf16)
+static_assert(kKc % kDestStep == 0, "K blocks must start on Dst step boundaries");
 
 struct TileArgs {
     int64_t kc;
@@ -28,7 +30,9 @@ struct TileArgs {
     int64_t ldr;
 };
 
-template <int MR, int NV, Act A>
+// Dest: emulate a bf16 destination register (GemmNumerics::dest_bf16): a separate instantiation, so the default
+// path is unchanged.
+template <int MR, int NV, Act A, bool Dest = false>
 __attribute__((noinline)) void micro_tile(const TileArgs& t) {
     Vec acc[MR][NV];
 #pragma GCC unroll 16
@@ -38,17 +42,40 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
 
     const float* a = t.a;
     const float* bp = t.bp;
-    for (int64_t k = 0; k < t.kc; ++k) {
-        Vec bv[NV];
+    if constexpr (!Dest) {
+        for (int64_t k = 0; k < t.kc; ++k) {
+            Vec bv[NV];
 #pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
+            for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) {
-            Vec av = splat(a[i * t.lda + k]);
+            for (int i = 0; i < MR; ++i) {
+                Vec av = splat(a[i * t.lda + k]);
 #pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
+                for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
+            }
+            bp += NV * kVecWidth;
         }
-        bp += NV * kVecWidth;
+    } else {
+        // One Dst step per 16 k (this K block starts at a multiple of 16), rounded to bf16 at its end.
+        for (int64_t k0 = 0; k0 < t.kc; k0 += kDestStep) {
+            const int64_t k1 = std::min<int64_t>(k0 + kDestStep, t.kc);
+            for (int64_t k = k0; k < k1; ++k) {
+                Vec bv[NV];
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
+#pragma GCC unroll 16
+                for (int i = 0; i < MR; ++i) {
+                    Vec av = splat(a[i * t.lda + k]);
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
+                }
+                bp += NV * kVecWidth;
+            }
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) acc[i][j] = round_bf16_rne(acc[i][j]);
+        }
     }
 
     // A partial edge (grouped convolutions write into the middle of a row) first lands in a local tile, so the
@@ -66,9 +93,16 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
         // Same arithmetic as the vector epilogue, element by element, only on the columns this call owns.
         for (int i = 0; i < MR; ++i)
             for (int64_t jj = 0; jj < t.ncols; ++jj) {
-                float v = apply_act(A, tmp[i][jj] + (t.bias ? t.bias[jj] : 0.0f));
-                if (t.residual) v += t.residual[i * t.ldr + jj];
-                t.c[i * t.ldc + jj] = v;
+                if constexpr (Dest) {
+                    float v = round_bf16_rne(tmp[i][jj] + (t.bias ? t.bias[jj] : 0.0f));
+                    v = round_bf16_rne(apply_act(A, v));
+                    if (t.residual) v = round_bf16_rne(v + t.residual[i * t.ldr + jj]);
+                    t.c[i * t.ldc + jj] = v;
+                } else {
+                    float v = apply_act(A, tmp[i][jj] + (t.bias ? t.bias[jj] : 0.0f));
+                    if (t.residual) v += t.residual[i * t.ldr + jj];
+                    t.c[i * t.ldc + jj] = v;
+                }
             }
         return;
     }
@@ -79,28 +113,34 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) {
-            Vec v = act_vec<A>(acc[i][j] + bias[j]);
-            if (t.residual) v += load(t.residual + i * t.ldr + j * kVecWidth);
-            store(t.c + i * t.ldc + j * kVecWidth, v);
+            if constexpr (Dest) {
+                Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[i][j] + bias[j])));
+                if (t.residual) v = round_bf16_rne(v + load(t.residual + i * t.ldr + j * kVecWidth));
+                store(t.c + i * t.ldc + j * kVecWidth, v);
+            } else {
+                Vec v = act_vec<A>(acc[i][j] + bias[j]);
+                if (t.residual) v += load(t.residual + i * t.ldr + j * kVecWidth);
+                store(t.c + i * t.ldc + j * kVecWidth, v);
+            }
         }
 }
 
-template <int NV, Act A>
+template <int NV, Act A, bool Dest>
 inline void run_tile(int mr, const TileArgs& t) {
     switch (mr) {
-        case 8: micro_tile<8, NV, A>(t); break;
-        case 7: micro_tile<7, NV, A>(t); break;
-        case 6: micro_tile<6, NV, A>(t); break;
-        case 5: micro_tile<5, NV, A>(t); break;
-        case 4: micro_tile<4, NV, A>(t); break;
-        case 3: micro_tile<3, NV, A>(t); break;
-        case 2: micro_tile<2, NV, A>(t); break;
-        default: micro_tile<1, NV, A>(t); break;
+        case 8: micro_tile<8, NV, A, Dest>(t); break;
+        case 7: micro_tile<7, NV, A, Dest>(t); break;
+        case 6: micro_tile<6, NV, A, Dest>(t); break;
+        case 5: micro_tile<5, NV, A, Dest>(t); break;
+        case 4: micro_tile<4, NV, A, Dest>(t); break;
+        case 3: micro_tile<3, NV, A, Dest>(t); break;
+        case 2: micro_tile<2, NV, A, Dest>(t); break;
+        default: micro_tile<1, NV, A, Dest>(t); break;
     }
 }
 static_assert(kMr == 8, "run_tile dispatches up to 8 rows");
 
-template <Act A>
+template <Act A, bool Dest>
 void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const float* a, int64_t lda, const PackedB& b,
                 float* c, int64_t ldc, int64_t n_store, const GemmEpilogue& ep) {
     const int64_t k = b.k;
@@ -130,11 +170,11 @@ void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const fl
                            ep.residual ? ep.residual + i0 * ep.ldr + j0 : nullptr,
                            ep.ldr};
                 if (width == 2 * kVecWidth)
-                    run_tile<2, A>(mr, t);
+                    run_tile<2, A, Dest>(mr, t);
                 else if (width == 3 * kVecWidth)
-                    run_tile<3, A>(mr, t);
+                    run_tile<3, A, Dest>(mr, t);
                 else
-                    run_tile<1, A>(mr, t);
+                    run_tile<1, A, Dest>(mr, t);
             }
         }
     }
@@ -160,7 +200,7 @@ PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t s
 }
 
 void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
-          const GemmEpilogue& ep) {
+          const GemmEpilogue& ep, const GemmNumerics& numerics) {
     if (m <= 0 || n_store <= 0) return;
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
     const int64_t tiles = (m + kMr - 1) / kMr;
@@ -180,7 +220,10 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
             int64_t p0 = ct * panels_per_task, p1 = std::min(panels, p0 + panels_per_task);
             int64_t j0 = p0 * PackedB::kPanelWidth;
             int64_t j1 = p1 == panels ? n_store : p1 * PackedB::kPanelWidth;
-            gemm_block<A>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
+            if (numerics.dest_bf16)
+                gemm_block<A, true>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
+            else
+                gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
         };
         const int64_t total = row_tasks * col_tasks;
         if (total == 1 || threads == 1) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/common.hpp"
 
@@ -43,11 +44,41 @@ struct GemmEpilogue {
     int64_t ldr = 0;
 };
 
+// Numerics options for devices that emulate other hardware (the CPU device uses the defaults, which cost nothing:
+// the options select separate template instantiations of the micro-kernel).
+struct GemmNumerics {
+    // Emulate a bf16 destination register (Tenstorrent Dst with fp32 accumulation off). The accumulator is rounded
+    // to bf16 (nearest even) after every 16 values of K - one matrix-unit step, Dst[8x16] += SrcB[8x16] @ SrcA[16x16]
+    // - counted from k = 0, and once more after the last k when K is not a multiple of 16 (the card pads K with
+    // zeros, which leave the sum alone). Within a step the products are accumulated in fp32 (fused multiply-adds, in
+    // k order) starting from the bf16 Dst value, then rounded once: up to fp32 rounding this is "the step's sum added
+    // to Dst with one rounding". The K blocking (256) is a multiple of 16, so the rounding points do not depend on it.
+    // The epilogue lands in Dst too: bias add, activation and residual add are each rounded to bf16.
+    bool dest_bf16 = false;
+};
+
+// Round to bf16, nearest even, returned as fp32 (bit trick on the pattern; Inf stays Inf; NaN is not special-cased:
+// a quiet NaN stays NaN unless its payload bits 16..22 are all ones). Shared by the GEMM and conv dest paths.
+typedef uint32_t VecBits __attribute__((vector_size(64)));
+inline Vec round_bf16_rne(Vec x) {
+    VecBits b = (VecBits)x;
+    b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+    return (Vec)b;
+}
+inline float round_bf16_rne(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof(b));
+    b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+    std::memcpy(&x, &b, sizeof(b));
+    return x;
+}
+
 // Computes columns [0, n_store) of C (row stride ldc) for m rows; n <= n_store <= round_up(n, 16). Columns in
 // [n, n_store) receive act(0 + bias) (+ residual): that is how padding lanes of an activation are written with whole
 // vectors. Runs in parallel (TBB) over row blocks, and over column panels when there are few rows. Each element is
 // accumulated in the same order whatever the partition, so results do not depend on the thread count.
+// `numerics` (optional) selects emulation options, see GemmNumerics.
 void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
-          const GemmEpilogue& epilogue);
+          const GemmEpilogue& epilogue, const GemmNumerics& numerics = {});
 
 }  // namespace zoo::kernels

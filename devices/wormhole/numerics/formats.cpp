@@ -1,0 +1,359 @@
+// Formats: scalar reference encoders (used by the tile packer) and their vectorised twins (used by quantize_rows).
+// See formats.hpp for the rules and the reference facts they implement.
+#include "numerics/formats.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace zoo::wormhole {
+
+namespace {
+
+// 16 lanes: one block of a bfp format is one AVX-512 register (GCC vector extensions, as the kernels use).
+typedef uint32_t VU __attribute__((vector_size(64)));
+typedef int32_t VI __attribute__((vector_size(64)));
+typedef float VF __attribute__((vector_size(64)));
+constexpr int kBlock = 16;
+
+inline VU load_bits(const float* p) {
+    VU v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+inline void store_bits(float* p, VU v) { std::memcpy(p, &v, sizeof(v)); }
+inline VU splat_u(uint32_t x) { return VU{} + x; }
+
+inline uint32_t f2u(float x) { return std::bit_cast<uint32_t>(x); }
+inline float u2f(uint32_t x) { return std::bit_cast<float>(x); }
+
+inline uint32_t horizontal_max(VU v) {
+    v = v > __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7})
+            ? v
+            : __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+    VU s = __builtin_shuffle(v, VU{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
+    v = v > s ? v : s;
+    s = __builtin_shuffle(v, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+    v = v > s ? v : s;
+    s = __builtin_shuffle(v, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
+    v = v > s ? v : s;
+    return v[0];
+}
+
+// ---- scalar reference ----------------------------------------------------------------------------------------
+
+// Magnitude code of one value (fp32 bits) against the block's shared exponent. MB = 7 (bfp8) or 3 (bfp4).
+uint32_t encode_magnitude(uint32_t bits, uint32_t shared, int mb, Rounding rounding) {
+    const uint32_t e = (bits >> 23) & 0xFFu;
+    if (e == 0) return 0;  // zero or denormal: flushed (see formats.hpp)
+    uint32_t m = (bits & 0x7FFFFFu) | 0x800000u;
+    const uint32_t d = shared - e;
+    m = d >= 32 ? 0 : m >> d;  // bits shifted out here are lost: no sticky bit (host rule, blockfloat_common.cpp)
+    if (rounding == Rounding::HostNearestEven) {
+        const int s = 24 - mb;
+        const uint32_t half = 1u << (s - 1);
+        const uint32_t rem = m & ((1u << s) - 1);
+        uint32_t q = m >> s;
+        if (rem > half || (rem == half && (q & 1u))) ++q;
+        return std::min(q, (1u << mb) - 1);  // saturate instead of bumping the exponent
+    }
+    // Device packer: bfp8 with ties away from zero (on the magnitude), saturating; bfp4 truncated from it.
+    const uint32_t half = 1u << 16;
+    uint32_t q = (m >> 17) + ((m & 0x1FFFFu) >= half ? 1u : 0u);
+    q = std::min(q, 127u);
+    return mb == 3 ? q >> 4 : q;
+}
+
+// ---- vector twins ---------------------------------------------------------------------------------------------
+
+// One block (16 values as fp32 bits) -> the fp32 bits of the values the card holds. Returns false (leaving `out`
+// alone) for a block with exponent 255 (Inf/NaN), which takes the scalar path.
+template <int MB, bool Device>
+inline bool quantize_block_vec(VU bits, VU& out) {
+    const VU e = (bits >> 23) & 0xFFu;
+    const uint32_t shared = horizontal_max(e);
+    if (shared == 255u) return false;
+    if (shared == 0u) {  // zeros and denormals only
+        out = splat_u(0);
+        return true;
+    }
+    VU m = (bits & 0x7FFFFFu) | 0x800000u;
+    m &= (VU)(e != 0u);
+    VU d = splat_u(shared) - e;
+    d = d > 31u ? splat_u(31) : d;  // m < 2^24, so a shift by 31 clears it like any larger shift
+    m >>= d;
+    VU q;
+    if constexpr (!Device) {
+        constexpr uint32_t s = 24 - MB, half = 1u << (s - 1), maxq = (1u << MB) - 1;
+        const VU rem = m & ((1u << s) - 1);
+        q = m >> s;
+        const VI up = (rem > half) | ((rem == half) & ((q & 1u) != 0u));
+        q -= (VU)up;  // mask is -1 where rounding up
+        q = q > maxq ? splat_u(maxq) : q;
+    } else {
+        const VU rem = m & 0x1FFFFu;
+        q = m >> 17;
+        q -= (VU)(rem >= (1u << 16));
+        q = q > 127u ? splat_u(127) : q;
+        if constexpr (MB == 3) q >>= 4;
+    }
+    // value = q * 2^-(MB-1) * 2^(shared-127): both products exact (q has <= 7 bits; a denormal result still has its
+    // lowest bit >= 2^-132 > 2^-149). Needs FTZ/DAZ off, which is the default.
+    VF f = __builtin_convertvector((VI)q, VF) * (1.0f / float(1u << (MB - 1)));
+    f *= u2f(shared << 23);
+    VU fb = (VU)f;
+    out = fb | (bits & 0x80000000u & (VU)(q != 0u));
+    return true;
+}
+
+template <bool Device>
+inline VU bf16_vec(VU bits) {
+    VU r;
+    if constexpr (!Device) {
+        r = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+    } else {
+        r = (bits + 0x8000u) & 0xFFFF0000u;
+        r = (bits & 0x7F800000u) == 0u ? (bits & 0x80000000u) : r;
+    }
+    return (bits & 0x7FFFFFFFu) > 0x7F800000u ? splat_u(0x7FC00000u) : r;
+}
+
+// Scalar block path (Inf/NaN blocks and the reference).
+void quantize_block_scalar(float* v16, DataFormat fmt, Rounding rounding) {
+    uint8_t codes[kBlock];
+    const uint8_t shared = encode_bfp_block(v16, fmt, rounding, codes);
+    for (int i = 0; i < kBlock; ++i) v16[i] = decode_bfp(codes[i], shared, fmt);
+}
+
+template <int MB, bool Device>
+void quantize_row_bfp(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding rounding) {
+    int64_t c = c0;
+    for (; c + kBlock <= c1; c += kBlock) {
+        VU out;
+        if (quantize_block_vec<MB, Device>(load_bits(row + c), out))
+            store_bits(row + c, out);
+        else
+            quantize_block_scalar(row + c, fmt, rounding);
+    }
+    if (c < c1) {
+        alignas(64) float tmp[kBlock] = {};
+        std::memcpy(tmp, row + c, static_cast<size_t>(c1 - c) * sizeof(float));
+        VU out;
+        if (quantize_block_vec<MB, Device>(load_bits(tmp), out))
+            store_bits(tmp, out);
+        else
+            quantize_block_scalar(tmp, fmt, rounding);
+        std::memcpy(row + c, tmp, static_cast<size_t>(c1 - c) * sizeof(float));
+    }
+}
+
+template <bool Device>
+void quantize_row_bf16(float* row, int64_t c0, int64_t c1) {
+    int64_t c = c0;
+    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(load_bits(row + c)));
+    for (; c < c1; ++c) row[c] = from_bf16_bits(Device ? bf16_bits_device(row[c]) : bf16_bits(row[c]));
+}
+
+void quantize_span(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding r) {
+    const bool dev = r == Rounding::DeviceTiesAway;
+    switch (fmt) {
+        case DataFormat::Float32: break;
+        case DataFormat::BFloat16:
+            dev ? quantize_row_bf16<true>(row, c0, c1) : quantize_row_bf16<false>(row, c0, c1);
+            break;
+        case DataFormat::BFloat8_b:
+            dev ? quantize_row_bfp<7, true>(row, c0, c1, fmt, r) : quantize_row_bfp<7, false>(row, c0, c1, fmt, r);
+            break;
+        case DataFormat::BFloat4_b:
+            dev ? quantize_row_bfp<3, true>(row, c0, c1, fmt, r) : quantize_row_bfp<3, false>(row, c0, c1, fmt, r);
+            break;
+    }
+}
+
+void check_tiled(int64_t rows, int64_t cols) {
+    if (rows < 0 || cols < 0 || rows % 32 != 0 || cols % 32 != 0)
+        throw std::invalid_argument("tiles need rows and cols multiples of 32, got " + std::to_string(rows) + " x " +
+                                    std::to_string(cols));
+}
+
+}  // namespace
+
+// ---- bfloat16 -------------------------------------------------------------------------------------------------
+
+uint16_t bf16_bits(float x) {
+    const uint32_t b = f2u(x);
+    if ((b & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0;
+    return static_cast<uint16_t>((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
+uint16_t bf16_bits_device(float x) {
+    const uint32_t b = f2u(x);
+    if ((b & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0;
+    if ((b & 0x7F800000u) == 0) return static_cast<uint16_t>((b >> 16) & 0x8000u);
+    return static_cast<uint16_t>((b + 0x8000u) >> 16);
+}
+
+float from_bf16_bits(uint16_t bits) { return u2f(static_cast<uint32_t>(bits) << 16); }
+float round_bf16(float x) { return from_bf16_bits(bf16_bits(x)); }
+
+// ---- block float ----------------------------------------------------------------------------------------------
+
+int bfp_mantissa_bits(DataFormat fmt) {
+    return fmt == DataFormat::BFloat8_b ? 7 : fmt == DataFormat::BFloat4_b ? 3 : 0;
+}
+bool is_bfp(DataFormat fmt) { return bfp_mantissa_bits(fmt) != 0; }
+
+uint8_t encode_bfp_block(const float* values16, DataFormat fmt, Rounding rounding, uint8_t* codes16) {
+    const int mb = bfp_mantissa_bits(fmt);
+    if (mb == 0) throw std::invalid_argument("encode_bfp_block: not a block-float format");
+    uint32_t shared = 0;
+    for (int i = 0; i < kBlock; ++i) shared = std::max(shared, (f2u(values16[i]) >> 23) & 0xFFu);
+    for (int i = 0; i < kBlock; ++i) {
+        const uint32_t bits = f2u(values16[i]);
+        const uint32_t q = encode_magnitude(bits, shared, mb, rounding);
+        const uint32_t sign = q != 0 ? bits >> 31 : 0u;  // no -0
+        codes16[i] = static_cast<uint8_t>((sign << mb) | q);
+    }
+    return static_cast<uint8_t>(shared);
+}
+
+float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
+    const int mb = bfp_mantissa_bits(fmt);
+    const uint32_t sign = (code >> mb) & 1u;
+    const uint32_t mag = code & ((1u << mb) - 1);
+    const uint32_t lead = 1u << (mb - 1);
+    if (mag == 0) return sign ? -0.0f : 0.0f;
+    if (shared == 255 && mag >= lead)  // the top of an fp32 pattern with exponent 255: Inf or NaN
+        return u2f((sign << 31) | (0xFFu << 23) | ((mag & (lead - 1)) << (23 - (mb - 1))));
+    const float v = std::ldexp(static_cast<float>(mag), static_cast<int>(shared) - 127 - (mb - 1));
+    return sign ? -v : v;
+}
+
+// ---- fake quantisation ----------------------------------------------------------------------------------------
+
+void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
+    if (fmt == DataFormat::Float32 || rows <= 0 || cols <= 0) return;
+    // Work items: (row, chunk of columns); chunks are multiples of 16 so blocks stay aligned to the row start.
+    constexpr int64_t kChunk = 4096;
+    const int64_t chunks = (cols + kChunk - 1) / kChunk;
+    const int64_t items = rows * chunks;
+    auto run = [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const int64_t r = i / chunks, ch = i % chunks;
+            const int64_t c0 = ch * kChunk, c1 = std::min(cols, c0 + kChunk);
+            quantize_span(data + r * ld, c0, c1, fmt, rounding);
+        }
+    };
+    if (rows * cols < (int64_t{1} << 15)) {
+        run(0, items);
+        return;
+    }
+    // About 16K values per task.
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
+                      [&](const tbb::blocked_range<int64_t>& br) { run(br.begin(), br.end()); });
+}
+
+// ---- tiles ----------------------------------------------------------------------------------------------------
+
+size_t tile_bytes(DataFormat fmt) {
+    switch (fmt) {
+        case DataFormat::Float32: return 4096;
+        case DataFormat::BFloat16: return 2048;
+        case DataFormat::BFloat8_b: return 64 + 1024;
+        case DataFormat::BFloat4_b: return 64 + 512;
+    }
+    return 0;
+}
+
+std::vector<uint8_t> pack_tiles(const float* data, int64_t rows, int64_t cols, DataFormat fmt, Rounding rounding) {
+    check_tiled(rows, cols);
+    const size_t tb = tile_bytes(fmt);
+    const int64_t tiles_r = rows / 32, tiles_c = cols / 32;
+    std::vector<uint8_t> out(static_cast<size_t>(tiles_r * tiles_c) * tb, 0);
+    const bool dev = rounding == Rounding::DeviceTiesAway;
+    for (int64_t tr = 0; tr < tiles_r; ++tr)
+        for (int64_t tc = 0; tc < tiles_c; ++tc) {
+            uint8_t* tile = out.data() + static_cast<size_t>(tr * tiles_c + tc) * tb;
+            for (int face = 0; face < 4; ++face)
+                for (int r = 0; r < 16; ++r) {
+                    const float* src = data + (tr * 32 + (face / 2) * 16 + r) * cols + tc * 32 + (face % 2) * 16;
+                    const int idx0 = face * 256 + r * 16;  // index of the row's first datum in the face stream
+                    switch (fmt) {
+                        case DataFormat::Float32:
+                            for (int i = 0; i < 16; ++i) {
+                                const uint32_t b = f2u(src[i]);
+                                for (int k = 0; k < 4; ++k) tile[(idx0 + i) * 4 + k] = static_cast<uint8_t>(b >> (8 * k));
+                            }
+                            break;
+                        case DataFormat::BFloat16:
+                            for (int i = 0; i < 16; ++i) {
+                                const uint16_t b = dev ? bf16_bits_device(src[i]) : bf16_bits(src[i]);
+                                tile[(idx0 + i) * 2] = static_cast<uint8_t>(b);
+                                tile[(idx0 + i) * 2 + 1] = static_cast<uint8_t>(b >> 8);
+                            }
+                            break;
+                        case DataFormat::BFloat8_b:
+                        case DataFormat::BFloat4_b: {
+                            uint8_t codes[16];
+                            tile[face * 16 + r] = encode_bfp_block(src, fmt, rounding, codes);
+                            uint8_t* body = tile + 64;
+                            if (fmt == DataFormat::BFloat8_b) {
+                                for (int i = 0; i < 16; ++i) body[idx0 + i] = codes[i];
+                            } else {
+                                for (int i = 0; i < 16; i += 2)
+                                    body[(idx0 + i) / 2] = static_cast<uint8_t>(codes[i] | (codes[i + 1] << 4));
+                            }
+                            break;
+                        }
+                    }
+                }
+        }
+    return out;
+}
+
+std::vector<float> unpack_tiles(const uint8_t* bytes, int64_t rows, int64_t cols, DataFormat fmt) {
+    check_tiled(rows, cols);
+    const size_t tb = tile_bytes(fmt);
+    const int64_t tiles_r = rows / 32, tiles_c = cols / 32;
+    std::vector<float> out(static_cast<size_t>(rows * cols));
+    for (int64_t tr = 0; tr < tiles_r; ++tr)
+        for (int64_t tc = 0; tc < tiles_c; ++tc) {
+            const uint8_t* tile = bytes + static_cast<size_t>(tr * tiles_c + tc) * tb;
+            for (int face = 0; face < 4; ++face)
+                for (int r = 0; r < 16; ++r) {
+                    float* dst = out.data() + (tr * 32 + (face / 2) * 16 + r) * cols + tc * 32 + (face % 2) * 16;
+                    const int idx0 = face * 256 + r * 16;
+                    for (int i = 0; i < 16; ++i) {
+                        const int idx = idx0 + i;
+                        switch (fmt) {
+                            case DataFormat::Float32: {
+                                uint32_t b = 0;
+                                for (int k = 0; k < 4; ++k) b |= static_cast<uint32_t>(tile[idx * 4 + k]) << (8 * k);
+                                dst[i] = u2f(b);
+                                break;
+                            }
+                            case DataFormat::BFloat16:
+                                dst[i] = from_bf16_bits(static_cast<uint16_t>(tile[idx * 2] | (tile[idx * 2 + 1] << 8)));
+                                break;
+                            case DataFormat::BFloat8_b: dst[i] = decode_bfp(tile[64 + idx], tile[face * 16 + r], fmt); break;
+                            case DataFormat::BFloat4_b: {
+                                const uint8_t byte = tile[64 + idx / 2];
+                                const uint8_t code = (idx % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+                                dst[i] = decode_bfp(code, tile[face * 16 + r], fmt);
+                                break;
+                            }
+                        }
+                    }
+                }
+        }
+    return out;
+}
+
+}  // namespace zoo::wormhole
