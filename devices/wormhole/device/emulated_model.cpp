@@ -2,6 +2,7 @@
 
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -89,7 +90,7 @@ public:
     ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias, const LayerConfig& cfg)
         : m_cfg(cfg) {
         ConvOptions options;
-        options.card_order = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
+        options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
         options.dest_bf16 = !cfg.fp32_dest_acc;
         const bool need_hi = cfg.math_fidelity == MathFidelity::LoFi || cfg.math_fidelity == MathFidelity::HiFi3;
         const bool need_full = cfg.math_fidelity != MathFidelity::LoFi;
@@ -334,6 +335,17 @@ Result<std::unique_ptr<EmulatedStep>> lower(const Graph& graph, const Node& node
             p.dil_h = a.dilation[0], p.dil_w = a.dilation[1];
             p.groups = a.groups;
             auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
+            if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
+                // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
+                // K step and Dst rounds after each tap: emulate with zero weights on the padding channels.
+                const int64_t padded_in = padded_channels(p.in_c), taps = p.kh * p.kw;
+                std::vector<float> wp(static_cast<size_t>(p.out_c * padded_in * taps), 0.0f);
+                for (int64_t o = 0; o < p.out_c; ++o)
+                    for (int64_t i = 0; i < p.in_c; ++i)
+                        std::copy_n(w.begin() + (o * p.in_c + i) * taps, taps, wp.begin() + (o * padded_in + i) * taps);
+                w = std::move(wp);
+                p.in_c = padded_in;
+            }
             auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
             return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
         }
@@ -491,13 +503,30 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
 }
 
 std::vector<DeviceMetric> EmulatedModel::metrics() const noexcept {
-    return memory_metrics(m_plan);
+    return {
+        {"peak_l1_per_core", static_cast<double>(m_plan.peak_l1_per_core), "B",
+         "largest L1 use of any core at any layer (" + m_plan.peak_layer + "), buffers + circular buffers"},
+        {"l1_buffer_region", static_cast<double>(m_plan.l1_buffer_region_bytes), "B", "L1 bytes per core for buffers"},
+        {"dram_weights_per_bank", static_cast<double>(m_plan.dram_weight_bytes_per_bank), "B",
+         "weights, interleaved over " + std::to_string(m_plan.dram_banks) + " DRAM banks"},
+    };
 }
 
 std::vector<std::string> EmulatedModel::table_names() const noexcept { return {"memory"}; }
 
 Result<std::string> EmulatedModel::table(const std::string& name) const noexcept {
-    if (name == "memory") return memory_table_csv(m_plan);
+    if (name == "memory") {
+        std::string csv = "layer,op,placement,cores,shard_h,shard_w,dtype,cb_bytes,l1_small_bytes,buffer_bytes,peak_l1_per_core\n";
+        for (const auto& l : m_plan.layers) {
+            if (l.fused_or_view) continue;
+            csv += l.name + "," + l.op + ",\"" + l.output.describe() + "\"," + std::to_string(l.output.cores) + "," +
+                   std::to_string(l.output.shard_h) + "," + std::to_string(l.output.shard_w) + "," +
+                   data_format_name(l.output.dtype) + "," + std::to_string(l.cb_bytes) + "," +
+                   std::to_string(l.l1_small_bytes) + "," + std::to_string(l.buffer_bytes) + "," +
+                   std::to_string(l.peak_l1_per_core) + "\n";
+        }
+        return csv;
+    }
     return Status::error("the wormhole emulator produces the tables: memory (no '" + name + "')");
 }
 

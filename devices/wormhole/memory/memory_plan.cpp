@@ -321,9 +321,44 @@ private:
         return p.range.x1 - p.range.x0 + 1;
     }
 
+    // `auto` sharding is what ttnn picks by its NHW-vs-C heuristic; when that choice cannot hold its circular buffers
+    // and shards in L1 (a wide depthwise conv BLOCK-sharded, say), the other layouts are tried in turn, as an engineer
+    // tuning the layer would. An explicit shard_layout is never changed: it fails like the card.
     Status decide_conv(int i) {
+        if (cfg(i).shard_layout != ShardLayout::Auto) return decide_conv_as(i, std::nullopt);
+        const Decision saved_decision = dec(i);
+        const LayerMemory saved_layer = layer(i);
+        std::vector<std::optional<ShardLayout>> candidates{std::nullopt, ShardLayout::HeightSharded,
+                                                           ShardLayout::BlockSharded, ShardLayout::WidthSharded};
+        std::string tried;
+        for (const auto& candidate : candidates) {
+            dec(i) = saved_decision;
+            layer(i) = saved_layer;
+            Status s = decide_conv_as(i, candidate);
+            if (!s) continue;
+            int64_t per_core = layer(i).cb_bytes + dec(i).output.bytes_per_bank;
+            for (const Temp& t : dec(i).temps) per_core += t.placement.bytes_per_bank;
+            if (per_core <= m_hw.l1.buffer_region_bytes()) {
+                if (candidate && layer(i).conv) {
+                    layer(i).warnings.push_back("auto sharding: " + tried + " would not fit in L1; using " +
+                                                shard_layout_name(*candidate));
+                }
+                return Status::ok();
+            }
+            tried += std::string(tried.empty() ? "" : ", ") +
+                     (layer(i).conv ? shard_layout_name(layer(i).conv->layout) : "the heuristic layout") + " (" +
+                     std::to_string(per_core) + " B per core)";
+        }
+        // Nothing fits: keep ttnn's own choice, which then fails with the card's message.
+        dec(i) = saved_decision;
+        layer(i) = saved_layer;
+        return decide_conv_as(i, std::nullopt);
+    }
+
+    Status decide_conv_as(int i, std::optional<ShardLayout> layout) {
         const Node& n = node(i);
-        const LayerConfig& c = cfg(i);
+        LayerConfig c = cfg(i);
+        if (layout) c.shard_layout = *layout;
         const Conv2dAttrs& a = n.attr<Conv2dAttrs>();
         Decision& d = dec(i);
         LayerMemory& lm = layer(i);
