@@ -1,11 +1,14 @@
 #include "device/emulated_model.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <optional>
 
 #include "kernels/common.hpp"
@@ -54,14 +57,53 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
     }
 }
 
-// What Dst holds after an op, then what the packer writes: bf16 Dst narrows first when fp32 accumulation is off.
-void store_result(Value& out, const LayerConfig& cfg) {
-    if (!cfg.fp32_dest_acc) quantize_rows(out.data.data(), out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::DeviceTiesAway);
-    quantize_rows(out.data.data(), out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+// What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even
+// first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
+// are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
+void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
+    float* d = out.data.data();
+    if (!cfg.fp32_dest_acc && !dest_is_bf16)
+        quantize_rows(d, out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+    const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
+    if (!packer_no_op) quantize_rows(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
     out.format = cfg.dtype;
 }
 
+// Splits for the multiplier, in parallel over large buffers.
+template <void (*Split)(const float*, float*, float*, int64_t)>
+void split_parallel(const float* in, float* hi, float* lo, size_t n) {
+    constexpr size_t kGrain = size_t{1} << 15;
+    if (n < 2 * kGrain) {
+        Split(in, hi, lo, static_cast<int64_t>(n));
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, n, kGrain), [&](const tbb::blocked_range<size_t>& r) {
+        Split(in + r.begin(), hi + r.begin(), lo ? lo + r.begin() : nullptr, static_cast<int64_t>(r.size()));
+    });
+}
+
 }  // namespace
+
+// Activation buffers of finished layers, reused by later layers and later runs: no allocation or zeroing per layer.
+// Every step writes every lane of its output (padding lanes included), so recycled contents never leak.
+class BufferPool {
+public:
+    AlignedBuffer take(size_t floats) {
+        auto it = m_free.lower_bound(floats);
+        if (it == m_free.end() || it->first > 2 * floats) return AlignedBuffer(floats);
+        AlignedBuffer b = std::move(it->second);
+        m_free.erase(it);
+        return b;
+    }
+    // Recycles a value's buffer once nothing else (an alias) shares it.
+    void give(std::shared_ptr<Value>& v) {
+        if (v && v.use_count() == 1) m_free.emplace(v->data.size(), std::move(v->data));
+        v.reset();
+    }
+
+private:
+    std::multimap<size_t, AlignedBuffer> m_free;
+};
 
 class EmulatedStep {
 public:
@@ -75,15 +117,46 @@ namespace {
 
 // Products at a math fidelity, for ops that multiply (activations/in1 in SrcB, weights/in0 in SrcA):
 //   LoFi  = A_hi x B_hi;  HiFi2 = A x B_hi;  HiFi3 = A x B_hi + A_hi x B_lo;  HiFi4 = A x B.
-struct SplitB {
-    AlignedBuffer full, hi, lo;
+// Significant bits a value of each format has at most: a block-float datum is a sign and an explicit-leading-bit
+// magnitude of 7 (bfloat8_b) or 3 (bfloat4_b) bits; bf16 has 8 (hidden + 7).
+int significant_bits(DataFormat f) {
+    switch (f) {
+        case DataFormat::BFloat8_b: return 7;
+        case DataFormat::BFloat4_b: return 3;
+        default: return 8;
+    }
+}
+
+// The operand parts one multiply needs. `hi`/`lo` point at the input itself, or at zeros, whenever the split is
+// trivial: an operand with no more significant bits than the multiplier's high part (SrcB: 7, SrcA: 5) is its own
+// high part, with a zero low part.
+template <void (*Split)(const float*, float*, float*, int64_t), int HiBits>
+struct SplitOperand {
+    const float* full = nullptr;
+    const float* hi = nullptr;
+    const float* lo = nullptr;  // null: the low part is zero (its phase adds nothing)
+    AlignedBuffer rounded, hi_buf, lo_buf;
     void prepare(const Value& x, MathFidelity f) {
         const size_t n = x.floats();
-        if (full.size() < n) full.resize(n), hi.resize(n), lo.resize(n);
-        to_multiplier_precision(x.data.data(), full.data(), n, x.format);
-        if (f != MathFidelity::HiFi4) split_srcb(full.data(), hi.data(), lo.data(), static_cast<int64_t>(n));
+        full = x.data.data();
+        if (x.format == DataFormat::Float32) {
+            if (rounded.size() < n) rounded.resize(n);
+            to_multiplier_precision(x.data.data(), rounded.data(), n, x.format);
+            full = rounded.data();
+        }
+        hi = full;
+        lo = nullptr;
+        if (f == MathFidelity::HiFi4 || significant_bits(x.format) <= HiBits) return;
+        const bool need_lo = f == MathFidelity::HiFi3;
+        if (hi_buf.size() < n) hi_buf.resize(n);
+        if (need_lo && lo_buf.size() < n) lo_buf.resize(n);
+        split_parallel<Split>(full, hi_buf.data(), need_lo ? lo_buf.data() : nullptr, n);
+        hi = hi_buf.data();
+        lo = need_lo ? lo_buf.data() : nullptr;
     }
 };
+using SplitB = SplitOperand<split_srcb, 7>;  // activations, SrcB: hidden + 6 bits
+using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
 
 class ConvStep final : public EmulatedStep {
 public:
@@ -110,20 +183,22 @@ public:
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
         switch (m_cfg.math_fidelity) {
-            case MathFidelity::LoFi: m_hi->run(m_b.hi.data(), out.data.data(), Act::None, nullptr, m_scratch.data()); break;
-            case MathFidelity::HiFi2: m_full->run(m_b.hi.data(), out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::LoFi: m_hi->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::HiFi2: m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
             case MathFidelity::HiFi3: {
-                m_full->run(m_b.hi.data(), out.data.data(), Act::None, nullptr, m_scratch.data());
+                m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data());
+                if (!m_b.lo) break;  // the A_hi x B_lo phase adds nothing
                 if (m_tmp.size() < out.floats()) m_tmp.resize(out.floats());
-                m_hi->run(m_b.lo.data(), m_tmp.data(), Act::None, nullptr, m_scratch.data());
+                m_hi->run(m_b.lo, m_tmp.data(), Act::None, nullptr, m_scratch.data());
                 float* o = out.data.data();
                 const float* t = m_tmp.data();
                 for (size_t i = 0; i < out.floats(); ++i) o[i] += t[i];
                 break;
             }
-            case MathFidelity::HiFi4: m_full->run(m_b.full.data(), out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::HiFi4: m_full->run(m_b.full, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
         }
-        store_result(out, m_cfg);
+        // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
+        store_result(out, m_cfg, !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo));
     }
 
 private:
@@ -138,7 +213,18 @@ public:
     ActivationStep(Act act, const LayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
-        store_result(out, m_cfg);
+        // relu and relu6 only select or clamp (0 and 6 are representable): a bf16 input stays bf16 in Dst, and a value
+        // already in the output's format stays exactly representable (a clamp can only lower a block's exponent, whose
+        // finer grid holds the coarser one's values).
+        const DataFormat f = in[0]->format;
+        const bool selects = m_act != Act::Hardsigmoid && f != DataFormat::Float32;
+        const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
+                                 (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
+        if (selects && fits_output) {
+            out.format = m_cfg.dtype;
+            return;
+        }
+        store_result(out, m_cfg, selects);
     }
 
 private:
@@ -156,28 +242,25 @@ BinaryOperand operand_for(const Value& v, const Value& out, const float* data) {
     return op;
 }
 
-void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitB& sa, SplitB& sb, AlignedBuffer& tmp) {
+void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp) {
     const std::array<int64_t, 3> dims{out.n, out.h, out.w};
     sb.prepare(b, f);
-    // SrcA: split with the 5-bit rule.
-    const size_t na = a.floats();
-    if (sa.full.size() < na) sa.full.resize(na), sa.hi.resize(na), sa.lo.resize(na);
-    to_multiplier_precision(a.data.data(), sa.full.data(), na, a.format);
-    if (f != MathFidelity::HiFi4) split_srca(sa.full.data(), sa.hi.data(), sa.lo.data(), static_cast<int64_t>(na));
+    sa.prepare(a, f);
     auto mul = [&](const float* pa, const float* pb, float* dst) {
         binary(BinaryOp::Mul, operand_for(a, out, pa), operand_for(b, out, pb), dst, dims, out.cp);
     };
     switch (f) {
-        case MathFidelity::LoFi: mul(sa.hi.data(), sb.hi.data(), out.data.data()); break;
-        case MathFidelity::HiFi2: mul(sa.full.data(), sb.hi.data(), out.data.data()); break;
+        case MathFidelity::LoFi: mul(sa.hi, sb.hi, out.data.data()); break;
+        case MathFidelity::HiFi2: mul(sa.full, sb.hi, out.data.data()); break;
         case MathFidelity::HiFi3: {
-            mul(sa.full.data(), sb.hi.data(), out.data.data());
+            mul(sa.full, sb.hi, out.data.data());
+            if (!sb.lo) break;
             if (tmp.size() < out.floats()) tmp.resize(out.floats());
-            mul(sa.hi.data(), sb.lo.data(), tmp.data());
+            mul(sa.hi, sb.lo, tmp.data());
             for (size_t i = 0; i < out.floats(); ++i) out.data.data()[i] += tmp.data()[i];
             break;
         }
-        case MathFidelity::HiFi4: mul(sa.full.data(), sb.full.data(), out.data.data()); break;
+        case MathFidelity::HiFi4: mul(sa.full, sb.full, out.data.data()); break;
     }
 }
 
@@ -197,7 +280,8 @@ public:
 private:
     BinaryOp m_op;
     LayerConfig m_cfg;
-    SplitB m_sa, m_sb;
+    SplitA m_sa;
+    SplitB m_sb;
     AlignedBuffer m_tmp;
 };
 
@@ -219,7 +303,8 @@ public:
 private:
     LayerConfig m_cfg;
     Value m_gate;
-    SplitB m_sa, m_sb;
+    SplitA m_sa;
+    SplitB m_sb;
     AlignedBuffer m_tmp;
 };
 
@@ -274,6 +359,7 @@ class FlattenStep final : public EmulatedStep {
 public:
     void run(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
+        std::fill(out.data.data(), out.data.data() + out.floats(), 0.0f);  // buffers come from a pool: clear padding
         for (int64_t n = 0; n < x.n; ++n)
             for (int64_t c = 0; c < x.c; ++c)
                 for (int64_t p = 0; p < x.h * x.w; ++p)
@@ -428,6 +514,7 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_configs = configs;
     model->m_plan = std::move(plan);
     model->m_threads = threads;
+    model->m_pool = std::make_unique<BufferPool>();
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
         ZOO_ASSIGN_OR_RETURN(auto step, lower(graph, graph.nodes[i], weights, configs[i]));
         model->m_steps.push_back(std::move(step));
@@ -475,7 +562,7 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
             out = values[static_cast<size_t>(node.inputs[0])];
         } else {
             out = std::make_shared<Value>(std::move(layout));
-            out->data.resize(out->floats());
+            out->data = m_pool->take(out->floats());
             if (node.op == OpKind::Input) {
                 const Tensor& t = inputs[next_input++];
                 if (t.shape != node.output_shape)
@@ -495,10 +582,11 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         if (captured) (*captured)[node.name] = to_tensor(*out, node.output_shape);
         // Free what nobody reads any more (capture keeps its own copies).
         for (int k : node.inputs)
-            if (m_last_use[static_cast<size_t>(k)] == static_cast<int>(i)) values[static_cast<size_t>(k)].reset();
+            if (m_last_use[static_cast<size_t>(k)] == static_cast<int>(i)) m_pool->give(values[static_cast<size_t>(k)]);
     }
     outputs.clear();
     for (int o : m_graph.outputs) outputs.push_back(to_tensor(*values[static_cast<size_t>(o)], m_graph.nodes[static_cast<size_t>(o)].output_shape));
+    for (auto& v : values) m_pool->give(v);
     return Status::ok();
 }
 

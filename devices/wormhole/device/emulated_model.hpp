@@ -21,6 +21,7 @@
 namespace zoo::wormhole {
 
 class EmulatedStep;
+class BufferPool;
 
 class EmulatedModel final : public CompiledModel {
 public:
@@ -45,6 +46,7 @@ private:
     std::vector<std::unique_ptr<EmulatedStep>> m_steps;  // one per node, graph order
     std::vector<int> m_last_use;                         // step index after which a node's value may be freed
     int m_threads = 0;
+    std::unique_ptr<BufferPool> m_pool;
 };
 
 }  // namespace zoo::wormhole

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Emulator speed against the CPU device: wall time per image of `runner run` on the Wormhole emulator (HiFi4 and LoFi
+configs) divided by the CPU device's, same model, same batch, same machine, interleaved rounds (machines here are
+noisy: the ratio is the figure, not the milliseconds).
+
+    python3 tools/bench_emulator.py [--build build] [--rounds 3] [--iterations 30] [--batch 1] [--threads 0]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = [("mobilenetv3", "large"), ("mobilenetv3", "small"), ("mobilenetv2", "default")]
+SETUPS = [("cpu", None), ("wormhole", "accuracy_bf16_hifi4"), ("wormhole", "speed_bfp8_lofi")]
+
+
+def median_ms(runner, model, variant, device, config, args):
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        cmd = [runner, "run", "--model", model, "--variant", variant, "--device", device, "--input", "random",
+               "--batch", str(args.batch), "--threads", str(args.threads), "--warmup", "3",
+               "--iterations", str(args.iterations), "--report", report.name]
+        if config:
+            cmd += ["--config", os.path.join(ROOT, "yaml", "configs", config + ".yaml")]
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr}")
+        return json.load(open(report.name))["latency_ms"]["median"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=30)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args()
+    runner = os.path.join(args.build, "bin", "runner")
+    print(f"batch {args.batch}, threads {args.threads or 'all'}, {args.rounds} interleaved rounds x {args.iterations} iterations")
+    print(f"{'model':<20} {'cpu ms/img':>11} {'HiFi4 ms/img':>13} {'ratio':>6} {'LoFi ms/img':>12} {'ratio':>6}")
+    for model, variant in MODELS:
+        samples = {s: [] for s in SETUPS}
+        for _ in range(args.rounds):
+            for s in SETUPS:
+                samples[s].append(median_ms(runner, model, variant, s[0], s[1], args) / args.batch)
+        cpu, hifi4, lofi = (statistics.median(samples[s]) for s in SETUPS)
+        print(f"{model + ' ' + variant:<20} {cpu:>11.2f} {hifi4:>13.2f} {hifi4 / cpu:>6.2f} {lofi:>12.2f} {lofi / cpu:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
