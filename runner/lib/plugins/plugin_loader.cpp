@@ -132,6 +132,11 @@ std::vector<std::string> PluginRegistry::names(PluginKind kind) const {
     return out;
 }
 
+std::string PluginRegistry::path_of(PluginKind kind, const std::string& name) const {
+    auto found = find(kind, name);
+    return found ? (*found)->record.path : std::string();
+}
+
 Result<const OpenedPlugin*> PluginRegistry::find(PluginKind kind, const std::string& name) const {
     for (const auto& o : m_opened)
         if (o.record.kind == kind && o.record.name == name) return &o;

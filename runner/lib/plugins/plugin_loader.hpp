@@ -55,6 +55,8 @@ public:
     Result<std::shared_ptr<DevicePlugin>> create_device(const std::string& name) const;
 
     std::vector<std::string> names(PluginKind kind) const;  // usable plugins only
+    // File of a usable plugin ("" when unknown).
+    std::string path_of(PluginKind kind, const std::string& name) const;
 
 private:
     Result<const OpenedPlugin*> find(PluginKind kind, const std::string& name) const;

@@ -65,7 +65,12 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
     ZOO_ASSIGN_OR_RETURN(setup.plugin, registry.create_model(options.model));
     ZOO_ASSIGN_OR_RETURN(ModelVariant variant, pick_variant(*setup.plugin, options.model, options.variant));
     setup.variant = variant.name;
-    setup.table_path = (boost::filesystem::path(data_dir()) / "yaml" / "models" / (variant.table + ".yaml")).string();
+    // Tables live in yaml/models/, or next to the plugin file (plugins built outside this tree bring their own).
+    namespace fs = boost::filesystem;
+    setup.table_path = (fs::path(data_dir()) / "yaml" / "models" / (variant.table + ".yaml")).string();
+    const fs::path beside_plugin =
+        fs::path(registry.path_of(PluginKind::Model, options.model)).parent_path() / (variant.table + ".yaml");
+    if (!fs::exists(setup.table_path) && fs::exists(beside_plugin)) setup.table_path = beside_plugin.string();
     ZOO_ASSIGN_OR_RETURN(setup.spec, load_yaml_spec(setup.table_path));
 
     if (!options.run_config.empty()) {
