@@ -1,26 +1,38 @@
-// `runner run`: build, load, compile, predict, measure, report.
+// `runner run`: flags -> RunRequest, run_job(), then print the RunResult (console, reports, demo images).
 #include <boost/filesystem.hpp>
-#include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.hpp"
 #include "core/data_paths.hpp"
 #include "io/npy.hpp"
-#include "measure/latency_stats.hpp"
-#include "output/predictions.hpp"
+#include "output/annotate.hpp"
+#include "report/report.hpp"
 #include "session/inputs.hpp"
-#include "session/layer_compare.hpp"
 #include "session/model_session.hpp"
+#include "session/run_job.hpp"
 
 namespace zoo::runner::cli {
 
 namespace fs = boost::filesystem;
+
+std::vector<std::string>& command_line() {
+    static std::vector<std::string> args;
+    return args;
+}
+
+std::string with_commas(int64_t v) {
+    std::string s = std::to_string(v);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+    return s;
+}
+
+int fail(const Status& s) {
+    std::cerr << "error: " << s.message() << "\n";
+    return kExitError;
+}
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
     app.option_defaults()->always_capture_default();
@@ -43,24 +55,6 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("--seed", o.seed, "Seed for random weights and random input");
 }
 
-void add_run_options(CLI::App& app, RunOptions& o) {
-    add_model_options(app, o.m);
-    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
-    app.add_option("--iterations", o.iterations, "Timed runs")->check(CLI::NonNegativeNumber);
-    app.add_option("--top", o.top, "Classes shown per image")->check(CLI::PositiveNumber);
-    app.add_option("--reference", o.reference, "Also run on this device and report PCC and max error of the outputs against it");
-    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: exit non-zero (INVALID) when the output PCC is below this");
-    app.add_option("--report", o.report, "Write a JSON report to this file");
-    app.add_option("--save-output", o.save_output, "Write the logits as float32 .npy [N, classes]");
-    app.add_flag("--dump-config", o.dump_config, "Print the resolved per-layer config table and exit");
-}
-
-void add_compare_options(CLI::App& app, CompareOptions& o) {
-    add_model_options(app, o.m);
-    app.add_option("--reference", o.reference, "Reference device");
-    app.add_option("--layers", o.layers, "Layers shown, worst PCC first");
-}
-
 SessionOptions session_options(const ModelOptions& m) {
     SessionOptions so;
     so.model = m.model;
@@ -76,32 +70,31 @@ SessionOptions session_options(const ModelOptions& m) {
     return so;
 }
 
-std::string resolve_input(const ModelOptions& m) {
-    return m.input == "samples" ? (fs::path(data_dir()) / "data" / "images").string() : m.input;
+void add_run_options(CLI::App& app, RunOptions& o) {
+    add_model_options(app, o.m);
+    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
+    app.add_option("--iterations", o.iterations, "Timed runs: at least this many (0 with --time 0: accuracy only, no timing)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--time", o.time_s, "And at least this many seconds of timed runs")->check(CLI::NonNegativeNumber);
+    app.add_option("--max-iterations", o.max_iterations, "Cap on timed runs (INVALID if it stops the run before --iterations/--time)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-time", o.max_time_s, "Cap on the timed loop in seconds (INVALID if it stops the run early)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--top", o.top, "Classes shown per image")->check(CLI::PositiveNumber);
+    app.add_option("--reference", o.reference, "Also run on this device and report PCC and max error of the outputs against it");
+    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this");
+    app.add_flag("--layer-pcc", o.layer_pcc, "With --reference: also compare every layer (in the report and its HTML)");
+    app.add_flag("--profile", o.profile, "Per-layer profile: kernels sorted by time (mean over the timed iterations)");
+    app.add_option("--profile-rows", o.profile_rows, "Rows of the profile printed (the report has all)");
+    app.add_option("--report", o.report, "Write a report: .json, .jsonl (appends), .csv or .md (schema zoo-runner-report/2)");
+    app.add_option("--report-format", o.report_format, "json, jsonl, csv or md (default: from the --report extension)")
+        ->check(CLI::IsMember({"json", "jsonl", "csv", "md", "markdown"}));
+    app.add_option("--output", o.output, "Write each input image with its top-1 label drawn on it, and contact_sheet.jpg, here");
+    app.add_option("--save-output", o.save_output, "Write the logits as float32 .npy [N, classes]");
+    app.add_flag("--dump-config", o.dump_config, "Print the resolved per-layer config table and exit");
 }
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
-
-std::string fmt(double v, int precision = 2) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(precision) << v;
-    return s.str();
-}
-
-std::string with_commas(int64_t v) {
-    std::string s = std::to_string(v);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-    return s;
-}
-
-int fail(const Status& s) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 1;
-}
 
 std::string weights_format(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -112,187 +105,18 @@ std::string weights_format(const std::string& path) {
     return "safetensors";
 }
 
-}  // namespace
-
-int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
-    PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
-
-    const ModelOptions& m = o.m;
-    SessionOptions so = session_options(m);
-    const std::string input = resolve_input(m);
-    if (so.batch == 0 && is_npy_path(input)) {
-        auto n = npy_batch(input);
-        if (!n) return fail(n.status());
-        so.batch = *n;
-    }
-
-    auto setup_result = prepare_model(registry, so);
-    if (!setup_result) return fail(setup_result.status());
-    ModelSetup& setup = setup_result.value();
-    const Shape in_shape = input_shape(setup.graph);
-
-    auto compiled_result = compile_on_device(registry, setup, m.device, m.threads, !o.dump_config, m.hardware);
-    if (!compiled_result) return fail(compiled_result.status());
-    CompiledSetup& dev = compiled_result.value();
-    for (const auto& w : dev.configs.warnings) std::cerr << "warning: " << w << "\n";
-
-    if (o.dump_config) {
-        std::cout << "Resolved layer configs for " << m.model << " (" << setup.variant << ") on " << m.device << ", batch "
-                  << setup.batch << (m.config.empty() ? "" : ", config " + m.config) << ":\n"
-                  << format_config_table(dev.graph, dev.configs.per_node);
-        return 0;
-    }
-
-    std::cout << "runner " << version() << "  model " << m.model << " (" << setup.variant << ")  device " << m.device
-              << "  batch " << setup.batch << "  input " << in_shape[2] << "x" << in_shape[3] << "\n";
-    std::cout << "[1/5] Model     " << with_commas(setup.graph.parameter_count()) << " parameters, "
-              << setup.graph.expected_params().size() << " tensors, table " << setup.table_path << "\n";
-    if (setup.random_weights) {
-        std::cerr << "\n"
-                  << "  ***********************************************************************************\n"
-                  << "  *  WARNING: no --weights given: using RANDOM weights (seed " << m.seed << ").\n"
-                  << "  *  Predictions below are MEANINGLESS. Timing is still valid.\n"
-                  << "  *  For real predictions pass torchvision's pretrained file with --weights\n"
-                  << "  *  (README, 'Pretrained weights', lists torchvision's files for every model).\n"
-                  << "  ***********************************************************************************\n\n";
-    } else {
-        std::cout << "      weights   " << m.weights << " (" << weights_format(m.weights) << ")\n";
-    }
-    std::cout << "[2/5] Load      " << fmt(setup.load_ms) << " ms (plugins, table, graph, weights)\n";
-    std::cout << "[3/5] Compile   " << fmt(dev.compile_ms) << " ms on " << m.device << ": " << dev.device->info().description
-              << "; " << dev.graph.nodes.size() << " ops"
-              << (dev.device->info().wants_folded_batchnorm ? " (BatchNorm folded into convs)" : "") << "\n";
-
-    auto inputs_result = load_inputs(input, in_shape, m.seed, m.resize);
-    if (!inputs_result) return fail(inputs_result.status());
-    InputSet& inputs = inputs_result.value();
-
-    // First inference (cold), then every batch once for the predictions.
-    std::vector<Tensor> outputs;
-    std::vector<Tensor> logits_batches;
-    auto t0 = Clock::now();
-    Status s = dev.compiled->run({inputs.batches[0]}, outputs);
-    const double first_ms = ms_between(t0, Clock::now());
-    if (!s) return fail(s.with_context("inference failed"));
-    logits_batches.push_back(outputs.at(0));
-    for (size_t b = 1; b < inputs.batches.size(); ++b) {
-        s = dev.compiled->run({inputs.batches[b]}, outputs);
-        if (!s) return fail(s.with_context("inference failed"));
-        logits_batches.push_back(outputs.at(0));
-    }
-    const int64_t classes = logits_batches[0].shape.back();
-    Tensor logits(Shape{inputs.items, classes});
-    for (int64_t i = 0; i < inputs.items; ++i) {
-        const Tensor& src = logits_batches[static_cast<size_t>(i / setup.batch)];
-        std::copy_n(src.data.begin() + (i % setup.batch) * classes, classes, logits.data.begin() + i * classes);
-    }
-
-    std::vector<std::string> names;
-    if (classes == 1000) {
-        auto n = load_class_names((fs::path(data_dir()) / "data" / "imagenet_classes.txt").string());
-        if (n) names = std::move(n).value();
-    }
-    std::cout << "[4/5] Predictions (top-" << o.top << ", softmax)" << (setup.random_weights ? "  [random weights]" : "") << "\n";
-    nlohmann::json predictions = nlohmann::json::array();
-    for (int64_t i = 0; i < inputs.items; ++i) {
-        const auto top = top_k(logits, i, o.top, names);
-        std::cout << "  " << inputs.item_names[static_cast<size_t>(i)] << "\n";
-        nlohmann::json jp = nlohmann::json::array();
-        for (size_t r = 0; r < top.size(); ++r) {
-            std::cout << "    " << r + 1 << ". " << std::setw(6) << fmt(100.0 * top[r].probability) << "%  " << std::left
-                      << std::setw(5) << top[r].class_index << std::right << " " << top[r].label << "\n";
-            jp.push_back({{"class", top[r].class_index}, {"label", top[r].label}, {"probability", top[r].probability}});
-        }
-        predictions.push_back({{"item", inputs.item_names[static_cast<size_t>(i)]}, {"top", jp}});
-    }
-    if (!o.save_output.empty()) {
-        s = write_npy(o.save_output, logits);
-        if (!s) return fail(s);
-        std::cout << "      logits    " << o.save_output << " " << shape_to_string(logits.shape) << " float32\n";
-    }
-
-    nlohmann::json accuracy;
-    std::vector<std::string> invalid_reasons;
-    if (!o.reference.empty()) {
-        auto ref = compile_on_device(registry, setup, o.reference, m.threads);
-        if (!ref) return fail(ref.status().with_context("reference device"));
-        auto cmp = compare_devices(dev, ref.value(), inputs.batches[0], false);
-        if (!cmp) return fail(cmp.status());
-        const Agreement& a = cmp->outputs.at(0);
-        std::cout << "      accuracy  vs " << o.reference << ": PCC " << fmt(a.pcc, 6) << ", max |err| " << fmt(a.max_abs_error, 5)
-                  << " (" << fmt(100.0 * a.relative_max_error(), 3) << "% of max |ref| " << fmt(a.max_abs_reference, 4) << ")\n";
-        accuracy = {{"reference", o.reference}, {"pcc", a.pcc}, {"max_abs_error", a.max_abs_error},
-                    {"max_abs_reference", a.max_abs_reference}};
-        if (o.pcc_threshold > 0 && !(a.pcc >= o.pcc_threshold))
-            invalid_reasons.push_back("output PCC " + fmt(a.pcc, 6) + " < threshold " + fmt(o.pcc_threshold, 6));
-    }
-
-    std::cout << "[5/5] Measuring (sync, batch " << setup.batch << ", " << o.warmup << " warm-up, " << o.iterations
-              << " iterations)\n";
-    for (int i = 0; i < o.warmup; ++i) {
-        s = dev.compiled->run({inputs.batches[static_cast<size_t>(i) % inputs.batches.size()]}, outputs);
-        if (!s) return fail(s);
-    }
-    std::vector<double> samples;
-    samples.reserve(static_cast<size_t>(o.iterations));
-    const auto run_start = Clock::now();
-    for (int i = 0; i < o.iterations; ++i) {
-        const auto a = Clock::now();
-        s = dev.compiled->run({inputs.batches[static_cast<size_t>(i) % inputs.batches.size()]}, outputs);
-        samples.push_back(ms_between(a, Clock::now()));
-        if (!s) return fail(s);
-    }
-    const double wall_ms = ms_between(run_start, Clock::now());
-    const LatencyStats st = summarize_latencies(samples);
-    const double fps = wall_ms > 0 ? static_cast<double>(setup.batch) * st.count / (wall_ms / 1000.0) : 0;
-    std::cout << "Device:      " << m.device << " (" << dev.device->info().description << ")\n"
-              << "First run:   " << fmt(first_ms) << " ms (includes one-time warm-up of the device)\n";
-    if (st.count > 0) {
-        std::cout << "Count:       " << st.count << " iterations\n"
-                  << "Duration:    " << fmt(wall_ms) << " ms\n"
-                  << "Latency:     median " << fmt(st.median_ms) << " ms   mean " << fmt(st.mean_ms) << " ms   min "
-                  << fmt(st.min_ms) << " ms   max " << fmt(st.max_ms) << " ms   p90 " << fmt(st.p90_ms) << " ms   p99 "
-                  << fmt(st.p99_ms) << " ms   stddev " << fmt(st.stddev_ms) << " ms\n"
-                  << "Throughput:  " << fmt(fps, 1) << " images/s (batch " << setup.batch << " x " << st.count << " / "
-                  << fmt(wall_ms / 1000.0, 3) << " s)\n";
-    }
-
-    std::cout << "Result:      " << (invalid_reasons.empty() ? "VALID" : "INVALID");
-    for (const auto& r : invalid_reasons) std::cout << " (" << r << ")";
-    std::cout << "\n";
-
-    if (!o.report.empty()) {
-        nlohmann::json r;
-        r["schema"] = "zoo-runner-report/1";
-        r["runner_version"] = version();
-        r["model"] = {{"name", m.model}, {"variant", setup.variant}, {"table", setup.table_path},
-                      {"parameters", setup.graph.parameter_count()}, {"input_shape", in_shape}};
-        r["device"] = {{"name", m.device}, {"description", dev.device->info().description}};
-        r["weights"] = setup.random_weights ? nlohmann::json{{"random", true}, {"seed", m.seed}}
-                                            : nlohmann::json{{"random", false}, {"path", m.weights}};
-        r["config"] = {{"run_config", m.config}, {"sets", m.sets}, {"batch", setup.batch}, {"threads", m.threads}};
-        r["timing_ms"] = {{"load", setup.load_ms}, {"compile", dev.compile_ms}, {"first_inference", first_ms}};
-        r["latency_ms"] = {{"count", st.count}, {"min", st.min_ms}, {"median", st.median_ms}, {"mean", st.mean_ms},
-                           {"p90", st.p90_ms},  {"p95", st.p95_ms}, {"p99", st.p99_ms},       {"max", st.max_ms},
-                           {"stddev", st.stddev_ms}, {"cv", st.cv()}};
-        r["throughput_fps"] = fps;
-        r["predictions"] = predictions;
-        if (!accuracy.is_null()) r["accuracy"] = accuracy;
-        r["result"] = invalid_reasons.empty() ? "VALID" : "INVALID";
-        r["invalid_reasons"] = invalid_reasons;
-        std::ofstream out(o.report);
-        if (!out) return fail(Status::error(o.report + ": cannot write the report"));
-        out << r.dump(2) << "\n";
-        std::cout << "Report:      " << o.report << "\n";
-    }
-    return invalid_reasons.empty() ? 0 : 3;
+std::string stop_rule_text(const StopRule& s) {
+    std::string t;
+    if (s.min_iterations == 0 && s.min_seconds == 0) return "no timed iterations (accuracy only)";
+    if (s.min_iterations > 0) t = std::to_string(s.min_iterations) + " iterations";
+    if (s.min_seconds > 0) t += (t.empty() ? "" : " and ") + fixed(s.min_seconds, s.min_seconds < 10 ? 1 : 0) + " s";
+    return "at least " + t;
 }
 
-int run_compare(const std::vector<std::string>& plugin_dirs, const CompareOptions& o) {
-    PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
+int dump_config(const PluginRegistry& registry, const RunOptions& o) {
     const ModelOptions& m = o.m;
     SessionOptions so = session_options(m);
-    const std::string input = resolve_input(m);
+    const std::string input = resolve_input_path(m.input);
     if (so.batch == 0 && is_npy_path(input)) {
         auto n = npy_batch(input);
         if (!n) return fail(n.status());
@@ -300,25 +124,207 @@ int run_compare(const std::vector<std::string>& plugin_dirs, const CompareOption
     }
     auto setup = prepare_model(registry, so);
     if (!setup) return fail(setup.status());
-    if (setup->random_weights) std::cerr << "note: random weights (seed " << m.seed << "); pass --weights for a pretrained file\n";
-    auto dev = compile_on_device(registry, *setup, m.device, m.threads, true, m.hardware);
+    auto dev = compile_on_device(registry, *setup, m.device, m.threads, false, m.hardware);
     if (!dev) return fail(dev.status());
-    auto ref = compile_on_device(registry, *setup, o.reference, m.threads);
-    if (!ref) return fail(ref.status().with_context("reference device"));
-    auto inputs = load_inputs(input, input_shape(setup->graph), m.seed, m.resize);
-    if (!inputs) return fail(inputs.status());
-    auto cmp = compare_devices(dev.value(), ref.value(), inputs->batches[0], true);
-    if (!cmp) return fail(cmp.status());
-    std::cout << "Model " << m.model << " (" << setup->variant << ") on " << m.device << " vs " << o.reference << ", batch "
-              << setup->batch << ", input " << (m.input == "samples" ? "bundled samples" : m.input) << "\n";
-    for (size_t i = 0; i < cmp->outputs.size(); ++i) {
-        const Agreement& a = cmp->outputs[i];
-        std::cout << "Output " << i << ": PCC " << fmt(a.pcc, 6) << ", max |err| " << fmt(a.max_abs_error, 5) << " ("
-                  << fmt(100.0 * a.relative_max_error(), 3) << "% of max |ref|)\n";
+    for (const auto& w : dev->configs.warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << "Resolved layer configs for " << m.model << " (" << setup->variant << ") on " << m.device << ", batch "
+              << setup->batch << (m.config.empty() ? "" : ", config " + m.config) << ":\n"
+              << format_config_table(dev->graph, dev->configs.per_node);
+    return kExitOk;
+}
+
+// The console lines of each stage, printed as the stage completes (never inside the timed loop).
+void print_stage(RunStage stage, const RunResult& r, const RunOptions& o) {
+    switch (stage) {
+        case RunStage::Prepared:
+            std::cout << "runner " << version() << "  model " << r.model << " (" << r.variant << ")  device " << r.device
+                      << "  batch " << r.batch << "  input " << r.input_shape[2] << "x" << r.input_shape[3] << "\n";
+            std::cout << "[1/5] Model     " << with_commas(r.parameters) << " parameters, " << r.parameter_tensors
+                      << " tensors, table " << r.table_path << "\n";
+            if (r.random_weights) {
+                std::cerr << "\n"
+                          << "  ***********************************************************************************\n"
+                          << "  *  WARNING: no --weights given: using RANDOM weights (seed " << r.seed << ").\n"
+                          << "  *  Predictions below are MEANINGLESS. Timing is still valid.\n"
+                          << "  *  For real predictions pass torchvision's pretrained file with --weights\n"
+                          << "  *  (README, 'Pretrained weights', lists torchvision's files for every model).\n"
+                          << "  ***********************************************************************************\n\n";
+            } else {
+                std::cout << "      weights   " << r.weights << " (" << weights_format(r.weights) << ")\n";
+            }
+            std::cout << "[2/5] Load      " << fixed(r.load_ms) << " ms (plugins, table, graph, weights)\n";
+            break;
+        case RunStage::Compiled:
+            for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+            std::cout << "[3/5] Compile   " << fixed(r.compile_ms) << " ms on " << r.device << ": " << r.device_description << "; "
+                      << r.ops << " ops" << (r.folded_batchnorm ? " (BatchNorm folded into convs)" : "") << "\n";
+            break;
+        case RunStage::Predicted:
+            std::cout << "[4/5] Predictions (top-" << o.top << ", softmax)" << (r.random_weights ? "  [random weights]" : "") << "\n";
+            for (const auto& p : r.predictions) {
+                std::cout << "  " << p.item << "\n";
+                for (size_t k = 0; k < p.top.size(); ++k)
+                    std::cout << "    " << k + 1 << ". " << std::setw(6) << fixed(100.0 * p.top[k].probability) << "%  " << std::left
+                              << std::setw(5) << p.top[k].class_index << std::right << " " << p.top[k].label << "\n";
+            }
+            break;
+        case RunStage::Compared: {
+            const auto& a = *r.accuracy;
+            std::cout << "      accuracy  vs " << a.reference << ": PCC " << fixed(a.output.pcc, 6) << ", max |err| "
+                      << fixed(a.output.max_abs_error, 5) << " (" << fixed(100.0 * a.output.relative_max_error(), 3)
+                      << "% of max |ref| " << fixed(a.output.max_abs_reference, 4) << ")"
+                      << (a.layers.empty() ? "" : "; " + std::to_string(a.layers.size()) + " layers compared") << "\n";
+            break;
+        }
+        case RunStage::Measuring:
+            std::cout << "[5/5] Measuring (sync, batch " << r.batch << ", " << r.warmup << " warm-up, " << stop_rule_text(r.stop)
+                      << ", caps " << r.stop.max_iterations << " iterations / " << fixed(r.stop.max_seconds, 0) << " s)"
+                      << std::endl;  // flushed: the timed loop follows
+            break;
+        case RunStage::Measured: break;
     }
-    std::cout << "\nPer layer, worst PCC first (" << cmp->layers.size() << " layers compared):\n"
-              << format_layer_table(cmp->layers, o.layers);
-    return 0;
+}
+
+void print_profile(const RunResult& r, size_t rows) {
+    if (r.profile.empty()) {
+        std::cout << "Profile:     the device reported no per-op timings\n";
+        return;
+    }
+    size_t name_w = 5, op_w = 7;
+    for (size_t i = 0; i < std::min(rows, r.profile.size()); ++i) {
+        name_w = std::max(name_w, r.profile[i].node.size());
+        op_w = std::max(op_w, r.profile[i].op_type.size());
+    }
+    double total = 0;
+    for (const auto& p : r.profile) total += p.mean_ms;
+    const bool modelled = r.profile.front().modelled;
+    std::cout << "\nPer-layer profile (" << r.profile.size() << " kernels, " << (modelled ? "modelled device" : "measured host")
+              << " time, mean of " << r.latency.count << " iterations, sum " << fixed(total, 3) << " ms):\n";
+    std::cout << std::left << std::setw(static_cast<int>(name_w)) << "layer" << "  " << std::setw(static_cast<int>(op_w)) << "op type"
+              << "  " << std::setw(10) << "device" << std::right << std::setw(11) << "time ms" << std::setw(8) << "%" << std::setw(8)
+              << "cum %" << "\n";
+    for (size_t i = 0; i < std::min(rows, r.profile.size()); ++i) {
+        const auto& p = r.profile[i];
+        std::cout << std::left << std::setw(static_cast<int>(name_w)) << p.node << "  " << std::setw(static_cast<int>(op_w))
+                  << p.op_type << "  " << std::setw(10) << (p.device + (p.modelled ? "*" : "")) << std::right << std::setw(11)
+                  << fixed(p.mean_ms, 4) << std::setw(8) << fixed(100 * p.share, 1) << std::setw(8) << fixed(100 * p.cumulative, 1)
+                  << "\n";
+    }
+    if (r.profile.size() > rows)
+        std::cout << "... " << r.profile.size() - rows << " more kernels (--profile-rows N shows more; the report has all)\n";
+    if (modelled) std::cout << "(* modelled time)\n";
+    // By op type: where the time goes in aggregate.
+    std::map<std::string, std::pair<double, int>> by_type;
+    for (const auto& p : r.profile) {
+        by_type[p.op_type].first += p.mean_ms;
+        ++by_type[p.op_type].second;
+    }
+    std::vector<std::pair<std::string, std::pair<double, int>>> types(by_type.begin(), by_type.end());
+    std::sort(types.begin(), types.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+    std::cout << "By op type:";
+    for (size_t i = 0; i < std::min<size_t>(6, types.size()); ++i)
+        std::cout << (i ? ", " : " ") << types[i].first << " " << fixed(100 * types[i].second.first / total, 1) << "% ("
+                  << types[i].second.second << ")";
+    std::cout << "\n\n";
+}
+
+int write_demo(const RunResult& r, const std::string& dir) {
+    std::vector<AnnotatedItem> items;
+    for (const auto& p : r.predictions)
+        if (!p.path.empty() && !p.top.empty())
+            items.push_back({p.path, p.top[0].label + "  " + fixed(100.0 * p.top[0].probability, 1) + "%"});
+    if (items.empty()) {
+        std::cerr << "warning: --output draws on images; the input was " << r.input_kind << ", nothing written\n";
+        return kExitOk;
+    }
+    boost::system::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return fail(Status::error(dir + ": cannot create the output folder: " + ec.message()));
+    for (size_t i = 0; i < items.size(); ++i) {
+        Status s = write_annotated_image(items[i], (fs::path(dir) / annotated_name(items[i].image_path, i)).string());
+        if (!s) return fail(s);
+    }
+    Status s = write_contact_sheet(items, (fs::path(dir) / "contact_sheet.jpg").string());
+    if (!s) return fail(s);
+    std::cout << "Images:      " << items.size() << " labelled images and contact_sheet.jpg in " << dir
+              << (r.random_weights ? " (random weights: labels are meaningless)" : "") << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
+    PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
+    if (o.dump_config) return dump_config(registry, o);
+
+    ReportFormat report_format = ReportFormat::Json;
+    if (!o.report.empty()) {
+        auto f = report_format_for(o.report, o.report_format);
+        if (!f) return fail(f.status());  // before running: a typo must not cost a long run
+        report_format = *f;
+    }
+
+    RunRequest rq;
+    rq.session = session_options(o.m);
+    rq.input = o.m.input;
+    rq.resize = o.m.resize;
+    rq.warmup = o.warmup;
+    rq.min_iterations = o.iterations;
+    rq.min_seconds = o.time_s;
+    rq.max_iterations = o.max_iterations;
+    rq.max_seconds = o.max_time_s;
+    rq.top = o.top;
+    rq.reference = o.reference;
+    rq.per_layer_pcc = o.layer_pcc && !o.reference.empty();
+    rq.pcc_threshold = o.pcc_threshold;
+    rq.profile = o.profile;
+    rq.command_line = command_line();
+    if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
+    if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
+
+    auto result = run_job(registry, rq, [&](RunStage stage, const RunResult& r) { print_stage(stage, r, o); });
+    if (!result) return fail(result.status());
+    const RunResult& r = *result;
+
+    if (!o.save_output.empty()) {
+        Status s = write_npy(o.save_output, r.logits);
+        if (!s) return fail(s);
+        std::cout << "      logits    " << o.save_output << " " << shape_to_string(r.logits.shape) << " float32\n";
+    }
+    if (o.profile) print_profile(r, o.profile_rows);
+
+    const LatencyStats& st = r.latency;
+    std::cout << "Device:      " << r.device << " (" << r.device_description << ")\n"
+              << "First run:   " << fixed(r.first_inference_ms) << " ms (includes one-time warm-up of the device)\n";
+    if (st.count > 0) {
+        std::cout << "Count:       " << st.count << " iterations (stopped by " << r.stop.stopped_by << ")\n"
+                  << "Duration:    " << fixed(r.duration_ms) << " ms\n"
+                  << "Latency:     median " << fixed(st.median_ms) << " ms   mean " << fixed(st.mean_ms) << " ms   min "
+                  << fixed(st.min_ms) << " ms   max " << fixed(st.max_ms) << " ms   p90 " << fixed(st.p90_ms) << " ms   p95 "
+                  << fixed(st.p95_ms) << " ms   p99 " << fixed(st.p99_ms) << " ms\n"
+                  << "Spread:      stddev " << fixed(st.stddev_ms, 3) << " ms   CV " << fixed(100 * st.cv(), 1) << "%\n"
+                  << "Throughput:  " << fixed(r.throughput_fps, 1) << " images/s (batch " << r.batch << " x " << st.count << " / "
+                  << fixed(r.duration_ms / 1000.0, 3) << " s)\n";
+    } else {
+        std::cout << "Count:       0 iterations (no timing asked)\n";
+    }
+    for (const auto& m : r.device_metrics)
+        std::cout << "Metric:      " << m.name << " " << fixed(m.value, 3) << " " << m.unit
+                  << "  (" << m.source << ")\n";
+
+    if (!o.output.empty()) {
+        int rc = write_demo(r, o.output);
+        if (rc != kExitOk) return rc;
+    }
+    if (!o.report.empty()) {
+        Status s = write_report(o.report, report_format, r);
+        if (!s) return fail(s);
+        std::cout << "Report:      " << o.report << "\n";
+    }
+    std::cout << "Result:      " << (r.valid() ? "VALID" : "INVALID");
+    for (const auto& reason : r.invalid_reasons) std::cout << " (" << reason << ")";
+    std::cout << "\n";
+    return r.valid() ? kExitOk : kExitInvalid;
 }
 
 }  // namespace zoo::runner::cli

@@ -5,9 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "session/run_job.hpp"
+
 namespace zoo::runner::cli {
 
 const char* version();
+
+// The process's argv, recorded in report provenance (set once by main before any command runs).
+std::vector<std::string>& command_line();
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;    // something failed (bad input, device refused, I/O)
+inline constexpr int kExitUsage = 2;    // bad command line (CLI11)
+inline constexpr int kExitInvalid = 3;  // the run completed but its verdict is INVALID (PCC, stop rule)
 
 struct ListOptions {
     bool json = false;
@@ -24,13 +35,20 @@ struct ModelOptions {
     int resize = 0;
 };
 void add_model_options(CLI::App& app, ModelOptions& options);
+SessionOptions session_options(const ModelOptions& m);
 
 struct RunOptions {
     ModelOptions m;
-    std::string report, save_output, reference;
+    std::string report, report_format, save_output, reference, output;
     int warmup = 3;
-    int iterations = 20;
+    int64_t iterations = 20;
+    double time_s = 0;
+    int64_t max_iterations = 100000;
+    double max_time_s = 600;
     bool dump_config = false;
+    bool profile = false;
+    size_t profile_rows = 30;
+    bool layer_pcc = false;
     int top = 5;
     double pcc_threshold = 0;
 };
@@ -44,5 +62,31 @@ struct CompareOptions {
 };
 void add_compare_options(CLI::App& app, CompareOptions& options);
 int run_compare(const std::vector<std::string>& plugin_dirs, const CompareOptions& options);
+
+struct SweepOptions {
+    std::string experiment, results, sort = "fps";
+    int jobs = 0;  // 0 = automatic: timing runs serial, accuracy-only runs parallel
+    bool dry_run = false;
+    bool progress_bar = true;
+};
+void add_sweep_options(CLI::App& app, SweepOptions& options);
+int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& options);
+
+struct ReportOptions {
+    std::vector<std::string> inputs;
+    std::string html, title;
+};
+void add_report_options(CLI::App& app, ReportOptions& options);
+int run_report(const ReportOptions& options);
+
+struct DiffOptions {
+    std::string a, b;
+};
+void add_diff_options(CLI::App& app, DiffOptions& options);
+int run_diff(const DiffOptions& options);
+
+// Console helpers shared by the commands.
+std::string with_commas(int64_t v);
+int fail(const Status& s);
 
 }  // namespace zoo::runner::cli

@@ -1,0 +1,338 @@
+#include "session/run_job.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/filesystem.hpp>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "core/data_paths.hpp"
+#include "image/preprocess.hpp"
+#include "session/inputs.hpp"
+#include "zoo_build_info.h"
+
+namespace zoo::runner {
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+std::string read_cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        // x86: "model name", arm64: sometimes only "Hardware" / "CPU part"
+        if (line.rfind("model name", 0) == 0 || line.rfind("Hardware", 0) == 0) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) {
+                std::string v = line.substr(colon + 1);
+                v.erase(0, v.find_first_not_of(" \t"));
+                return v;
+            }
+        }
+    }
+    return "unknown";
+}
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string config_summary(const LayerConfig& c) {
+    return std::string("dtype ") + data_format_name(c.dtype) + ", weights " + data_format_name(c.weights_dtype) + ", " +
+           math_fidelity_name(c.math_fidelity) + ", " + shard_layout_name(c.shard_layout);
+}
+
+// Copies the rows of each batch's logits into one [items, classes] tensor (the padded tail of the last batch dropped).
+Tensor gather_logits(const std::vector<Tensor>& batches, int64_t items, int64_t batch) {
+    const int64_t classes = batches.at(0).shape.back();
+    Tensor logits(Shape{items, classes});
+    for (int64_t i = 0; i < items; ++i) {
+        const Tensor& src = batches[static_cast<size_t>(i / batch)];
+        std::copy_n(src.data.begin() + (i % batch) * classes, classes, logits.data.begin() + i * classes);
+    }
+    return logits;
+}
+
+}  // namespace
+
+std::string resolve_input_path(const std::string& input) {
+    return input == "samples" ? (fs::path(data_dir()) / "data" / "images").string() : input;
+}
+
+Provenance collect_provenance(const PluginRegistry& registry, const std::vector<std::pair<std::string, std::string>>& roles,
+                              const std::vector<std::string>& command_line) {
+    Provenance p;
+    p.runner_version = ZOO_BUILD_VERSION;
+    p.git_commit = ZOO_BUILD_GIT_COMMIT;
+    p.build_type = ZOO_BUILD_TYPE;
+    p.compiler = ZOO_BUILD_COMPILER;
+    p.host_cpu = read_cpu_model();
+    p.host_cores = std::thread::hardware_concurrency();
+    char host[256] = {0};
+    if (gethostname(host, sizeof host - 1) == 0) p.hostname = host;
+    p.timestamp_utc = utc_now();
+    p.command_line = command_line;
+    for (const auto& [role, name] : roles) {
+        const PluginKind kind = role == "model" ? PluginKind::Model : PluginKind::Device;
+        for (const auto& rec : registry.records()) {
+            if (rec.kind != kind || rec.name != name || rec.shadowed) continue;
+            p.plugins.push_back({role, rec.name, rec.version, rec.path, rec.build_id, rec.abi});
+            break;
+        }
+    }
+    return p;
+}
+
+void ProfileAccumulator::add(const std::vector<OpTiming>& timings) {
+    if (timings.empty()) return;
+    if (m_entries.size() != timings.size()) {
+        // First run (or a device whose schedule changed): restart, keyed by position.
+        m_entries.clear();
+        m_iterations = 0;
+        for (const auto& t : timings) m_entries.push_back({t.node_name, t.op_type, 0, t.modelled});
+    }
+    for (size_t i = 0; i < timings.size(); ++i) {
+        m_entries[i].total_ns += timings[i].duration_ns;
+        m_entries[i].modelled = m_entries[i].modelled || timings[i].modelled;
+    }
+    ++m_iterations;
+}
+
+std::vector<ProfileRow> ProfileAccumulator::rows(const std::string& device) const {
+    std::vector<ProfileRow> out;
+    if (m_iterations == 0) return out;
+    double total = 0;
+    for (const auto& e : m_entries) total += e.total_ns;
+    for (const auto& e : m_entries) {
+        ProfileRow r;
+        r.node = e.node;
+        r.op_type = e.op_type;
+        r.device = device;
+        r.mean_ms = e.total_ns / 1e6 / static_cast<double>(m_iterations);
+        r.share = total > 0 ? e.total_ns / total : 0;
+        r.modelled = e.modelled;
+        out.push_back(std::move(r));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const ProfileRow& a, const ProfileRow& b) { return a.mean_ms > b.mean_ms; });
+    double cum = 0;
+    for (auto& r : out) {
+        cum += r.share;
+        r.cumulative = std::min(cum, 1.0);
+    }
+    return out;
+}
+
+std::vector<DeviceMetric> ProfileAccumulator::metrics(int64_t batch) const {
+    std::vector<DeviceMetric> out;
+    if (m_iterations == 0) return out;
+    double modelled_ns = 0, measured_ns = 0;
+    bool any_modelled = false;
+    for (const auto& e : m_entries) {
+        (e.modelled ? modelled_ns : measured_ns) += e.total_ns;
+        any_modelled = any_modelled || e.modelled;
+    }
+    const double n = static_cast<double>(m_iterations);
+    if (any_modelled) {
+        const double ms = modelled_ns / 1e6 / n;
+        out.push_back({"modelled_device_latency_ms", ms, "ms", "sum of the device's modelled op times per batch"});
+        if (ms > 0)
+            out.push_back({"modelled_device_fps", static_cast<double>(batch) * 1000.0 / ms, "fps",
+                           "batch / modelled device latency (ops back to back, no host overhead)"});
+    }
+    if (measured_ns > 0)
+        out.push_back({"measured_op_time_ms", measured_ns / 1e6 / n, "ms", "sum of the device's measured op times per batch"});
+    return out;
+}
+
+Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, const RunObserver& observer) {
+    auto notify = [&](RunStage stage, const RunResult& r) {
+        if (observer) observer(stage, r);
+    };
+    if (rq.min_iterations < 0 || rq.max_iterations < 0 || rq.min_seconds < 0 || rq.max_seconds < 0)
+        return Status::error("the stop rule needs non-negative iterations and seconds");
+
+    RunResult r;
+    SessionOptions so = rq.session;
+    const std::string input = resolve_input_path(rq.input);
+    if (so.batch == 0 && is_npy_path(input)) {
+        ZOO_ASSIGN_OR_RETURN(so.batch, npy_batch(input));
+    }
+
+    ZOO_ASSIGN_OR_RETURN(ModelSetup setup, prepare_model(registry, so));
+    const Shape in_shape = input_shape(setup.graph);
+    r.model = so.model;
+    r.variant = setup.variant;
+    r.device = so.device;
+    r.table_path = setup.table_path;
+    r.run_config = so.run_config;
+    r.sets = so.sets;
+    r.weights = so.weights;
+    r.random_weights = setup.random_weights;
+    r.seed = so.seed;
+    r.batch = setup.batch;
+    r.threads = so.threads;
+    r.input = input;
+    r.input_shape = in_shape;
+    r.parameters = setup.graph.parameter_count();
+    r.parameter_tensors = setup.graph.expected_params().size();
+    r.load_ms = setup.load_ms;
+    r.warmup = rq.warmup;
+    std::vector<std::pair<std::string, std::string>> roles{{"model", so.model}, {"device", so.device}};
+    if (!rq.reference.empty()) roles.push_back({"reference", rq.reference});
+    r.provenance = collect_provenance(registry, roles, rq.command_line);
+    notify(RunStage::Prepared, r);
+
+    ZOO_ASSIGN_OR_RETURN(CompiledSetup dev, compile_on_device(registry, setup, so.device, so.threads, true, so.hardware));
+    r.device_description = dev.device->info().description;
+    r.folded_batchnorm = dev.device->info().wants_folded_batchnorm;
+    r.ops = dev.graph.nodes.size();
+    r.compile_ms = dev.compile_ms;
+    r.warnings = dev.configs.warnings;
+    {
+        std::map<std::string, int64_t> counts;
+        for (const auto& c : dev.configs.per_node) ++counts[config_summary(c)];
+        std::vector<std::pair<std::string, int64_t>> summary(counts.begin(), counts.end());
+        std::stable_sort(summary.begin(), summary.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        r.layer_config_summary = std::move(summary);
+    }
+    notify(RunStage::Compiled, r);
+
+    ZOO_ASSIGN_OR_RETURN(InputSet inputs, load_inputs(input, in_shape, so.seed, rq.resize));
+    r.input_kind = inputs.kind;
+
+    // First inference (cold), then every batch once for the predictions.
+    std::vector<Tensor> outputs;
+    auto t0 = Clock::now();
+    ZOO_TRY(dev.compiled->run({inputs.batches[0]}, outputs).with_context("inference failed"));
+    r.first_inference_ms = ms_between(t0, Clock::now());
+    if (outputs.empty()) return Status::error("device '" + so.device + "' returned no outputs");
+    if (rq.predict) {
+        std::vector<Tensor> logits_batches{outputs.at(0)};
+        for (size_t b = 1; b < inputs.batches.size(); ++b) {
+            ZOO_TRY(dev.compiled->run({inputs.batches[b]}, outputs).with_context("inference failed"));
+            logits_batches.push_back(outputs.at(0));
+        }
+        r.logits = gather_logits(logits_batches, inputs.items, setup.batch);
+        std::vector<std::string> names;
+        if (r.logits.shape.back() == 1000) {
+            auto n = load_class_names((fs::path(data_dir()) / "data" / "imagenet_classes.txt").string());
+            if (n) names = std::move(n).value();
+        }
+        std::vector<std::string> paths;
+        if (inputs.kind == "images") {
+            boost::system::error_code ec;
+            if (fs::is_directory(input, ec)) {
+                auto listed = list_images(input);
+                if (listed) paths = std::move(listed).value();
+            } else {
+                paths.push_back(input);
+            }
+        }
+        for (int64_t i = 0; i < inputs.items; ++i) {
+            ItemPrediction p;
+            p.item = inputs.item_names[static_cast<size_t>(i)];
+            if (static_cast<size_t>(i) < paths.size()) p.path = paths[static_cast<size_t>(i)];
+            p.top = top_k(r.logits, i, rq.top, names);
+            r.predictions.push_back(std::move(p));
+        }
+    }
+    notify(RunStage::Predicted, r);
+
+    if (!rq.reference.empty()) {
+        auto ref = compile_on_device(registry, setup, rq.reference, so.threads);
+        if (!ref) return ref.status().with_context("reference device '" + rq.reference + "'");
+        ZOO_ASSIGN_OR_RETURN(ComparisonResult cmp, compare_devices(dev, ref.value(), inputs.batches[0], rq.per_layer_pcc));
+        AccuracyResult acc;
+        acc.reference = rq.reference;
+        acc.output = cmp.outputs.at(0);
+        acc.layers = std::move(cmp.layers);
+        if (rq.pcc_threshold > 0 && !(acc.output.pcc >= rq.pcc_threshold))
+            r.invalid_reasons.push_back("output PCC " + std::to_string(acc.output.pcc) + " < threshold " +
+                                        std::to_string(rq.pcc_threshold));
+        r.accuracy = std::move(acc);
+        notify(RunStage::Compared, r);
+    }
+
+    r.stop.min_iterations = rq.min_iterations;
+    r.stop.max_iterations = rq.max_iterations;
+    r.stop.min_seconds = rq.min_seconds;
+    r.stop.max_seconds = rq.max_seconds;
+    notify(RunStage::Measuring, r);
+    const size_t nb = inputs.batches.size();
+    for (int i = 0; i < rq.warmup; ++i)
+        ZOO_TRY(dev.compiled->run({inputs.batches[static_cast<size_t>(i) % nb]}, outputs).with_context("warm-up run failed"));
+
+    // The timed loop: no output, no allocation beyond the samples (reserved up front), profile bookkeeping only when
+    // asked and outside each sample's interval.
+    ProfileAccumulator profile;
+    std::vector<double> samples;
+    samples.reserve(static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(rq.min_iterations, 1024), rq.max_iterations)));
+    const auto run_start = Clock::now();
+    const auto min_end = run_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rq.min_seconds));
+    const auto max_end = run_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rq.max_seconds));
+    int64_t count = 0;
+    Clock::time_point now = run_start;
+    std::string stopped_by = "none";
+    while (true) {
+        const bool met = count >= rq.min_iterations && now >= min_end;
+        if (met) {
+            // The rule that held the loop longest: time when it ran past the count, else the count.
+            stopped_by = rq.min_seconds > 0 && count > rq.min_iterations ? "time" : "iterations";
+            break;
+        }
+        if (count >= rq.max_iterations) {
+            stopped_by = "max-iterations";
+            break;
+        }
+        if (now >= max_end && rq.max_seconds > 0) {
+            stopped_by = "max-time";
+            break;
+        }
+        const auto a = Clock::now();
+        Status s = dev.compiled->run({inputs.batches[static_cast<size_t>(count) % nb]}, outputs);
+        now = Clock::now();
+        if (!s) return s.with_context("timed run " + std::to_string(count) + " failed");
+        samples.push_back(ms_between(a, now));
+        ++count;
+        if (rq.profile) profile.add(dev.compiled->last_timings());
+    }
+    r.duration_ms = ms_between(run_start, Clock::now());
+    r.stop.stopped_by = stopped_by;
+    r.latency = summarize_latencies(samples);
+    r.throughput_fps = r.duration_ms > 0 ? static_cast<double>(setup.batch) * static_cast<double>(count) / (r.duration_ms / 1000.0) : 0;
+    if (count < rq.min_iterations)
+        r.invalid_reasons.push_back("only " + std::to_string(count) + " of the " + std::to_string(rq.min_iterations) +
+                                    " iterations asked ran before the " + stopped_by + " cap");
+    else if (rq.min_seconds > 0 && r.duration_ms < rq.min_seconds * 1000.0)
+        r.invalid_reasons.push_back("ran " + std::to_string(r.duration_ms / 1000.0) + " s of the " + std::to_string(rq.min_seconds) +
+                                    " s asked before the " + stopped_by + " cap");
+
+    if (rq.profile) {
+        r.profile = profile.rows(so.device);
+        r.device_metrics = profile.metrics(setup.batch);
+    } else {
+        // Device metrics are reported even without --profile: one more look at the last run's timings (outside the loop).
+        ProfileAccumulator last;
+        last.add(dev.compiled->last_timings());
+        for (auto& m : last.metrics(setup.batch))
+            if (m.name.rfind("modelled_", 0) == 0) r.device_metrics.push_back(std::move(m));
+    }
+    notify(RunStage::Measured, r);
+    return r;
+}
+
+}  // namespace zoo::runner

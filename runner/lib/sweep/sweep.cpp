@@ -1,0 +1,526 @@
+#include "sweep/sweep.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/filesystem.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "report/report.hpp"
+#include "report/text_table.hpp"
+
+namespace zoo::runner {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string>& run_keys() {
+    static const std::vector<std::string> keys{"model",   "variant",    "device",         "batch",    "threads", "seed",
+                                               "input",   "config",     "hardware",       "weights",  "resize",  "warmup",
+                                               "iterations", "time",    "max_iterations", "max_time", "reference",
+                                               "pcc_threshold", "layer_pcc", "profile"};
+    return keys;
+}
+
+std::string where(const YAML::Node& n, const std::string& origin) {
+    const auto m = n.Mark();
+    return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+// A scalar as text, a sequence of scalars as YAML flow text "[192, 256]" (what --set parses).
+Result<std::string> value_text(const YAML::Node& n, const std::string& origin, const std::string& key) {
+    if (n.IsScalar()) return n.Scalar();
+    if (n.IsSequence()) {
+        std::string t = "[";
+        for (size_t i = 0; i < n.size(); ++i) {
+            if (!n[i].IsScalar()) return Status::error(where(n, origin) + ": '" + key + "' must be a scalar or a list of scalars");
+            t += (i ? ", " : "") + n[i].Scalar();
+        }
+        return t + "]";
+    }
+    return Status::error(where(n, origin) + ": '" + key + "' must be a scalar or a list of scalars");
+}
+
+Result<Params> read_params(const YAML::Node& map, const std::string& origin, const std::string& what) {
+    if (!map.IsMap()) return Status::error(where(map, origin) + ": " + what + " must be a map of KEY: VALUE");
+    Params p;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        const std::string key = it->first.as<std::string>();
+        ZOO_ASSIGN_OR_RETURN(std::string v, value_text(it->second, origin, key));
+        p.emplace_back(key, v);
+    }
+    return p;
+}
+
+void set_param(Params& p, const std::string& key, const std::string& value) {
+    for (auto& [k, v] : p)
+        if (k == key) {
+            v = value;
+            return;
+        }
+    p.emplace_back(key, value);
+}
+
+const std::string* find_param(const Params& p, const std::string& key) {
+    for (const auto& [k, v] : p)
+        if (k == key) return &v;
+    return nullptr;
+}
+
+std::string label_of(const Params& p) {
+    auto get = [&](const char* k, const std::string& d = "") {
+        const std::string* v = find_param(p, k);
+        return v ? *v : d;
+    };
+    std::string l = get("model", "?");
+    if (!get("variant").empty()) l += "/" + get("variant");
+    l += " " + get("device", "?");
+    l += " b" + get("batch", "1");
+    if (!get("threads").empty()) l += " t" + get("threads");
+    for (const auto& [k, v] : p)
+        if (!is_run_key(k)) l += " " + k + "=" + v;
+    if (!get("reference").empty()) l += " vs " + get("reference");
+    return l;
+}
+
+Result<int64_t> to_int(const std::string& key, const std::string& v) {
+    try {
+        size_t used = 0;
+        long long x = std::stoll(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+        return static_cast<int64_t>(x);
+    } catch (...) {
+        return Status::error("sweep parameter '" + key + "' must be an integer, found '" + v + "'");
+    }
+}
+
+Result<double> to_double(const std::string& key, const std::string& v) {
+    try {
+        size_t used = 0;
+        double x = std::stod(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+        return x;
+    } catch (...) {
+        return Status::error("sweep parameter '" + key + "' must be a number, found '" + v + "'");
+    }
+}
+
+Result<bool> to_bool(const std::string& key, const std::string& v) {
+    if (v == "true" || v == "1" || v == "yes") return true;
+    if (v == "false" || v == "0" || v == "no") return false;
+    return Status::error("sweep parameter '" + key + "' must be true or false, found '" + v + "'");
+}
+
+}  // namespace
+
+uint64_t fnv1a64(const std::string& text) {
+    uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+bool is_run_key(const std::string& key) {
+    const auto& k = run_keys();
+    return std::find(k.begin(), k.end(), key) != k.end();
+}
+
+Params canonical_params(const Params& params) {
+    Params runs, sets;
+    for (const auto& [k, v] : params) set_param(is_run_key(k) ? runs : sets, k, v);
+    std::sort(runs.begin(), runs.end());
+    runs.insert(runs.end(), sets.begin(), sets.end());
+    return runs;
+}
+
+std::string run_id(const Params& params) {
+    std::string text = "zoo-sweep-run/1\n";
+    for (const auto& [k, v] : canonical_params(params)) text += k + "=" + v + "\n";
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
+    return buf;
+}
+
+Result<Experiment> parse_experiment(const std::string& text, const std::string& origin) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                             ": invalid YAML: " + e.msg);
+    }
+    if (!root.IsMap()) return Status::error(origin + ": an experiment is a map with base, axes and/or runs");
+    Experiment ex;
+    ex.path = origin;
+    ex.name = boost::filesystem::path(origin).stem().string();
+    for (auto it = root.begin(); it != root.end(); ++it) {
+        const std::string key = it->first.as<std::string>();
+        const YAML::Node v = it->second;
+        if (key == "name") {
+            ex.name = v.as<std::string>();
+        } else if (key == "description") {
+            ex.description = v.as<std::string>();
+        } else if (key == "base") {
+            ZOO_ASSIGN_OR_RETURN(ex.base, read_params(v, origin, "'base'"));
+        } else if (key == "axes") {
+            if (!v.IsMap()) return Status::error(where(v, origin) + ": 'axes' must be a map of NAME: [values]");
+            for (auto a = v.begin(); a != v.end(); ++a) {
+                const std::string axis = a->first.as<std::string>();
+                const YAML::Node values = a->second;
+                if (!values.IsSequence() || values.size() == 0)
+                    return Status::error(where(values, origin) + ": axis '" + axis + "' must be a non-empty list");
+                std::vector<Params> vals;
+                for (const auto& val : values) {
+                    if (val.IsMap()) {
+                        ZOO_ASSIGN_OR_RETURN(Params p, read_params(val, origin, "a value of axis '" + axis + "'"));
+                        vals.push_back(std::move(p));
+                    } else {
+                        ZOO_ASSIGN_OR_RETURN(std::string t, value_text(val, origin, axis));
+                        vals.push_back({{axis, t}});
+                    }
+                }
+                ex.axes.emplace_back(axis, std::move(vals));
+            }
+        } else if (key == "runs") {
+            if (!v.IsSequence()) return Status::error(where(v, origin) + ": 'runs' must be a list of maps");
+            for (const auto& r : v) {
+                ZOO_ASSIGN_OR_RETURN(Params p, read_params(r, origin, "a run"));
+                ex.runs.push_back(std::move(p));
+            }
+        } else {
+            return Status::error(where(it->first, origin) + ": unknown experiment key '" + key +
+                                 "' (expected name, description, base, axes, runs)");
+        }
+    }
+    if (ex.axes.empty() && ex.runs.empty()) return Status::error(origin + ": the experiment has neither axes nor runs");
+    return ex;
+}
+
+Result<Experiment> load_experiment(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return Status::error(path + ": cannot open the experiment file");
+    std::stringstream s;
+    s << in.rdbuf();
+    return parse_experiment(s.str(), path);
+}
+
+std::vector<SweepRun> expand_experiment(const Experiment& ex) {
+    std::vector<Params> combos;
+    if (!ex.axes.empty()) {
+        combos.push_back(ex.base);
+        for (const auto& [axis, values] : ex.axes) {
+            std::vector<Params> next;
+            for (const auto& c : combos)
+                for (const auto& v : values) {
+                    Params p = c;
+                    for (const auto& [k, val] : v) set_param(p, k, val);
+                    next.push_back(std::move(p));
+                }
+            combos = std::move(next);
+        }
+    }
+    for (const auto& r : ex.runs) {
+        Params p = ex.base;
+        for (const auto& [k, v] : r) set_param(p, k, v);
+        combos.push_back(std::move(p));
+    }
+    std::vector<SweepRun> out;
+    std::set<std::string> seen;
+    for (auto& c : combos) {
+        SweepRun run;
+        run.params = canonical_params(c);
+        run.id = run_id(run.params);
+        if (!seen.insert(run.id).second) continue;
+        run.label = label_of(run.params);
+        out.push_back(std::move(run));
+    }
+    return out;
+}
+
+Result<RunRequest> request_for(const Params& params) {
+    RunRequest rq;
+    rq.input = "random";
+    rq.warmup = 2;
+    rq.min_iterations = 20;
+    rq.top = 1;
+    rq.max_seconds = 300;
+    for (const auto& [k, v] : params) {
+        if (!is_run_key(k)) {
+            rq.session.sets.push_back(k + "=" + v);
+        } else if (k == "model") {
+            rq.session.model = v;
+        } else if (k == "variant") {
+            rq.session.variant = v;
+        } else if (k == "device") {
+            rq.session.device = v;
+        } else if (k == "batch") {
+            ZOO_ASSIGN_OR_RETURN(rq.session.batch, to_int(k, v));
+        } else if (k == "threads") {
+            ZOO_ASSIGN_OR_RETURN(int64_t t, to_int(k, v));
+            rq.session.threads = static_cast<int>(t);
+        } else if (k == "seed") {
+            ZOO_ASSIGN_OR_RETURN(int64_t s, to_int(k, v));
+            rq.session.seed = static_cast<uint64_t>(s);
+        } else if (k == "input") {
+            rq.input = v;
+        } else if (k == "config") {
+            rq.session.run_config = v;
+        } else if (k == "hardware") {
+            rq.session.hardware = v;
+        } else if (k == "weights") {
+            rq.session.weights = v;
+        } else if (k == "resize") {
+            ZOO_ASSIGN_OR_RETURN(int64_t r, to_int(k, v));
+            rq.resize = static_cast<int>(r);
+        } else if (k == "warmup") {
+            ZOO_ASSIGN_OR_RETURN(int64_t w, to_int(k, v));
+            rq.warmup = static_cast<int>(w);
+        } else if (k == "iterations") {
+            ZOO_ASSIGN_OR_RETURN(rq.min_iterations, to_int(k, v));
+        } else if (k == "time") {
+            ZOO_ASSIGN_OR_RETURN(rq.min_seconds, to_double(k, v));
+        } else if (k == "max_iterations") {
+            ZOO_ASSIGN_OR_RETURN(rq.max_iterations, to_int(k, v));
+        } else if (k == "max_time") {
+            ZOO_ASSIGN_OR_RETURN(rq.max_seconds, to_double(k, v));
+        } else if (k == "reference") {
+            rq.reference = v;
+        } else if (k == "pcc_threshold") {
+            ZOO_ASSIGN_OR_RETURN(rq.pcc_threshold, to_double(k, v));
+        } else if (k == "layer_pcc") {
+            ZOO_ASSIGN_OR_RETURN(rq.per_layer_pcc, to_bool(k, v));
+        } else if (k == "profile") {
+            ZOO_ASSIGN_OR_RETURN(rq.profile, to_bool(k, v));
+        }
+    }
+    if (rq.session.model.empty()) return Status::error("sweep run has no 'model'");
+    if (rq.session.device.empty()) return Status::error("sweep run has no 'device'");
+    if (rq.min_iterations < 0 || rq.min_seconds < 0) return Status::error("sweep run: iterations and time must be >= 0");
+    return rq;
+}
+
+bool is_timing_run(const RunRequest& rq) { return rq.min_iterations > 0 || rq.min_seconds > 0; }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Results file
+
+Result<ResultsFile> ResultsFile::open(const std::string& path) {
+    ResultsFile f;
+    f.m_path = path;
+    const boost::filesystem::path parent = boost::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        boost::system::error_code ec;
+        boost::filesystem::create_directories(parent, ec);
+    }
+    f.m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f.m_fd < 0) return Status::error(path + ": cannot open the results file: " + std::strerror(errno));
+    if (::flock(f.m_fd, LOCK_EX | LOCK_NB) != 0)
+        return Status::error(path + ": another sweep is writing this results file (it is locked)");
+    // Read everything; the file holds one line per finished run, so it stays small.
+    std::string text;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::pread(f.m_fd, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0) text.append(buf, static_cast<size_t>(n));
+    if (n < 0) return Status::error(path + ": cannot read the results file: " + std::strerror(errno));
+    size_t start = 0, last_complete = 0;
+    while (start < text.size()) {
+        const size_t nl = text.find('\n', start);
+        if (nl == std::string::npos) break;  // a torn last line: no newline was written
+        const std::string line = text.substr(start, nl - start);
+        start = nl + 1;
+        last_complete = start;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            json j = json::parse(line);
+            if (!j.is_object() || !j.contains("run_id") || !j["run_id"].is_string()) throw std::runtime_error("no run_id");
+            if (!f.m_ids.insert(j["run_id"].get<std::string>()).second) continue;  // never count a run twice
+            f.m_records.push_back(std::move(j));
+        } catch (...) {
+            ++f.m_corrupt;
+        }
+    }
+    if (last_complete < text.size()) {
+        f.m_truncated = text.size() - last_complete;
+        if (::ftruncate(f.m_fd, static_cast<off_t>(last_complete)) != 0)
+            return Status::error(path + ": cannot truncate a torn last line: " + std::strerror(errno));
+        ::fsync(f.m_fd);
+    }
+    if (::lseek(f.m_fd, 0, SEEK_END) < 0) return Status::error(path + ": cannot seek: " + std::strerror(errno));
+    return f;
+}
+
+ResultsFile::ResultsFile(ResultsFile&& o) noexcept
+    : m_path(std::move(o.m_path)), m_fd(o.m_fd), m_ids(std::move(o.m_ids)), m_records(std::move(o.m_records)),
+      m_truncated(o.m_truncated), m_corrupt(o.m_corrupt), m_mutex(std::move(o.m_mutex)) {
+    o.m_fd = -1;
+}
+
+ResultsFile::~ResultsFile() {
+    if (m_fd >= 0) ::close(m_fd);  // releases the lock
+}
+
+bool ResultsFile::has(const std::string& id) const {
+    std::lock_guard<std::mutex> lock(*m_mutex);
+    return m_ids.count(id) > 0;
+}
+
+Status ResultsFile::append(const json& record) {
+    const std::string line = record.dump() + "\n";  // dump() escapes newlines inside strings: one record, one line
+    std::lock_guard<std::mutex> lock(*m_mutex);
+    const std::string id = record.value("run_id", "");
+    if (m_ids.count(id)) return Status::ok();  // already recorded: never duplicate
+    size_t done = 0;
+    while (done < line.size()) {
+        const ssize_t w = ::write(m_fd, line.data() + done, line.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return Status::error(m_path + ": cannot append a result: " + std::strerror(errno));
+        }
+        done += static_cast<size_t>(w);
+    }
+    if (::fsync(m_fd) != 0) return Status::error(m_path + ": fsync failed: " + std::strerror(errno));
+    m_ids.insert(id);
+    m_records.push_back(record);
+    return Status::ok();
+}
+
+Result<std::vector<json>> read_results(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return Status::error(path + ": cannot open the results file");
+    std::vector<json> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            out.push_back(json::parse(line));
+        } catch (...) {
+            // a torn or corrupt line: skipped, as a resumed sweep would
+        }
+    }
+    return out;
+}
+
+json sweep_record(const std::string& experiment, const SweepRun& run, const Result<RunResult>& result, double elapsed_s,
+                  int concurrency) {
+    json params = json::array();
+    for (const auto& [k, v] : run.params) params.push_back({k, v});
+    json j{{"schema", "zoo-runner-sweep-result/1"}, {"experiment", experiment}, {"run_id", run.id}, {"label", run.label},
+           {"params", params}, {"elapsed_s", elapsed_s}, {"concurrent_runs", concurrency}};
+    if (result) {
+        j["status"] = "ok";
+        j["report"] = report_json(result.value());
+    } else {
+        j["status"] = "error";
+        j["error"] = result.status().message();
+    }
+    return j;
+}
+
+namespace {
+
+double metric_of(const json& rec, const std::string& metric, bool& present) {
+    present = false;
+    if (rec.value("status", "") != "ok" || !rec.contains("report")) return 0;
+    const json& r = rec["report"];
+    if (metric == "pcc") {
+        if (r.contains("accuracy") && r["accuracy"]["pcc"].is_number()) {
+            present = true;
+            return r["accuracy"]["pcc"].get<double>();
+        }
+        return 0;
+    }
+    if (metric == "latency") {
+        if (r["latency_ms"].value("count", 0) > 0) {
+            present = true;
+            return r["latency_ms"]["median"].get<double>();
+        }
+        return 0;
+    }
+    if (r["latency_ms"].value("count", 0) > 0) {
+        present = true;
+        return r.value("throughput_fps", 0.0);
+    }
+    return 0;
+}
+
+std::string param_of(const json& rec, const std::string& key) {
+    for (const auto& kv : rec.value("params", json::array()))
+        if (kv.is_array() && kv.size() == 2 && kv[0] == key) return kv[1].get<std::string>();
+    return "";
+}
+
+}  // namespace
+
+std::string sweep_table(const std::vector<json>& records, const std::string& metric) {
+    // Columns: the parameters whose value differs between records (the question the sweep asks), in first-seen order.
+    std::vector<std::string> keys;
+    for (const auto& rec : records)
+        for (const auto& kv : rec.value("params", json::array()))
+            if (kv.is_array() && kv.size() == 2 && std::find(keys.begin(), keys.end(), kv[0].get<std::string>()) == keys.end())
+                keys.push_back(kv[0].get<std::string>());
+    std::vector<std::string> varying;
+    for (const auto& k : keys) {
+        std::set<std::string> values;
+        for (const auto& rec : records) values.insert(param_of(rec, k));
+        if (values.size() > 1) varying.push_back(k);
+    }
+    std::vector<size_t> order(records.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const bool ascending = metric == "latency";
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        bool pa = false, pb = false;
+        const double va = metric_of(records[a], metric, pa), vb = metric_of(records[b], metric, pb);
+        if (pa != pb) return pa;  // runs without the metric (errors, no reference) last
+        if (!pa) return false;
+        return ascending ? va < vb : va > vb;
+    });
+    std::vector<std::string> header{"#", "run id"};
+    for (const auto& k : varying) header.push_back(k);
+    for (const char* h : {"FPS", "median ms", "p99 ms", "CV %", "PCC", "result"}) header.push_back(h);
+    std::vector<bool> right(header.size(), false);
+    right[0] = true;
+    for (size_t c = header.size() - 6; c < header.size() - 1; ++c) right[c] = true;
+    std::vector<std::vector<std::string>> rows;
+    size_t rank = 0;
+    for (size_t i : order) {
+        const json& rec = records[i];
+        std::vector<std::string> row{std::to_string(++rank), rec.value("run_id", "").substr(0, 8)};
+        for (const auto& k : varying) {
+            const std::string v = param_of(rec, k);
+            row.push_back(v.empty() ? "-" : v);  // not set: the default
+        }
+        if (rec.value("status", "") != "ok") {
+            for (int c = 0; c < 5; ++c) row.push_back("-");
+            std::string err = rec.value("error", "error");
+            if (err.size() > 90) err = err.substr(0, 87) + "...";
+            row.push_back("ERROR: " + err);
+        } else {
+            const json& r = rec["report"];
+            const bool timed = r["latency_ms"].value("count", 0) > 0;
+            row.push_back(timed ? fixed(r.value("throughput_fps", 0.0), 1) : "-");
+            row.push_back(timed ? fixed(r["latency_ms"].value("median", 0.0), 3) : "-");
+            row.push_back(timed ? fixed(r["latency_ms"].value("p99", 0.0), 3) : "-");
+            row.push_back(timed ? fixed(100 * r["latency_ms"].value("cv", 0.0), 1) : "-");
+            row.push_back(r.contains("accuracy") && r["accuracy"]["pcc"].is_number() ? fixed(r["accuracy"]["pcc"].get<double>(), 6) : "-");
+            std::string verdict = r.value("result", "?");
+            for (const auto& reason : r.value("invalid_reasons", json::array())) verdict += " (" + reason.get<std::string>() + ")";
+            row.push_back(verdict);
+        }
+        rows.push_back(std::move(row));
+    }
+    return format_table(header, rows, right);
+}
+
+}  // namespace zoo::runner
