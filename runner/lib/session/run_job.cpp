@@ -331,6 +331,8 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
         for (auto& m : last.metrics(setup.batch))
             if (m.name.rfind("modelled_", 0) == 0) r.device_metrics.push_back(std::move(m));
     }
+    // What the device itself knows about the compiled model (L1 use, modelled FPS, ...).
+    for (const auto& m : dev.compiled->metrics()) r.device_metrics.push_back({m.name, m.value, m.unit, m.description});
     notify(RunStage::Measured, r);
     return r;
 }
