@@ -508,11 +508,12 @@ EmulatedModel::~EmulatedModel() = default;
 
 Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, const WeightMap& weights,
                                                             const std::vector<LayerConfig>& configs, MemoryPlan plan,
-                                                            int threads) {
+                                                            const WormholeHardware& hw, int threads) {
     std::unique_ptr<EmulatedModel> model(new EmulatedModel());
     model->m_graph = graph;
     model->m_configs = configs;
     model->m_plan = std::move(plan);
+    ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(graph, configs, model->m_plan, hw));
     model->m_threads = threads;
     model->m_pool = std::make_unique<BufferPool>();
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -597,10 +598,29 @@ std::vector<DeviceMetric> EmulatedModel::metrics() const noexcept {
         {"l1_buffer_region", static_cast<double>(m_plan.l1_buffer_region_bytes), "B", "L1 bytes per core for buffers"},
         {"dram_weights_per_bank", static_cast<double>(m_plan.dram_weight_bytes_per_bank), "B",
          "weights, interleaved over " + std::to_string(m_plan.dram_banks) + " DRAM banks"},
+        {"device_fps", m_perf.device_fps, "samples/s",
+         "modelled: batch / sum of DEVICE KERNEL DURATION over " + std::to_string(m_perf.ops.size()) + " device ops"},
+        {"device_kernel_time", m_perf.device_kernel_ns, "ns", "modelled: sum of DEVICE KERNEL DURATION per batch"},
+        {"e2e_fps_plain", m_perf.e2e_fps_plain, "samples/s", "modelled: eager host dispatch per op + PCIe in/out"},
+        {"e2e_fps_trace", m_perf.e2e_fps_trace, "samples/s", "modelled: trace replay, one command queue"},
+        {"e2e_fps_trace_2cq", m_perf.e2e_fps_trace_2cq, "samples/s",
+         "modelled: trace replay, input write on a second command queue overlapped"},
+        {"compile_time_first_run", m_perf.compile_ns * 1e-9, "s",
+         "modelled: JIT compile of " + std::to_string(m_perf.unique_programs) + " programs + one eager run"},
     };
 }
 
-std::vector<std::string> EmulatedModel::table_names() const noexcept { return {"memory"}; }
+std::vector<OpTiming> EmulatedModel::last_timings() const noexcept {
+    std::vector<OpTiming> t;
+    try {
+        for (const auto& op : m_perf.ops) t.push_back({op.node_name, op.op_code, op.kernel_ns, true});
+    } catch (...) {
+        t.clear();
+    }
+    return t;
+}
+
+std::vector<std::string> EmulatedModel::table_names() const noexcept { return {"memory", "ops", "trace"}; }
 
 Result<std::string> EmulatedModel::table(const std::string& name) const noexcept {
     if (name == "memory") {
@@ -615,7 +635,13 @@ Result<std::string> EmulatedModel::table(const std::string& name) const noexcept
         }
         return csv;
     }
-    return Status::error("the wormhole emulator produces the tables: memory (no '" + name + "')");
+    try {
+        if (name == "ops") return perf_ops_csv(m_perf);
+        if (name == "trace") return perf_trace_json(m_perf);
+    } catch (const std::exception& e) {
+        return Status::error(std::string("wormhole emulator: ") + e.what());
+    }
+    return Status::error("the wormhole emulator produces the tables: memory, ops, trace (no '" + name + "')");
 }
 
 }  // namespace zoo::wormhole

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "memory/memory_plan.hpp"
+#include "perf/perf_model.hpp"
 #include "zoo/device_plugin.hpp"
 
 namespace zoo::wormhole {
@@ -27,7 +28,7 @@ class EmulatedModel final : public CompiledModel {
 public:
     static Result<std::unique_ptr<EmulatedModel>> build(const Graph& graph, const WeightMap& weights,
                                                         const std::vector<LayerConfig>& configs, MemoryPlan plan,
-                                                        int threads);
+                                                        const WormholeHardware& hw, int threads);
     ~EmulatedModel() override;
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
@@ -35,6 +36,10 @@ public:
     std::vector<DeviceMetric> metrics() const noexcept override;
     std::vector<std::string> table_names() const noexcept override;
     Result<std::string> table(const std::string& name) const noexcept override;
+    // The perf model's kernel duration of every device op (modelled, not measured), named after graph nodes; halo and
+    // reshard ops carry the node they feed.
+    std::vector<OpTiming> last_timings() const noexcept override;
+    const PerfReport& perf() const { return m_perf; }
 
 private:
     EmulatedModel() = default;
@@ -47,6 +52,7 @@ private:
     std::vector<int> m_last_use;                         // step index after which a node's value may be freed
     int m_threads = 0;
     std::unique_ptr<BufferPool> m_pool;
+    PerfReport m_perf;
 };
 
 }  // namespace zoo::wormhole

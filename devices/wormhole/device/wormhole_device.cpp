@@ -73,7 +73,7 @@ Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& grap
             return Status::error("wormhole: " + std::to_string(configs.size()) + " layer configs for " +
                                  std::to_string(graph.nodes.size()) + " layers");
         ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(graph, configs, *m_hardware));
-        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, configs, std::move(plan), options.threads));
+        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, configs, std::move(plan), *m_hardware, options.threads));
         return std::unique_ptr<CompiledModel>(std::move(model));
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole: ") + e.what());

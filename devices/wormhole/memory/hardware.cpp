@@ -87,7 +87,7 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
     if (root.kind() != SpecValue::Kind::Map)
         return Status::error(root.source() + ": a device description must be a map, found " + root.describe());
     ZOO_TRY(root.check_keys({"name", "description", "chip", "grid", "l1", "dram", "noc", "tile", "conv2d", "compute",
-                             "data_movement"}));
+                             "data_movement", "perf", "host"}));
     Reader r(hw);
     ZOO_ASSIGN_OR_RETURN(const SpecValue* name, root.get("name"));
     ZOO_ASSIGN_OR_RETURN(hw.name, name->as_string());
@@ -246,6 +246,38 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
         ZOO_TRY(r.integer(*s, "data_movement", "l1_read_latency_cycles", m.l1_read_latency_cycles, 0));
         ZOO_TRY(r.integer(*s, "data_movement", "l1_write_latency_cycles", m.l1_write_latency_cycles, 0));
         ZOO_TRY(r.integer(*s, "data_movement", "local_latency_cycles", m.local_latency_cycles, 0));
+    }
+    {
+        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
+                             r.section(root, "perf", {"sfpu_instructions_per_pass", "op_launch_cycles", "conv_setup_cycles",
+                                                      "noc_request_issue_cycles", "fw_overhead_cycles"}));
+        auto& p = hw.perf;
+        ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu_instructions_per_pass",
+                                                            {"relu", "relu6", "hardsigmoid", "hardswish", "softmax"}));
+        const std::string sp = "perf.sfpu_instructions_per_pass";
+        ZOO_TRY(r.integer(*sf, sp, "relu", p.sfpu_relu, 1));
+        ZOO_TRY(r.integer(*sf, sp, "relu6", p.sfpu_relu6, 1));
+        ZOO_TRY(r.integer(*sf, sp, "hardsigmoid", p.sfpu_hardsigmoid, 1));
+        ZOO_TRY(r.integer(*sf, sp, "hardswish", p.sfpu_hardswish, 1));
+        ZOO_TRY(r.integer(*sf, sp, "softmax", p.sfpu_softmax, 1));
+        ZOO_TRY(r.integer(*s, "perf", "op_launch_cycles", p.op_launch_cycles, 0));
+        ZOO_TRY(r.integer(*s, "perf", "conv_setup_cycles", p.conv_setup_cycles, 0));
+        ZOO_TRY(r.integer(*s, "perf", "noc_request_issue_cycles", p.noc_request_issue_cycles, 0));
+        ZOO_TRY(r.integer(*s, "perf", "fw_overhead_cycles", p.fw_overhead_cycles, 0));
+    }
+    {
+        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
+                             r.section(root, "host", {"pcie_h2d_bytes_per_s", "pcie_d2h_bytes_per_s", "pcie_latency_ns",
+                                                      "host_dispatch_ns_per_op", "trace_op_to_op_ns", "trace_launch_ns",
+                                                      "program_compile_ns"}));
+        auto& h = hw.host;
+        ZOO_TRY(r.positive(*s, "host", "pcie_h2d_bytes_per_s", h.pcie_h2d_bytes_per_s));
+        ZOO_TRY(r.positive(*s, "host", "pcie_d2h_bytes_per_s", h.pcie_d2h_bytes_per_s));
+        ZOO_TRY(r.positive(*s, "host", "pcie_latency_ns", h.pcie_latency_ns));
+        ZOO_TRY(r.positive(*s, "host", "host_dispatch_ns_per_op", h.host_dispatch_ns_per_op));
+        ZOO_TRY(r.positive(*s, "host", "trace_op_to_op_ns", h.trace_op_to_op_ns));
+        ZOO_TRY(r.positive(*s, "host", "trace_launch_ns", h.trace_launch_ns));
+        ZOO_TRY(r.positive(*s, "host", "program_compile_ns", h.program_compile_ns));
     }
     return Status::ok();
 }

@@ -121,6 +121,26 @@ struct WormholeHardware {
         int64_t local_latency_cycles = 0;
     } data_movement;
 
+    // Performance model constants that the reference does not publish (assumed or calibrated; see the YAML sources).
+    struct Perf {
+        int64_t sfpu_relu = 0, sfpu_relu6 = 0, sfpu_hardsigmoid = 0, sfpu_hardswish = 0, sfpu_softmax = 0;  // per pass
+        int64_t op_launch_cycles = 0;
+        int64_t conv_setup_cycles = 0;
+        int64_t noc_request_issue_cycles = 0;
+        int64_t fw_overhead_cycles = 0;
+    } perf;
+
+    // Host side of the card: PCIe transfers, dispatch, trace replay, program compile.
+    struct Host {
+        double pcie_h2d_bytes_per_s = 0;
+        double pcie_d2h_bytes_per_s = 0;
+        double pcie_latency_ns = 0;
+        double host_dispatch_ns_per_op = 0;
+        double trace_op_to_op_ns = 0;
+        double trace_launch_ns = 0;
+        double program_compile_ns = 0;
+    } host;
+
     // Dotted key ("l1.bytes_per_core") -> the `source:` text of that number in the YAML, for reports.
     std::map<std::string, std::string> sources;
 

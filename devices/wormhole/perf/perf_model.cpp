@@ -1,0 +1,755 @@
+#include "perf/perf_model.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+namespace zoo::wormhole {
+
+const char* perf_bound_name(PerfBound b) {
+    switch (b) {
+        case PerfBound::Compute: return "compute";
+        case PerfBound::Bandwidth: return "bandwidth";
+        default: return "overhead";
+    }
+}
+
+namespace {
+
+int64_t div_up(int64_t a, int64_t b) { return b <= 0 ? 0 : (a + b - 1) / b; }
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool is_activation(OpKind op) {
+    return op == OpKind::Relu || op == OpKind::Relu6 || op == OpKind::Hardswish || op == OpKind::Hardsigmoid;
+}
+
+const char* layout_word(ShardLayout l) {
+    switch (l) {
+        case ShardLayout::HeightSharded: return "HEIGHT_SHARDED";
+        case ShardLayout::WidthSharded: return "WIDTH_SHARDED";
+        case ShardLayout::BlockSharded: return "BLOCK_SHARDED";
+        default: return "INTERLEAVED";
+    }
+}
+
+int64_t placement_bytes(const TensorPlacement& p) { return p.bytes_per_bank * std::max(1, p.cores); }
+
+PerfTensor describe(const TensorPlacement& p) {
+    PerfTensor t;
+    t.y = p.rows;
+    t.x = p.cols;
+    t.layout = p.row_major ? "ROW_MAJOR" : "TILE";
+    t.dtype = upper(data_format_name(p.dtype));
+    switch (p.kind) {
+        case BufferKind::L1Sharded: t.memory = std::string("DEV_0_L1_") + layout_word(p.layout); break;
+        case BufferKind::L1Interleaved: t.memory = "DEV_0_L1_INTERLEAVED"; break;
+        case BufferKind::DramInterleaved: t.memory = "DEV_0_DRAM_INTERLEAVED"; break;
+        default: t.memory = "HOST"; break;
+    }
+    t.bytes = placement_bytes(p);
+    return t;
+}
+
+// The model's arithmetic, in cycles of the AI clock.
+class Model {
+public:
+    Model(const Graph& g, const std::vector<LayerConfig>& cfg, const MemoryPlan& plan, const WormholeHardware& hw)
+        : m_g(g), m_cfg(cfg), m_plan(plan), m_hw(hw) {
+        const double hz = hw.chip.ai_clock_hz;
+        m_dram_core = hw.data_movement.dram_bytes_per_s_per_core / hz;
+        m_l1_read = hw.data_movement.l1_read_bytes_per_s_per_core / hz;
+        m_l1_write = hw.data_movement.l1_write_bytes_per_s_per_core / hz;
+        m_dram_card = hw.dram.achievable_bytes_per_s / hz;
+        m_unpack = static_cast<double>(hw.compute.unpack_units * hw.compute.unpack_bits_per_cycle_each) / 8.0;
+        m_pack = static_cast<double>(hw.compute.pack_units * hw.compute.pack_bits_per_cycle_each) / 8.0;
+        m_th = hw.tile.height;
+        m_tw = hw.tile.width;
+    }
+
+    double ns(double cycles) const { return cycles / m_hw.chip.ai_clock_hz * 1e9; }
+    int64_t phases(MathFidelity f) const {
+        return m_hw.compute.tile_matmul_cycles[static_cast<size_t>(f)] /
+               std::max<int64_t>(1, m_hw.compute.tile_matmul_cycles[static_cast<size_t>(MathFidelity::LoFi)]);
+    }
+    // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle: issue-bound or byte-bound.
+    double noc_cycles(double requests, double bytes_each, double rate, int64_t latency) const {
+        if (requests <= 0) return 0;
+        const double per = std::max(static_cast<double>(m_hw.perf.noc_request_issue_cycles), bytes_each / rate);
+        return requests * per + static_cast<double>(latency);
+    }
+    // DRAM reads of `total` bytes by `readers` cores in pages of `page` bytes: per-core rate or card rate.
+    double dram_cycles(double total, int readers, double page) const {
+        if (total <= 0) return 0;
+        const double per_reader = total / std::max(1, readers);
+        const double core = noc_cycles(per_reader / std::max(1.0, page), page, m_dram_core, m_hw.data_movement.dram_latency_cycles);
+        return std::max(core, total / m_dram_card + static_cast<double>(m_hw.data_movement.dram_latency_cycles));
+    }
+    int64_t sfpu_instructions(OpKind act) const {
+        switch (act) {
+            case OpKind::Relu: return m_hw.perf.sfpu_relu;
+            case OpKind::Relu6: return m_hw.perf.sfpu_relu6;
+            case OpKind::Hardsigmoid: return m_hw.perf.sfpu_hardsigmoid;
+            case OpKind::Hardswish: return m_hw.perf.sfpu_hardswish;
+            case OpKind::Softmax: return m_hw.perf.sfpu_softmax;
+            default: return 0;
+        }
+    }
+    double sfpu_cycles(double tiles, OpKind act) const {
+        return tiles * static_cast<double>(m_hw.compute.sfpu_passes_per_tile * sfpu_instructions(act)) /
+               static_cast<double>(std::max<int64_t>(1, m_hw.compute.sfpu_instructions_per_cycle));
+    }
+    // Tiles a core holds of a placement.
+    double tiles_per_core(const TensorPlacement& p) const {
+        if (p.kind == BufferKind::L1Sharded) return static_cast<double>(div_up(p.shard_h, m_th) * div_up(p.shard_w, m_tw));
+        const double total = static_cast<double>(div_up(p.rows, m_th) * div_up(p.cols, m_tw));
+        return std::ceil(total / std::max(1, m_hw.grid.cores()));
+    }
+    int op_cores(const TensorPlacement& p) const {
+        return p.kind == BufferKind::L1Sharded ? p.cores : m_hw.grid.cores();
+    }
+
+    void finish(PerfOp& op, double overhead, double compute, double bandwidth) const {
+        op.overhead_ns = ns(overhead);
+        op.compute_ns = ns(compute);
+        op.bandwidth_ns = ns(bandwidth);
+        op.kernel_ns = op.overhead_ns + std::max(op.compute_ns, op.bandwidth_ns);
+        op.fw_ns = op.kernel_ns + ns(static_cast<double>(m_hw.perf.fw_overhead_cycles));
+        op.host_ns = m_hw.host.host_dispatch_ns_per_op;
+        op.bound = op.compute_ns >= op.bandwidth_ns ? PerfBound::Compute : PerfBound::Bandwidth;
+        if (op.overhead_ns > std::max(op.compute_ns, op.bandwidth_ns)) op.bound = PerfBound::Overhead;
+        int64_t in_bytes = 0;
+        for (const auto& t : op.inputs) in_bytes += t.bytes;
+        op.pm_bandwidth_ns = (static_cast<double>(in_bytes + op.output.bytes)) / m_hw.dram.op_model_bytes_per_s * 1e9;
+    }
+    double launch() const { return static_cast<double>(m_hw.perf.op_launch_cycles); }
+
+    // A data move between two placements (reshard / interleaved <-> sharded / DRAM -> L1) as an op of its own.
+    PerfOp move(const std::string& node, const std::string& code, const TensorPlacement& from, const TensorPlacement& to) const {
+        PerfOp op;
+        op.node_name = node;
+        op.op_code = code;
+        op.inputs.push_back(describe(from));
+        op.output = describe(to);
+        op.cores = std::max(op_cores(from), op_cores(to));
+        op.parallelization = std::string(layout_word(to.layout));
+        op.attributes = "from=" + op.inputs[0].memory + ";to=" + op.output.memory;
+        const double total = static_cast<double>(placement_bytes(to));
+        const double per_core = total / std::max(1, op.cores);
+        const double packet = static_cast<double>(m_hw.noc.max_packet_bytes);
+        double bw = 0;
+        if (from.kind == BufferKind::DramInterleaved) {
+            op.dram_bytes = total;
+            bw = dram_cycles(total, op.cores, std::min(packet, per_core));
+        } else {
+            // Tiled tensors move tile by tile; row-major ones in contiguous runs of up to a packet.
+            const double page = to.row_major ? std::min(packet, per_core) : static_cast<double>(m_hw.tile_bytes(to.dtype));
+            bw = noc_cycles(std::ceil(per_core / std::max(1.0, page)), page, std::min(m_l1_read, m_l1_write),
+                            m_hw.data_movement.l1_read_latency_cycles);
+        }
+        finish(op, launch(), 0, bw);
+        return op;
+    }
+
+    Result<std::vector<PerfOp>> ops_of(int i) const;
+
+    PerfOp input_op(int i) const {
+        const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+        TensorPlacement dram = lm.output;
+        dram.kind = BufferKind::DramInterleaved;
+        dram.layout = ShardLayout::Interleaved;
+        return move(m_g.nodes[static_cast<size_t>(i)].name, "ReshardDeviceOperation", dram, lm.output);
+    }
+
+private:
+    Result<std::vector<PerfOp>> conv_ops(int i) const;
+    PerfOp eltwise_op(int i, std::vector<PerfOp>& pre) const;
+    PerfOp unary_op(int i) const;
+    PerfOp pool_op(int i) const;
+    PerfOp linear_op(int i) const;
+    PerfOp softmax_op(int i) const;
+
+    const TensorPlacement& placement(int node) const { return m_plan.layers[static_cast<size_t>(node)].output; }
+    // The activation fused into conv i (ttnn.conv2d's activation argument), if any.
+    OpKind fused_activation(int i) const {
+        for (size_t j = static_cast<size_t>(i) + 1; j < m_g.nodes.size(); ++j) {
+            const Node& n = m_g.nodes[j];
+            if (is_activation(n.op) && !n.inputs.empty() && n.inputs[0] == i && m_plan.layers[j].fused_or_view) return n.op;
+        }
+        return OpKind::Input;
+    }
+
+    const Graph& m_g;
+    const std::vector<LayerConfig>& m_cfg;
+    const MemoryPlan& m_plan;
+    const WormholeHardware& m_hw;
+    double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack = 0, m_pack = 0;
+    int64_t m_th = 32, m_tw = 32;
+};
+
+Result<std::vector<PerfOp>> Model::conv_ops(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    if (!lm.conv) return Status::error("perf model: conv '" + n.name + "' has no sharding in the memory plan");
+    const ConvSharding& s = *lm.conv;
+    const int p = n.inputs[0];
+    const TensorPlacement& in = placement(p);
+    const ConvGeometry geo = ConvGeometry::from(n.attr<Conv2dAttrs>(), m_g.nodes[static_cast<size_t>(p)].output_shape, n.output_shape);
+    std::vector<PerfOp> ops;
+
+    // The input as the conv runs it; anything else is resharded first (an op of its own).
+    TensorPlacement want = in;
+    want.kind = BufferKind::L1Sharded;
+    want.layout = s.layout;
+    want.cores = s.num_cores;
+    want.range = s.range;
+    want.shard_h = s.in_nhw_shard;
+    want.shard_w = s.in_c_shard;
+    want.bytes_per_bank = want.row_major ? want.shard_h * want.shard_w * m_hw.row_major_element_bytes(want.dtype)
+                                         : div_up(want.shard_h, m_th) * div_up(want.shard_w, m_tw) * m_hw.tile_bytes(want.dtype);
+    if (!want.same_distribution(in)) ops.push_back(move(n.name, "ReshardDeviceOperation", in, want));
+
+    const bool sliding = !geo.is_matmul();
+    const bool dw = geo.depthwise();
+    const int64_t rm_elem = m_hw.row_major_element_bytes(in.dtype);
+    const int cores = s.num_cores;
+    const std::string parallel = layout_word(s.layout);
+
+    // Halo: every core gathers the padded input rows its output shard reads (untilized, row-major).
+    if (sliding) {
+        int64_t halo_bytes = 0;
+        for (const auto& b : lm.live)
+            if (b.name == n.name + ":halo") halo_bytes = b.bytes_per_core;
+        const int64_t wp = geo.in_w + 2 * geo.pad_w;
+        const int64_t halo_rows = halo_bytes > 0 ? halo_bytes / std::max<int64_t>(1, s.in_c_shard * rm_elem)
+                                                 : s.in_nhw_shard + 2 * wp;
+        PerfOp h;
+        h.node_name = n.name;
+        h.op_code = "HaloDeviceOperation";
+        h.cores = cores;
+        h.parallelization = parallel;
+        h.inputs.push_back(describe(want));
+        TensorPlacement halo = want;
+        halo.row_major = true;
+        halo.dtype = in.row_major ? in.dtype : DataFormat::BFloat16;
+        halo.shard_h = halo_rows;
+        halo.bytes_per_bank = halo_rows * s.in_c_shard * rm_elem;
+        h.output = describe(halo);
+        h.output.y = halo_rows * cores;
+        h.attributes = "pad=" + std::to_string(geo.pad_h) + "x" + std::to_string(geo.pad_w) + ";window=" +
+                       std::to_string(geo.kernel_h) + "x" + std::to_string(geo.kernel_w) + ";halo_rows_per_core=" +
+                       std::to_string(halo_rows);
+        double compute = 0;
+        if (!in.row_major) {  // untilize the tiled input on the compute core
+            const double t = static_cast<double>(div_up(s.in_nhw_shard, m_th) * div_up(s.in_c_shard, m_tw));
+            compute = std::max(t * static_cast<double>(m_hw.tile_bytes(in.dtype)) / m_unpack,
+                               t * static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16)) / m_pack);
+        }
+        // Runs of contiguous sticks: one per padded image row for each of the padding / local / remote tables.
+        const double runs = static_cast<double>(div_up(halo_rows, wp) + 1) * 3.0;
+        const double bytes = static_cast<double>(halo_rows * s.in_c_shard * rm_elem);
+        const double bw = noc_cycles(runs, bytes / runs, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        finish(h, launch(), compute, bw);
+        ops.push_back(h);
+    }
+
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = sliding ? "Conv2dDeviceOperation" : "MatmulDeviceOperation";
+    op.cores = cores;
+    op.parallelization = parallel;
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs.push_back(describe(want));
+    {
+        PerfTensor w;
+        w.w = geo.out_c;
+        w.z = geo.in_c / geo.groups;
+        w.y = geo.kernel_h;
+        w.x = geo.kernel_w;
+        w.layout = "TILE";
+        w.dtype = upper(data_format_name(c.weights_dtype));
+        w.memory = "DEV_0_DRAM_INTERLEAVED";
+        op.inputs.push_back(w);
+    }
+    op.output = describe(lm.output);
+    const OpKind act = fused_activation(i);
+    char attrs[512];
+    std::snprintf(attrs, sizeof attrs,
+                  "kernel=%lldx%lld;stride=%lldx%lld;pad=%lldx%lld;groups=%lld;in=%lldx%lldx%lld;out=%lldx%lldx%lld;"
+                  "act_block_h=%lld;activation=%s;packer_l1_acc=%d;fp32_dest_acc=%d",
+                  (long long)geo.kernel_h, (long long)geo.kernel_w, (long long)geo.stride_h, (long long)geo.stride_w,
+                  (long long)geo.pad_h, (long long)geo.pad_w, (long long)geo.groups, (long long)geo.in_h, (long long)geo.in_w,
+                  (long long)geo.in_c, (long long)geo.out_h, (long long)geo.out_w, (long long)geo.out_c,
+                  (long long)s.act_block_h, act == OpKind::Input ? "none" : op_name(act), c.packer_l1_acc ? 1 : 0,
+                  c.fp32_dest_acc ? 1 : 0);
+    op.attributes = attrs;
+
+    const double taps = static_cast<double>(geo.kernel_h * geo.kernel_w);
+    const double out_t = static_cast<double>(div_up(s.out_nhw_shard, m_th));
+    const double k_t = static_cast<double>(s.weight_rows / m_tw);
+    const double wbw_t = static_cast<double>(s.weight_block_w / m_tw);
+    const double c_in_t = static_cast<double>(div_up(s.in_c_shard, m_tw));
+    const double act_tile = static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype));
+    const double bf16_tile = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));
+    const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
+    const double out_tile = static_cast<double>(m_hw.tile_bytes(c.dtype));
+    const int64_t ph = phases(c.math_fidelity);
+
+    double fpu = 0, unpack = 0, pack = 0, out_tiles = 0, weight_bytes = 0;
+    if (dw) {
+        // Depthwise: each output tile is kh*kw per-channel multiply-accumulates of a gathered input tile (eltwise
+        // multiply at the fidelity's phases + an add), not a dense K.
+        out_tiles = out_t * c_in_t;
+        const double elt = static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+        fpu = out_tiles * taps * (elt * static_cast<double>(ph) + elt);
+        unpack = out_tiles * taps * (bf16_tile /*tilize*/ + act_tile + w_tile / static_cast<double>(m_th));
+        pack = out_tiles * taps * act_tile + out_tiles * out_tile;
+        weight_bytes = taps * static_cast<double>(s.out_channels_padded) * w_tile / static_cast<double>(m_hw.tile.elements());
+        op.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * taps;
+    } else {
+        const double tile_mm = out_t * k_t * wbw_t;
+        out_tiles = out_t * wbw_t;
+        fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
+        // Weights unpack per tile matmul; activations once per K step and reused across the output block.
+        unpack = tile_mm * w_tile + out_t * k_t * act_tile;
+        if (sliding) {  // the gathered im2col rows are tilized on the compute core first
+            unpack += out_t * k_t * bf16_tile;
+            pack += out_t * k_t * act_tile;
+        }
+        const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
+        const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
+        pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
+        if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
+        weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
+        op.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
+    }
+    const double sfpu = act == OpKind::Input ? 0 : sfpu_cycles(out_tiles, act);
+    const double compute = std::max({fpu + sfpu, unpack / m_unpack, pack / m_pack});
+
+    // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
+    // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
+    double reader = 0;
+    if (sliding) {
+        const double rows = static_cast<double>(s.out_nhw_shard);
+        const bool dilated = geo.dilation_w > 1;
+        const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+        const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
+        reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+    }
+    if (!dw && s.layout != ShardLayout::HeightSharded) {
+        // every core receives the whole K of its rows: its own slice plus the multicast of the others
+        const double recv = out_t * k_t * act_tile;
+        reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
+                             m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+    }
+    // Writer (weights): read from DRAM by one core (HEIGHT, multicast to all), one per core column (BLOCK) or every
+    // core (WIDTH), then multicast: each core receives its weight block.
+    const int readers = s.layout == ShardLayout::HeightSharded ? 1 : s.layout == ShardLayout::BlockSharded ? std::max(1, s.cores_c) : cores;
+    double writer = dram_cycles(weight_bytes, readers, w_tile);
+    const double per_core_weights = s.layout == ShardLayout::HeightSharded ? weight_bytes : weight_bytes / std::max(1, s.cores_c);
+    if (s.layout != ShardLayout::WidthSharded && cores > 1)
+        writer = std::max(writer, noc_cycles(per_core_weights / w_tile, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
+    if (lm.output.kind != BufferKind::L1Sharded)
+        writer += noc_cycles(out_tiles, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+    op.dram_bytes = weight_bytes;
+    op.inputs[1].bytes = static_cast<int64_t>(weight_bytes);
+    op.pm_compute_ns = ns(op.flops / (static_cast<double>(cores) * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
+                          static_cast<double>(ph));
+    finish(op, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer));
+    ops.push_back(op);
+    return ops;
+}
+
+PerfOp Model::eltwise_op(int i, std::vector<PerfOp>& pre) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    int full = n.inputs[0], other = n.inputs[1];
+    const Shape& fs = m_g.nodes[static_cast<size_t>(full)].output_shape;
+    const Shape& os = m_g.nodes[static_cast<size_t>(other)].output_shape;
+    if (fs != n.output_shape && os == n.output_shape) std::swap(full, other);
+    const TensorPlacement& a = placement(full);
+    const TensorPlacement& b = placement(other);
+    const bool broadcast = m_g.nodes[static_cast<size_t>(other)].output_shape != n.output_shape;
+    if (!broadcast && !b.same_distribution(a)) {
+        TensorPlacement to = a;
+        to.dtype = b.dtype;
+        to.bytes_per_bank = a.row_major ? a.bytes_per_bank : tiles_per_core(a) * m_hw.tile_bytes(b.dtype);
+        pre.push_back(move(n.name, "ReshardDeviceOperation", b, to));
+    }
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = "BinaryNgDeviceOperation";
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs = {describe(a), describe(b)};
+    op.output = describe(lm.output);
+    op.cores = op_cores(lm.output);
+    op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
+    op.attributes = std::string("binary_op_type=") + (n.op == OpKind::Mul ? "MUL" : "ADD") + (broadcast ? ";broadcast=1" : "");
+    const double t = tiles_per_core(lm.output);
+    const int64_t ph = n.op == OpKind::Mul ? phases(c.math_fidelity) : 1;
+    const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph);
+    const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
+    const double pack = t * static_cast<double>(m_hw.tile_bytes(c.dtype));
+    double bw = 0;
+    if (a.kind != BufferKind::L1Sharded)
+        bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(a.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+    if (broadcast)
+        bw += noc_cycles(tiles_per_core(b), static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
+                         m_hw.data_movement.l1_read_latency_cycles);
+    op.flops = static_cast<double>(n.output_shape.size() == 4 ? n.output_shape[0] * n.output_shape[1] * n.output_shape[2] * n.output_shape[3]
+                                                              : n.output_shape[0] * n.output_shape[1]);
+    op.pm_compute_ns = ns(t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph));
+    finish(op, launch(), std::max({fpu, unpack / m_unpack, pack / m_pack}), bw);
+    return op;
+}
+
+PerfOp Model::unary_op(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    const TensorPlacement& in = placement(n.inputs[0]);
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = n.op == OpKind::BatchNorm ? "BatchNormOperation" : "UnaryDeviceOperation";
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs = {describe(in)};
+    op.output = describe(lm.output);
+    op.cores = op_cores(lm.output);
+    op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
+    op.attributes = std::string("op_type=") + upper(op_name(n.op));
+    const double t = tiles_per_core(lm.output);
+    double core = n.op == OpKind::BatchNorm
+                      ? t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * (phases(c.math_fidelity) + 1))
+                      : sfpu_cycles(t, n.op);
+    const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
+    const double pack = t * static_cast<double>(m_hw.tile_bytes(c.dtype));
+    double bw = 0;
+    if (in.kind != BufferKind::L1Sharded) {
+        bw = noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+        bw = std::max(bw, noc_cycles(t, static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
+                                     m_hw.data_movement.l1_write_latency_cycles));
+    }
+    finish(op, launch(), std::max({core, unpack / m_unpack, pack / m_pack}), bw);
+    return op;
+}
+
+PerfOp Model::pool_op(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    const TensorPlacement& in = placement(n.inputs[0]);
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = "Pool2D";
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs = {describe(in)};
+    op.output = describe(lm.output);
+    op.cores = op_cores(in);
+    op.parallelization = in.kind == BufferKind::L1Sharded ? layout_word(in.layout) : "INTERLEAVED";
+    op.attributes = "pool_type=AVG;global=1";
+    // The reduction runs on the FPU (GAPOOL): one eltwise pass per input tile.
+    const double t = tiles_per_core(in);
+    const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+    const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
+    double bw = noc_cycles(tiles_per_core(lm.output), static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
+                           m_hw.data_movement.l1_write_latency_cycles);
+    if (in.kind != BufferKind::L1Sharded)
+        bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+    op.flops = static_cast<double>(in.rows * in.cols);
+    op.pm_compute_ns = op.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
+    finish(op, launch(), std::max(fpu, unpack / m_unpack), bw);
+    return op;
+}
+
+PerfOp Model::linear_op(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    const LinearAttrs& a = n.attr<LinearAttrs>();
+    const TensorPlacement& in = placement(n.inputs[0]);
+    const int64_t m_t = div_up(lm.output.rows, m_th), k_t = div_up(a.in_features, m_tw), n_t = div_up(a.out_features, m_tw);
+    const int cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), n_t));
+    const int64_t per_core_n = div_up(n_t, cores);
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = "MatmulDeviceOperation";
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs.push_back(describe(in));
+    PerfTensor w;
+    w.y = a.in_features;
+    w.x = a.out_features;
+    w.layout = "TILE";
+    w.dtype = upper(data_format_name(c.weights_dtype));
+    w.memory = "DEV_0_DRAM_INTERLEAVED";
+    const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
+    const double weight_bytes = static_cast<double>(k_t * n_t) * w_tile;
+    w.bytes = static_cast<int64_t>(weight_bytes);
+    op.inputs.push_back(w);
+    op.output = describe(lm.output);
+    op.cores = cores;
+    op.parallelization = "MatmulMultiCoreReuseMultiCast1DProgramConfig";
+    op.attributes = "M=" + std::to_string(lm.output.rows) + ";K=" + std::to_string(a.in_features) + ";N=" +
+                    std::to_string(a.out_features) + ";per_core_N=" + std::to_string(per_core_n);
+    const double tile_mm = static_cast<double>(m_t * k_t * per_core_n);
+    const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
+    const double act_tile = static_cast<double>(m_hw.tile_bytes(in.dtype));
+    const double unpack = tile_mm * w_tile + static_cast<double>(m_t * k_t) * act_tile;
+    const double pack = static_cast<double>(m_t * per_core_n * m_hw.tile_bytes(c.dtype));
+    // in0 multicast to every core; weights: each core reads its own K x per_core_N block from DRAM.
+    const double reader = noc_cycles(static_cast<double>(m_t * k_t), act_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+    const double writer = dram_cycles(weight_bytes, cores, w_tile) +
+                          noc_cycles(static_cast<double>(m_t * per_core_n), static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
+                                     m_hw.data_movement.l1_write_latency_cycles);
+    op.dram_bytes = weight_bytes;
+    op.flops = 2.0 * static_cast<double>(lm.output.rows * a.in_features * a.out_features);
+    op.pm_compute_ns = ns(op.flops / (cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
+                          static_cast<double>(phases(c.math_fidelity)));
+    finish(op, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), std::max({fpu, unpack / m_unpack, pack / m_pack}),
+           std::max(reader, writer));
+    return op;
+}
+
+PerfOp Model::softmax_op(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    const TensorPlacement& in = placement(n.inputs[0]);
+    PerfOp op;
+    op.node_name = n.name;
+    op.op_code = "SoftmaxDeviceOperation";
+    op.math_fidelity = math_fidelity_name(c.math_fidelity);
+    op.inputs = {describe(in)};
+    op.output = describe(lm.output);
+    const int64_t m_t = div_up(lm.output.rows, m_th), n_t = div_up(lm.output.cols, m_tw);
+    op.cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), m_t));
+    op.parallelization = "INTERLEAVED";
+    op.attributes = "dim=-1";
+    const double t = static_cast<double>(div_up(m_t, op.cores) * n_t);
+    const double core = sfpu_cycles(t, OpKind::Softmax) + 2 * t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+    const double bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+    finish(op, launch(), core, bw);
+    return op;
+}
+
+Result<std::vector<PerfOp>> Model::ops_of(int i) const {
+    const Node& n = m_g.nodes[static_cast<size_t>(i)];
+    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
+    if (lm.fused_or_view) return std::vector<PerfOp>{};
+    switch (n.op) {
+        case OpKind::Input: {
+            if (lm.output.kind == BufferKind::L1Sharded || lm.output.kind == BufferKind::L1Interleaved)
+                return std::vector<PerfOp>{input_op(i)};
+            return std::vector<PerfOp>{};
+        }
+        case OpKind::Conv2d: return conv_ops(i);
+        case OpKind::Add:
+        case OpKind::Mul: {
+            std::vector<PerfOp> ops;
+            PerfOp op = eltwise_op(i, ops);
+            ops.push_back(op);
+            return ops;
+        }
+        case OpKind::GlobalAvgPool: return std::vector<PerfOp>{pool_op(i)};
+        case OpKind::Linear: return std::vector<PerfOp>{linear_op(i)};
+        case OpKind::Softmax: return std::vector<PerfOp>{softmax_op(i)};
+        case OpKind::Flatten:
+        case OpKind::Dropout: return std::vector<PerfOp>{};
+        default: return std::vector<PerfOp>{unary_op(i)};
+    }
+}
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string num(double v, int precision = 0) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", precision, v);
+    return b;
+}
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<PerfReport> model_performance(const Graph& graph, const std::vector<LayerConfig>& configs, const MemoryPlan& plan,
+                                     const WormholeHardware& hw) {
+    try {
+        if (configs.size() != graph.nodes.size() || plan.layers.size() != graph.nodes.size())
+            return Status::error("perf model: configs / memory plan do not match the graph");
+        PerfReport r;
+        for (const Node& n : graph.nodes)
+            if (n.op == OpKind::Input && !n.output_shape.empty()) r.batch = n.output_shape[0];
+        Model m(graph, configs, plan, hw);
+        for (size_t i = 0; i < graph.nodes.size(); ++i) {
+            ZOO_ASSIGN_OR_RETURN(auto ops, m.ops_of(static_cast<int>(i)));
+            for (auto& op : ops) r.ops.push_back(std::move(op));
+        }
+        std::set<std::string> programs;
+        for (size_t k = 0; k < r.ops.size(); ++k) {
+            PerfOp& op = r.ops[k];
+            op.op_to_op_ns = k == 0 ? 0 : hw.host.trace_op_to_op_ns;
+            r.device_kernel_ns += op.kernel_ns;
+            r.op_to_op_ns += op.op_to_op_ns;
+            r.host_dispatch_ns += op.host_ns;
+            // A program is compiled once per distinct op, shape and attributes (tt-metal's program cache key).
+            programs.insert(op.op_code + "|" + op.attributes + "|" + op.inputs[0].memory + "|" + std::to_string(op.inputs[0].y) +
+                            "x" + std::to_string(op.inputs[0].x) + "|" + op.math_fidelity);
+        }
+        r.unique_programs = static_cast<int>(programs.size());
+        r.device_fps = r.device_kernel_ns > 0 ? static_cast<double>(r.batch) / (r.device_kernel_ns * 1e-9) : 0;
+
+        // PCIe: the host image as the first op takes it (row-major, channels padded) and the graph outputs.
+        double in_bytes = 0, out_bytes = 0;
+        for (size_t i = 0; i < graph.nodes.size(); ++i)
+            if (graph.nodes[i].op == OpKind::Input) in_bytes += static_cast<double>(placement_bytes(plan.layers[i].output));
+        for (int o : graph.outputs) out_bytes += static_cast<double>(placement_bytes(plan.layers[static_cast<size_t>(o)].output));
+        r.pcie_in_ns = hw.host.pcie_latency_ns + in_bytes / hw.host.pcie_h2d_bytes_per_s * 1e9;
+        r.pcie_out_ns = hw.host.pcie_latency_ns + out_bytes / hw.host.pcie_d2h_bytes_per_s * 1e9;
+        r.trace_launch_ns = hw.host.trace_launch_ns;
+        const double device = r.device_kernel_ns + r.op_to_op_ns;
+        // Eager: the host dispatches op by op while the device runs what it has; the slower side sets the pace.
+        r.batch_ns_plain = r.pcie_in_ns + std::max(r.host_dispatch_ns, device) + r.pcie_out_ns;
+        // Trace, one queue: write input, replay, read output, in sequence.
+        r.batch_ns_trace = r.pcie_in_ns + r.trace_launch_ns + device + r.pcie_out_ns;
+        // Trace, two queues: the next input's write (queue 1) overlaps this batch's replay and read (queue 0).
+        r.batch_ns_trace_2cq = std::max(r.pcie_in_ns, r.trace_launch_ns + device + r.pcie_out_ns);
+        const double b = static_cast<double>(r.batch);
+        r.e2e_fps_plain = b / (r.batch_ns_plain * 1e-9);
+        r.e2e_fps_trace = b / (r.batch_ns_trace * 1e-9);
+        r.e2e_fps_trace_2cq = b / (r.batch_ns_trace_2cq * 1e-9);
+        r.compile_ns = static_cast<double>(r.unique_programs) * hw.host.program_compile_ns + r.batch_ns_plain;
+        return r;
+    } catch (const std::exception& e) {
+        return Status::error(std::string("perf model: ") + e.what());
+    }
+}
+
+std::string perf_ops_csv(const PerfReport& report) {
+    std::ostringstream os;
+    const char* tensor_cols[] = {"W", "Z", "Y", "X", "LAYOUT", "DATATYPE", "MEMORY"};
+    std::vector<std::string> header = {"OP CODE", "OP TYPE", "GLOBAL CALL COUNT", "DEVICE ID", "ATTRIBUTES", "MATH FIDELITY",
+                                       "CORE COUNT", "PARALLELIZATION STRATEGY", "HOST DURATION [ns]",
+                                       "DEVICE FW DURATION [ns]", "DEVICE KERNEL DURATION [ns]", "OP TO OP LATENCY [ns]"};
+    for (const char* t : {"INPUT_0", "INPUT_1", "OUTPUT_0"})
+        for (const char* c : tensor_cols) header.push_back(std::string(t) + "_" + c);
+    for (const char* c : {"PM IDEAL [ns]", "PM COMPUTE [ns]", "PM BANDWIDTH [ns]", "PM REQ I BW", "PM REQ O BW",
+                          "PM FPU UTIL (%)", "DRAM BW UTIL (%)", "BOUND", "NODE", "MODEL COMPUTE [ns]",
+                          "MODEL BANDWIDTH [ns]", "MODEL OVERHEAD [ns]"})
+        header.push_back(c);
+    for (size_t k = 0; k < header.size(); ++k) os << (k ? "," : "") << csv_field(header[k]);
+    os << "\n";
+    auto tensor = [](const PerfTensor* t) {
+        std::vector<std::string> v;
+        if (!t) return std::vector<std::string>(7, "");
+        return std::vector<std::string>{std::to_string(t->w), std::to_string(t->z), std::to_string(t->y), std::to_string(t->x),
+                                        t->layout, t->dtype, t->memory};
+    };
+    int call = 0;
+    for (const PerfOp& op : report.ops) {
+        std::vector<std::string> row = {op.op_code, "tt_dnn_device", std::to_string(call++ * 1024), "0", op.attributes,
+                                        op.math_fidelity, std::to_string(op.cores), op.parallelization, num(op.host_ns),
+                                        num(op.fw_ns), num(op.kernel_ns), num(op.op_to_op_ns)};
+        for (const PerfTensor* t : {op.inputs.size() > 0 ? &op.inputs[0] : nullptr, op.inputs.size() > 1 ? &op.inputs[1] : nullptr,
+                                    static_cast<const PerfTensor*>(&op.output)})
+            for (auto& f : tensor(t)) row.push_back(f);
+        int64_t in_bytes = 0;
+        for (const auto& t : op.inputs) in_bytes += t.bytes;
+        const double k = std::max(1.0, op.kernel_ns);
+        row.push_back(num(std::max(op.pm_compute_ns, op.pm_bandwidth_ns)));
+        row.push_back(num(op.pm_compute_ns));
+        row.push_back(num(op.pm_bandwidth_ns));
+        row.push_back(num(static_cast<double>(in_bytes) / k, 3));     // GB/s (bytes per ns)
+        row.push_back(num(static_cast<double>(op.output.bytes) / k, 3));
+        row.push_back(num(100.0 * op.pm_compute_ns / k, 3));
+        row.push_back(num(op.dram_bytes > 0 ? 100.0 * op.dram_bytes / k / 288.0 : 0.0, 3));
+        row.push_back(perf_bound_name(op.bound));
+        row.push_back(op.node_name);
+        row.push_back(num(op.compute_ns));
+        row.push_back(num(op.bandwidth_ns));
+        row.push_back(num(op.overhead_ns));
+        for (size_t c = 0; c < row.size(); ++c) os << (c ? "," : "") << csv_field(row[c]);
+        os << "\n";
+    }
+    return os.str();
+}
+
+std::string perf_trace_json(const PerfReport& r) {
+    std::ostringstream os;
+    os << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+    bool first = true;
+    auto meta = [&](int pid, int tid, const std::string& what, const std::string& name) {
+        os << (first ? "" : ",\n") << "{\"ph\":\"M\",\"pid\":" << pid << ",\"tid\":" << tid << ",\"name\":\"" << what
+           << "\",\"args\":{\"name\":\"" << json_escape(name) << "\"}}";
+        first = false;
+    };
+    auto event = [&](int pid, int tid, const std::string& name, const std::string& cat, double ts_ns, double dur_ns,
+                     const std::string& args) {
+        os << (first ? "" : ",\n") << "{\"ph\":\"X\",\"pid\":" << pid << ",\"tid\":" << tid << ",\"name\":\"" << json_escape(name)
+           << "\",\"cat\":\"" << cat << "\",\"ts\":" << num(ts_ns / 1000.0, 3) << ",\"dur\":" << num(dur_ns / 1000.0, 3)
+           << ",\"args\":{" << args << "}}";
+        first = false;
+    };
+    // pid 1: device (trace + 2CQ replay of one batch); pid 2: host (trace launch, PCIe on both queues);
+    // pid 3: the same batch eager (host dispatch per op, device ops as dispatched).
+    meta(1, 0, "process_name", "Wormhole n150 (modelled): trace + 2 command queues");
+    meta(1, 0, "thread_name", "device ops (CQ0)");
+    meta(2, 0, "process_name", "host");
+    meta(2, 0, "thread_name", "trace launch (CQ0)");
+    meta(2, 1, "thread_name", "PCIe host->device input (CQ1)");
+    meta(2, 2, "thread_name", "PCIe device->host output (CQ0)");
+    meta(3, 0, "process_name", "eager (no trace): one batch");
+    meta(3, 0, "thread_name", "host dispatch");
+    meta(3, 1, "thread_name", "device ops");
+    double t = 0;
+    event(2, 1, "write input (batch k)", "pcie", 0, r.pcie_in_ns, "");
+    t = r.pcie_in_ns;
+    event(2, 0, "execute_trace", "host", t, r.trace_launch_ns, "");
+    t += r.trace_launch_ns;
+    event(2, 1, "write input (batch k+1)", "pcie", t, r.pcie_in_ns, "");
+    for (const PerfOp& op : r.ops) {
+        t += op.op_to_op_ns;
+        event(1, 0, op.op_code + " " + op.node_name, "device", t, op.kernel_ns,
+              "\"node\":\"" + json_escape(op.node_name) + "\",\"bound\":\"" + perf_bound_name(op.bound) + "\",\"cores\":" +
+                  std::to_string(op.cores) + ",\"compute_ns\":" + num(op.compute_ns) + ",\"bandwidth_ns\":" +
+                  num(op.bandwidth_ns) + ",\"overhead_ns\":" + num(op.overhead_ns));
+        t += op.kernel_ns;
+    }
+    event(2, 2, "read output", "pcie", t, r.pcie_out_ns, "");
+    // Eager: the host dispatches each op; the device starts an op when it is dispatched and the previous one ended.
+    double host = 0, dev = 0;
+    const double start = t + r.pcie_out_ns + 10000.0;
+    for (const PerfOp& op : r.ops) {
+        event(3, 0, "dispatch " + op.op_code, "host", start + host, op.host_ns, "\"node\":\"" + json_escape(op.node_name) + "\"");
+        host += op.host_ns;
+        dev = std::max(dev + op.op_to_op_ns, host);
+        event(3, 1, op.op_code + " " + op.node_name, "device", start + dev, op.kernel_ns, "");
+        dev += op.kernel_ns;
+    }
+    os << "\n]}\n";
+    return os.str();
+}
+
+}  // namespace zoo::wormhole
