@@ -84,6 +84,11 @@ void add_run_options(CLI::App& app, RunOptions& o) {
     app.add_option("--reference", o.reference, "Also run on this device and report PCC and max error of the outputs against it");
     app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this");
     app.add_flag("--layer-pcc", o.layer_pcc, "With --reference: also compare every layer (in the report and its HTML)");
+    app.add_option("--perf-report", o.perf_report, "Write the device's ops perf report (tt-metal's ops_perf_results "
+                                                   "columns) as CSV; Wormhole emulator");
+    app.add_option("--trace", o.trace, "Write a Chrome-trace timeline (Perfetto, chrome://tracing) of the device ops; "
+                                       "Wormhole emulator");
+    app.add_option("--memory-report", o.memory_report, "Write the device's per-layer L1 plan as CSV; Wormhole emulator");
     app.add_flag("--profile", o.profile, "Per-layer profile: kernels sorted by time (mean over the timed iterations)");
     app.add_option("--profile-rows", o.profile_rows, "Rows of the profile printed (the report has all)");
     app.add_option("--report", o.report, "Write a report: .json, .jsonl (appends), .csv or .md (schema zoo-runner-report/2)");
@@ -278,6 +283,9 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     rq.per_layer_pcc = o.layer_pcc && !o.reference.empty();
     rq.pcc_threshold = o.pcc_threshold;
     rq.profile = o.profile;
+    if (!o.perf_report.empty()) rq.device_tables["ops"] = o.perf_report;
+    if (!o.trace.empty()) rq.device_tables["trace"] = o.trace;
+    if (!o.memory_report.empty()) rq.device_tables["memory"] = o.memory_report;
     rq.command_line = command_line();
     if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
     if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";

@@ -40,6 +40,7 @@ SessionOptions session_options(const ModelOptions& m);
 struct RunOptions {
     ModelOptions m;
     std::string report, report_format, save_output, reference, output;
+    std::string perf_report, trace, memory_report;  // device tables to write
     int warmup = 3;
     int64_t iterations = 20;
     double time_s = 0;

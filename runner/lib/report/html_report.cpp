@@ -145,7 +145,7 @@ std::string scatter(const std::vector<HtmlRun>& runs) {
     };
     double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
     for (size_t i : idx) {
-        const double x = dval(runs[i].report, {"throughput_fps"}), y = yv(i);
+        const double x = headline_fps(runs[i].report), y = yv(i);
         xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
     }
     const double xpad = (xmax - xmin) * 0.08 + (xmax == xmin ? std::max(1.0, xmax * 0.1) : 0);
@@ -162,7 +162,7 @@ std::string scatter(const std::vector<HtmlRun>& runs) {
     std::vector<std::pair<double, double>> placed;
     for (size_t k = 0; k < idx.size(); ++k) {
         const size_t i = idx[k];
-        const double x = f.px(dval(runs[i].report, {"throughput_fps"})), y = f.py(yv(i));
+        const double x = f.px(headline_fps(runs[i].report)), y = f.py(yv(i));
         o << "<circle cx=\"" << x << "\" cy=\"" << y << "\" r=\"6\" fill=\"" << color(k) << "\"><title>"
           << xml_escape(runs[i].label) << "</title></circle>";
         // Nearest free slot above or below (0, -13, +13, -26, ...), with a leader line when the label moved.
@@ -196,10 +196,10 @@ std::string throughput_bars(const std::vector<HtmlRun>& runs) {
         if (timed(runs[i])) idx.push_back(i);
     if (idx.empty()) return "<p class=\"note\">No timed runs.</p>";
     std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-        return dval(runs[a].report, {"throughput_fps"}) > dval(runs[b].report, {"throughput_fps"});
+        return headline_fps(runs[a].report) > headline_fps(runs[b].report);
     });
     double xmax = 0;
-    for (size_t i : idx) xmax = std::max(xmax, dval(runs[i].report, {"throughput_fps"}));
+    for (size_t i : idx) xmax = std::max(xmax, headline_fps(runs[i].report));
     const auto xt = nice_ticks(0, xmax * 1.05, 6);
     const double row = 24;
     Frame f{1000, 70 + row * static_cast<double>(idx.size()), 300, 300, 10, 50, 0, xt.back(), 0, 1};
@@ -208,7 +208,7 @@ std::string throughput_bars(const std::vector<HtmlRun>& runs) {
     axes(o, f, xt, {}, "throughput, images/s", "");
     for (size_t k = 0; k < idx.size(); ++k) {
         const json& r = runs[idx[k]].report;
-        const double fps = dval(r, {"throughput_fps"});
+        const double fps = headline_fps(r);
         const double y = f.top + row * static_cast<double>(k) + 4;
         o << "<text x=\"" << f.left - 8 << "\" y=\"" << y + 13 << "\" text-anchor=\"end\">" << xml_escape(short_label(runs[idx[k]], 48))
           << "</text>";
@@ -345,7 +345,7 @@ std::string runs_table(const std::vector<HtmlRun>& runs) {
         const json& j = r.report;
         const bool t = timed(r);
         o << "<td>" << j["config"].value("batch", 0) << "</td>";
-        o << "<td class=\"n\">" << (t ? num(dval(j, {"throughput_fps"}), 1) : "-") << "</td>";
+        o << "<td class=\"n\">" << (t ? num(headline_fps(j), 1) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(dval(j, {"latency_ms", "median"}), 3) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(dval(j, {"latency_ms", "p99"}), 3) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(100 * dval(j, {"latency_ms", "cv"}), 1) : "-") << "</td>";

@@ -303,4 +303,13 @@ Result<json> read_report(const std::string& path) {
     }
 }
 
+double headline_fps(const nlohmann::json& report) {
+    if (report.contains("device_metrics") && report["device_metrics"].contains("device_fps")) {
+        const auto& v = report["device_metrics"]["device_fps"]["value"];
+        if (v.is_number()) return v.get<double>();
+    }
+    const auto it = report.find("throughput_fps");
+    return it != report.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
 }  // namespace zoo::runner

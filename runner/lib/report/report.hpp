@@ -60,4 +60,9 @@ Result<nlohmann::json> read_report(const std::string& path);
 // Number formatting shared by the text outputs: fixed with `precision` decimals.
 std::string fixed(double v, int precision = 2);
 
+// The FPS a reader should compare: the device's own modelled samples/s (device_metrics.device_fps) when the device
+// reports one (the Wormhole emulator: its wall time is the emulator's, not the card's), else the measured throughput.
+// 0 when the report has neither.
+double headline_fps(const nlohmann::json& report);
+
 }  // namespace zoo::runner

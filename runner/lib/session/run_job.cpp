@@ -139,20 +139,11 @@ std::vector<ProfileRow> ProfileAccumulator::rows(const std::string& device) cons
 std::vector<DeviceMetric> ProfileAccumulator::metrics(int64_t batch) const {
     std::vector<DeviceMetric> out;
     if (m_iterations == 0) return out;
-    double modelled_ns = 0, measured_ns = 0;
-    bool any_modelled = false;
-    for (const auto& e : m_entries) {
-        (e.modelled ? modelled_ns : measured_ns) += e.total_ns;
-        any_modelled = any_modelled || e.modelled;
-    }
+    // Modelled times are the device's to summarise (it reports device_fps itself); measured ones are summed here.
+    double measured_ns = 0;
+    for (const auto& e : m_entries)
+        if (!e.modelled) measured_ns += e.total_ns;
     const double n = static_cast<double>(m_iterations);
-    if (any_modelled) {
-        const double ms = modelled_ns / 1e6 / n;
-        out.push_back({"modelled_device_latency_ms", ms, "ms", "sum of the device's modelled op times per batch"});
-        if (ms > 0)
-            out.push_back({"modelled_device_fps", static_cast<double>(batch) * 1000.0 / ms, "fps",
-                           "batch / modelled device latency (ops back to back, no host overhead)"});
-    }
     if (measured_ns > 0)
         out.push_back({"measured_op_time_ms", measured_ns / 1e6 / n, "ms", "sum of the device's measured op times per batch"});
     return out;
@@ -208,6 +199,15 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
         std::vector<std::pair<std::string, int64_t>> summary(counts.begin(), counts.end());
         std::stable_sort(summary.begin(), summary.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
         r.layer_config_summary = std::move(summary);
+    }
+    // Refuse a table the device cannot produce now, not after the measurement.
+    const auto known_tables = dev.compiled->table_names();
+    for (const auto& [table, path] : rq.device_tables) {
+        if (std::find(known_tables.begin(), known_tables.end(), table) != known_tables.end()) continue;
+        std::string known;
+        for (const auto& t : known_tables) known += (known.empty() ? "" : ", ") + t;
+        return Status::error("device '" + so.device + "' produces no '" + table + "' table (needed for " + path +
+                             "); it produces: " + (known.empty() ? "none" : known));
     }
     notify(RunStage::Compiled, r);
 
@@ -324,15 +324,15 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
     if (rq.profile) {
         r.profile = profile.rows(so.device);
         r.device_metrics = profile.metrics(setup.batch);
-    } else {
-        // Device metrics are reported even without --profile: one more look at the last run's timings (outside the loop).
-        ProfileAccumulator last;
-        last.add(dev.compiled->last_timings());
-        for (auto& m : last.metrics(setup.batch))
-            if (m.name.rfind("modelled_", 0) == 0) r.device_metrics.push_back(std::move(m));
     }
     // What the device itself knows about the compiled model (L1 use, modelled FPS, ...).
     for (const auto& m : dev.compiled->metrics()) r.device_metrics.push_back({m.name, m.value, m.unit, m.description});
+    for (const auto& [table, path] : rq.device_tables) {
+        auto text = dev.compiled->table(table);
+        if (!text) return text.status().with_context("device '" + so.device + "'");
+        std::ofstream file(path, std::ios::binary);
+        if (!(file << *text)) return Status::error(path + ": cannot write the " + table + " table");
+    }
     notify(RunStage::Measured, r);
     return r;
 }

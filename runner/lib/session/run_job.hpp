@@ -39,6 +39,8 @@ struct RunRequest {
     bool per_layer_pcc = false;        // with a reference: also compare every layer (capture mode, slower)
     double pcc_threshold = 0;          // with a reference: INVALID below this (0 = no threshold)
     bool profile = false;              // average CompiledModel::last_timings() over the timed iterations
+    // Device tables to write after the run, table name -> file ("ops" -> ops.csv, "trace" -> trace.json, "memory").
+    std::map<std::string, std::string> device_tables;
     std::vector<std::string> command_line;  // recorded in the provenance
 };
 

@@ -448,9 +448,9 @@ double metric_of(const json& rec, const std::string& metric, bool& present) {
         }
         return 0;
     }
-    if (r["latency_ms"].value("count", 0) > 0) {
+    if (r["latency_ms"].value("count", 0) > 0 || headline_fps(r) > 0) {
         present = true;
-        return r.value("throughput_fps", 0.0);
+        return headline_fps(r);
     }
     return 0;
 }
@@ -509,7 +509,7 @@ std::string sweep_table(const std::vector<json>& records, const std::string& met
         } else {
             const json& r = rec["report"];
             const bool timed = r["latency_ms"].value("count", 0) > 0;
-            row.push_back(timed ? fixed(r.value("throughput_fps", 0.0), 1) : "-");
+            row.push_back(timed || headline_fps(r) > 0 ? fixed(headline_fps(r), 1) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("median", 0.0), 3) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("p99", 0.0), 3) : "-");
             row.push_back(timed ? fixed(100 * r["latency_ms"].value("cv", 0.0), 1) : "-");
