@@ -176,6 +176,17 @@ private:
     PerfOp softmax_op(int i) const;
 
     const TensorPlacement& placement(int node) const { return m_plan.layers[static_cast<size_t>(node)].output; }
+    // The report fields every op row starts with: node, op code, fidelity, input and output tensors.
+    static PerfOp start_op(const Node& n, const LayerConfig& c, const LayerMemory& lm, std::string code,
+                           std::vector<PerfTensor> inputs) {
+        PerfOp op;
+        op.node_name = n.name;
+        op.op_code = std::move(code);
+        op.math_fidelity = math_fidelity_name(c.math_fidelity);
+        op.inputs = std::move(inputs);
+        op.output = describe(lm.output);
+        return op;
+    }
     // The activation fused into conv i (ttnn.conv2d's activation argument), if any.
     OpKind fused_activation(int i) const {
         for (size_t j = static_cast<size_t>(i) + 1; j < m_g.nodes.size(); ++j) {
@@ -384,12 +395,7 @@ PerfOp Model::eltwise_op(int i, std::vector<PerfOp>& pre) const {
         to.bytes_per_bank = a.row_major ? a.bytes_per_bank : tiles_per_core(a) * m_hw.tile_bytes(b.dtype);
         pre.push_back(move(n.name, "ReshardDeviceOperation", b, to));
     }
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = "BinaryNgDeviceOperation";
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs = {describe(a), describe(b)};
-    op.output = describe(lm.output);
+    PerfOp op = start_op(n, c, lm, "BinaryNgDeviceOperation", {describe(a), describe(b)});
     op.cores = op_cores(lm.output);
     op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
     op.attributes = std::string("binary_op_type=") + (n.op == OpKind::Mul ? "MUL" : "ADD") + (broadcast ? ";broadcast=1" : "");
@@ -416,12 +422,7 @@ PerfOp Model::unary_op(int i) const {
     const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
     const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
     const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = n.op == OpKind::BatchNorm ? "BatchNormOperation" : "UnaryDeviceOperation";
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs = {describe(in)};
-    op.output = describe(lm.output);
+    PerfOp op = start_op(n, c, lm, n.op == OpKind::BatchNorm ? "BatchNormOperation" : "UnaryDeviceOperation", {describe(in)});
     op.cores = op_cores(lm.output);
     op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
     op.attributes = std::string("op_type=") + upper(op_name(n.op));
@@ -446,12 +447,7 @@ PerfOp Model::pool_op(int i) const {
     const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
     const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
     const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = "Pool2D";
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs = {describe(in)};
-    op.output = describe(lm.output);
+    PerfOp op = start_op(n, c, lm, "Pool2D", {describe(in)});
     op.cores = op_cores(in);
     op.parallelization = in.kind == BufferKind::L1Sharded ? layout_word(in.layout) : "INTERLEAVED";
     op.attributes = "pool_type=AVG;global=1";
@@ -522,12 +518,7 @@ PerfOp Model::softmax_op(int i) const {
     const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
     const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
     const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = "SoftmaxDeviceOperation";
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs = {describe(in)};
-    op.output = describe(lm.output);
+    PerfOp op = start_op(n, c, lm, "SoftmaxDeviceOperation", {describe(in)});
     const int64_t m_t = div_up(lm.output.rows, m_th), n_t = div_up(lm.output.cols, m_tw);
     op.cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), m_t));
     op.parallelization = "INTERLEAVED";

@@ -5,6 +5,8 @@
 // This file also defines the small fixture helpers the other weight/npy test files declare and use
 // (namespace zoo::runner::weights_test): one definition, so the fixtures are generated once per build.
 #include <gtest/gtest.h>
+
+#include "weight_checks.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,19 +248,6 @@ void check_known(const WeightMap& w) {
     expect_values(get(w, "empty"), {0, 3}, {}, ElementType::Float32, "empty");
 }
 
-void expect_identical(const WeightMap& a, const WeightMap& b) {
-    ASSERT_EQ(a.size(), b.size());
-    for (const auto& [key, t] : a) {
-        SCOPED_TRACE(key);
-        auto it = b.find(key);
-        ASSERT_NE(it, b.end());
-        EXPECT_EQ(t.shape, it->second.shape);
-        EXPECT_EQ(t.element_type, it->second.element_type);
-        ASSERT_EQ(t.data.size(), it->second.data.size());
-        EXPECT_TRUE(t.data.empty() || 0 == std::memcmp(t.data.data(), it->second.data.data(), t.data.size() * sizeof(float)));
-    }
-}
-
 TEST(PthWeights, ZipFormatKnownValues) {
     REQUIRE_FIXTURES();
     EXPECT_EQ(detect_pth_format(read_bytes(fixture("known.pth"))), PthFormat::Zip);
@@ -295,8 +284,8 @@ TEST(PthWeights, ModuleStateDictSameInEveryFormat) {
     EXPECT_EQ(get(w, "4.weight").shape, (Shape{10, 128}));
     expect_values(get(w, "1.num_batches_tracked"), {}, {1}, ElementType::Int64, "1.num_batches_tracked");
     // Random values: the formats must agree bit for bit with an independent (Python) safetensors writer.
-    expect_identical(w, legacy.value());
-    expect_identical(w, safetensors.value());
+    expect_bit_identical(w, legacy.value());
+    expect_bit_identical(w, safetensors.value());
     EXPECT_NE(get(w, "1.running_mean").data[0], 0.0f);  // a real state, not defaults
 }
 
@@ -365,7 +354,7 @@ TEST(PthWeights, FlippedBytesAreCaughtOrHarmless) {
             // Only bytes nobody reads (timestamps, padding, unread records) may change without an error: the zip
             // format's CRC-32 protects every tensor.
             SCOPED_TRACE("flipped byte " + std::to_string(i));
-            expect_identical(reference.value(), w.value());
+            expect_bit_identical(reference.value(), w.value());
         } else {
             ++errors;
         }

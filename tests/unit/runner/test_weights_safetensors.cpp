@@ -1,6 +1,8 @@
 // .safetensors load/save and the load_weights front door.
 #include <gtest/gtest.h>
 
+#include "weight_checks.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -40,19 +42,6 @@ std::string load_error(const std::vector<uint8_t>& bytes) {
     if (w.is_ok()) return {};
     EXPECT_EQ(w.status().message().rfind("bad.safetensors: ", 0), 0u) << w.status().message();
     return w.status().message();
-}
-
-void expect_bit_identical(const WeightMap& a, const WeightMap& b) {
-    ASSERT_EQ(a.size(), b.size());
-    for (const auto& [key, t] : a) {
-        SCOPED_TRACE(key);
-        auto it = b.find(key);
-        ASSERT_NE(it, b.end());
-        EXPECT_EQ(t.shape, it->second.shape);
-        EXPECT_EQ(t.element_type, it->second.element_type);
-        ASSERT_EQ(t.data.size(), it->second.data.size());
-        EXPECT_TRUE(t.data.empty() || 0 == std::memcmp(t.data.data(), it->second.data.data(), t.data.size() * sizeof(float)));
-    }
 }
 
 TEST(SafetensorsWeights, LoadsFilesWrittenByPython) {
