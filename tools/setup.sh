@@ -10,6 +10,7 @@ packages=(
   libyaml-cpp-dev libopencv-dev nlohmann-json3-dev libtbb-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision python3-numpy  # the numerical reference, used at test time only
+  chromium                                         # renders `runner report --html` pages in a test
 )
 
 missing=()

@@ -121,7 +121,8 @@ std::string svg_open(double w, double h, const std::string& label) {
 }
 
 std::string short_label(const HtmlRun& r, size_t max = 44) {
-    return r.label.size() > max ? r.label.substr(0, max - 3) + "..." : r.label;
+    const std::string& text = r.short_name.empty() ? r.label : r.short_name;
+    return text.size() > max ? text.substr(0, max - 3) + "..." : text;
 }
 
 // Scatter of the trade-off: x throughput, y PCC (or median latency when no run has a PCC).
@@ -157,7 +158,7 @@ std::string scatter(const std::vector<HtmlRun>& runs) {
     if (f.y1 <= f.y0) f.y1 = f.y0 + 1e-6;
     const std::string ytitle = have_pcc ? "PCC vs reference (higher is better)" : "median latency, ms (lower is better)";
     o << svg_open(f.w, f.h, "trade-off scatter");
-    axes(o, f, xt, yt, "throughput, images/s (higher is better)", ytitle);
+    axes(o, f, xt, yt, "FPS: device-modelled where the device reports it, else measured (higher is better)", ytitle);
     // Labels: placed right of the point, nudged down when they would overlap the previous label at a similar height.
     std::vector<std::pair<double, double>> placed;
     for (size_t k = 0; k < idx.size(); ++k) {
@@ -205,7 +206,7 @@ std::string throughput_bars(const std::vector<HtmlRun>& runs) {
     Frame f{1000, 70 + row * static_cast<double>(idx.size()), 300, 300, 10, 50, 0, xt.back(), 0, 1};
     std::ostringstream o;
     o << svg_open(f.w, f.h, "throughput per run");
-    axes(o, f, xt, {}, "throughput, images/s", "");
+    axes(o, f, xt, {}, "FPS: device-modelled where reported, else measured images/s", "");
     for (size_t k = 0; k < idx.size(); ++k) {
         const json& r = runs[idx[k]].report;
         const double fps = headline_fps(r);
@@ -388,6 +389,26 @@ std::vector<HtmlRun> html_runs_from_records(const std::vector<json>& records, co
             continue;
         }
         runs.push_back(std::move(r));
+    }
+    // Charts label points by what differs: drop the words every label shares ("mobilenetv3/large wormhole b1 ...").
+    auto words = [](const std::string& text) {
+        std::vector<std::string> out;
+        std::istringstream in(text);
+        for (std::string w; in >> w;) out.push_back(w);
+        return out;
+    };
+    if (runs.size() > 1) {
+        std::vector<std::string> common = words(runs[0].label);
+        for (const auto& r : runs) {
+            const auto w = words(r.label);
+            common.erase(std::remove_if(common.begin(), common.end(),
+                                        [&](const std::string& c) { return std::find(w.begin(), w.end(), c) == w.end(); }),
+                         common.end());
+        }
+        for (auto& r : runs) {
+            for (const auto& w : words(r.label))
+                if (std::find(common.begin(), common.end(), w) == common.end()) r.short_name += (r.short_name.empty() ? "" : " ") + w;
+        }
     }
     return runs;
 }

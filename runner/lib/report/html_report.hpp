@@ -18,6 +18,7 @@ struct HtmlRun {
     std::string id;          // run id (sweeps) or file name
     nlohmann::json report;   // a zoo-runner-report document; null when the run failed
     std::string error;       // why it failed
+    std::string short_name;  // what tells this run apart from the others (tokens every label shares removed)
 };
 
 // Sweep records (with "report"/"error") or bare reports -> runs.
