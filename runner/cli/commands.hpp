@@ -86,6 +86,14 @@ struct DiffOptions {
 void add_diff_options(CLI::App& app, DiffOptions& options);
 int run_diff(const DiffOptions& options);
 
+struct StreamOptions {
+    ModelOptions m;
+    int repeat = 1;
+    int in_flight = 2;
+};
+void add_stream_options(CLI::App& app, StreamOptions& options);
+int run_stream(const std::vector<std::string>& plugin_dirs, const StreamOptions& options);
+
 // Console helpers shared by the commands.
 std::string with_commas(int64_t v);
 int fail(const Status& s);

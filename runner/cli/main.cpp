@@ -38,6 +38,11 @@ int main(int argc, char** argv) {
     auto* diff = app.add_subcommand("diff", "What changed between two run reports: config, FPS, latency, PCC");
     cli::add_diff_options(*diff, diff_options);
 
+    cli::StreamOptions stream_options;
+    auto* stream = app.add_subcommand("stream", "Performant runner: stream images through overlapped host preprocessing "
+                                                "and device runs; end-to-end images/s");
+    cli::add_stream_options(*stream, stream_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -49,5 +54,6 @@ int main(int argc, char** argv) {
     if (*sweep) return cli::run_sweep(plugin_dirs, sweep_options);
     if (*report) return cli::run_report(report_options);
     if (*diff) return cli::run_diff(diff_options);
+    if (*stream) return cli::run_stream(plugin_dirs, stream_options);
     return cli::kExitUsage;
 }
