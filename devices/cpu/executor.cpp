@@ -198,21 +198,7 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
             if (!in.spatial) return node_error(n, "expects a 4-D input, found " + shape_to_string(in.shape));
             if (a.groups <= 0 || a.in_channels % a.groups || a.out_channels % a.groups)
                 return node_error(n, "channels are not divisible by groups");
-            ConvParams p;
-            p.batch = in.n;
-            p.in_h = in.h;
-            p.in_w = in.w;
-            p.in_c = a.in_channels;
-            p.out_c = a.out_channels;
-            p.kh = a.kernel[0];
-            p.kw = a.kernel[1];
-            p.stride_h = a.stride[0];
-            p.stride_w = a.stride[1];
-            p.pad_h = a.padding[0];
-            p.pad_w = a.padding[1];
-            p.dil_h = a.dilation[0];
-            p.dil_w = a.dilation[1];
-            p.groups = a.groups;
+            const ConvParams p = ConvParams::from(a, in.n, in.h, in.w);
             ZOO_ASSIGN_OR_RETURN(const Tensor* w,
                                  find_weight(n, weights, "weight", a.out_channels * (a.in_channels / a.groups) * p.kh * p.kw));
             const float* bias = nullptr;

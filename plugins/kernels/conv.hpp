@@ -12,6 +12,7 @@
 
 #include "kernels/common.hpp"
 #include "kernels/gemm.hpp"
+#include "zoo/graph.hpp"
 
 namespace zoo::kernels {
 
@@ -26,6 +27,19 @@ struct ConvParams {
 
     int64_t out_h() const { return (in_h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }
     int64_t out_w() const { return (in_w + 2 * pad_w - dil_w * (kw - 1) - 1) / stride_w + 1; }
+
+    // A graph conv over an input of `batch` x `in_h` x `in_w`.
+    static ConvParams from(const Conv2dAttrs& a, int64_t batch, int64_t in_h, int64_t in_w) {
+        ConvParams p;
+        p.batch = batch, p.in_h = in_h, p.in_w = in_w;
+        p.in_c = a.in_channels, p.out_c = a.out_channels;
+        p.kh = a.kernel[0], p.kw = a.kernel[1];
+        p.stride_h = a.stride[0], p.stride_w = a.stride[1];
+        p.pad_h = a.padding[0], p.pad_w = a.padding[1];
+        p.dil_h = a.dilation[0], p.dil_w = a.dilation[1];
+        p.groups = a.groups;
+        return p;
+    }
 };
 
 // Options for devices that emulate other hardware; the defaults are the CPU device's behaviour.

@@ -19,14 +19,10 @@ void add_compare_options(CLI::App& app, CompareOptions& o) {
 int run_compare(const std::vector<std::string>& plugin_dirs, const CompareOptions& o) {
     PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
     const ModelOptions& m = o.m;
-    SessionOptions so = session_options(m);
+    auto so = session_options_with_input_batch(m);
+    if (!so) return fail(so.status());
     const std::string input = resolve_input_path(m.input);
-    if (so.batch == 0 && is_npy_path(input)) {
-        auto n = npy_batch(input);
-        if (!n) return fail(n.status());
-        so.batch = *n;
-    }
-    auto setup = prepare_model(registry, so);
+    auto setup = prepare_model(registry, *so);
     if (!setup) return fail(setup.status());
     if (setup->random_weights) std::cerr << "note: random weights (seed " << m.seed << "); pass --weights for a pretrained file\n";
     auto dev = compile_on_device(registry, *setup, m.device, m.threads, true, m.hardware);

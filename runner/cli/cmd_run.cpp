@@ -70,6 +70,15 @@ SessionOptions session_options(const ModelOptions& m) {
     return so;
 }
 
+Result<SessionOptions> session_options_with_input_batch(const ModelOptions& m) {
+    SessionOptions so = session_options(m);
+    const std::string input = resolve_input_path(m.input);
+    if (so.batch == 0 && is_npy_path(input)) {
+        ZOO_ASSIGN_OR_RETURN(so.batch, npy_batch(input));
+    }
+    return so;
+}
+
 void add_run_options(CLI::App& app, RunOptions& o) {
     add_model_options(app, o.m);
     app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
@@ -120,14 +129,9 @@ std::string stop_rule_text(const StopRule& s) {
 
 int dump_config(const PluginRegistry& registry, const RunOptions& o) {
     const ModelOptions& m = o.m;
-    SessionOptions so = session_options(m);
-    const std::string input = resolve_input_path(m.input);
-    if (so.batch == 0 && is_npy_path(input)) {
-        auto n = npy_batch(input);
-        if (!n) return fail(n.status());
-        so.batch = *n;
-    }
-    auto setup = prepare_model(registry, so);
+    auto so = session_options_with_input_batch(m);
+    if (!so) return fail(so.status());
+    auto setup = prepare_model(registry, *so);
     if (!setup) return fail(setup.status());
     auto dev = compile_on_device(registry, *setup, m.device, m.threads, false, m.hardware);
     if (!dev) return fail(dev.status());

@@ -36,6 +36,8 @@ struct ModelOptions {
 };
 void add_model_options(CLI::App& app, ModelOptions& options);
 SessionOptions session_options(const ModelOptions& m);
+// The same, with the batch taken from a .npy input's leading dimension when --batch was not given.
+Result<SessionOptions> session_options_with_input_batch(const ModelOptions& m);
 
 struct RunOptions {
     ModelOptions m;

@@ -412,14 +412,7 @@ Result<std::unique_ptr<EmulatedStep>> lower(const Graph& graph, const Node& node
         case OpKind::Conv2d: {
             const auto& a = node.attr<Conv2dAttrs>();
             const Shape& x = graph.nodes[node.inputs[0]].output_shape;
-            ConvParams p;
-            p.batch = x[0], p.in_c = x[1], p.in_h = x[2], p.in_w = x[3];
-            p.out_c = a.out_channels;
-            p.kh = a.kernel[0], p.kw = a.kernel[1];
-            p.stride_h = a.stride[0], p.stride_w = a.stride[1];
-            p.pad_h = a.padding[0], p.pad_w = a.padding[1];
-            p.dil_h = a.dilation[0], p.dil_w = a.dilation[1];
-            p.groups = a.groups;
+            ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
             auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
             if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
                 // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
