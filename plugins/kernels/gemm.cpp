@@ -42,8 +42,12 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
 
     const float* a = t.a;
     const float* bp = t.bp;
-    if constexpr (!Dest) {
-        for (int64_t k = 0; k < t.kc; ++k) {
+    // With Dest, one Dst step per 16 k (a K block starts at a multiple of 16), rounded to bf16 at its end; without,
+    // the whole K block is one step and nothing is rounded.
+    const int64_t step = Dest ? kDestStep : t.kc;
+    for (int64_t k0 = 0; k0 < t.kc; k0 += step) {
+        const int64_t k1 = std::min<int64_t>(k0 + step, t.kc);
+        for (int64_t k = k0; k < k1; ++k) {
             Vec bv[NV];
 #pragma GCC unroll 4
             for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
@@ -55,22 +59,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
             }
             bp += NV * kVecWidth;
         }
-    } else {
-        // One Dst step per 16 k (this K block starts at a multiple of 16), rounded to bf16 at its end.
-        for (int64_t k0 = 0; k0 < t.kc; k0 += kDestStep) {
-            const int64_t k1 = std::min<int64_t>(k0 + kDestStep, t.kc);
-            for (int64_t k = k0; k < k1; ++k) {
-                Vec bv[NV];
-#pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
-#pragma GCC unroll 16
-                for (int i = 0; i < MR; ++i) {
-                    Vec av = splat(a[i * t.lda + k]);
-#pragma GCC unroll 4
-                    for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
-                }
-                bp += NV * kVecWidth;
-            }
+        if constexpr (Dest) {
 #pragma GCC unroll 16
             for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4

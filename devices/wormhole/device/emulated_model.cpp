@@ -48,13 +48,11 @@ Result<Value> layout_of(const Node& node) {
     return v;
 }
 
-// The card's multiplier sees bf16-precision operands: a float32 tensor is rounded on its way into SrcA/SrcB.
+// The card's multiplier sees bf16-precision operands: a float32 tensor is rounded on its way into SrcA/SrcB (the
+// other formats are bf16-representable already).
 void to_multiplier_precision(const float* in, float* out, size_t count, DataFormat format) {
-    if (format == DataFormat::Float32) {
-        for (size_t i = 0; i < count; ++i) out[i] = round_bf16(in[i]);
-    } else if (in != out) {
-        std::copy(in, in + count, out);
-    }
+    if (format != DataFormat::Float32) return;
+    for (size_t i = 0; i < count; ++i) out[i] = round_bf16(in[i]);
 }
 
 // What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even

@@ -136,7 +136,7 @@ std::vector<ProfileRow> ProfileAccumulator::rows(const std::string& device) cons
     return out;
 }
 
-std::vector<DeviceMetric> ProfileAccumulator::metrics(int64_t batch) const {
+std::vector<DeviceMetric> ProfileAccumulator::metrics() const {
     std::vector<DeviceMetric> out;
     if (m_iterations == 0) return out;
     // Modelled times are the device's to summarise (it reports device_fps itself); measured ones are summed here.
@@ -323,7 +323,7 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
 
     if (rq.profile) {
         r.profile = profile.rows(so.device);
-        r.device_metrics = profile.metrics(setup.batch);
+        r.device_metrics = profile.metrics();
     }
     // What the device itself knows about the compiled model (L1 use, modelled FPS, ...).
     for (const auto& m : dev.compiled->metrics()) r.device_metrics.push_back({m.name, m.value, m.unit, m.description});

@@ -160,8 +160,9 @@ public:
     void add(const std::vector<OpTiming>& timings);
     std::vector<ProfileRow> rows(const std::string& device) const;
     size_t iterations() const { return m_iterations; }
-    // Device metrics derived from the timings: the sum of modelled op times and the device FPS it implies.
-    std::vector<DeviceMetric> metrics(int64_t batch) const;
+    // Metrics derived from measured (not modelled) timings: the summed host time per batch. Devices that model their
+    // time report their own FPS through CompiledModel::metrics().
+    std::vector<DeviceMetric> metrics() const;
 
 private:
     struct Entry {
