@@ -109,7 +109,7 @@ TEST(WormholeMemory, TtMetalMobileNetV2ConfigFitsAndOneCoreStemDoesNot) {
     EXPECT_TRUE(found_peak);
     auto table = fits->compiled->table("memory");
     ASSERT_TRUE(table.is_ok());
-    EXPECT_NE(table->find("features.0.0,conv2d"), std::string::npos);
+    EXPECT_NE(table->find(",Conv2dDeviceOperation,features.0.0,"), std::string::npos);
 
     ASSERT_TRUE(*apply_config_override(setup->run_config, *parse_set_argument("features.0.0:core_grid=[1, 1]")));
     ASSERT_TRUE(*apply_config_override(setup->run_config, *parse_set_argument("features.0.0:shard_layout=HEIGHT_SHARDED")));

@@ -67,6 +67,12 @@ void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false)
     out.format = cfg.dtype;
 }
 
+// Lanes past the real channels stay zero (the next ops rely on it).
+void zero_padding(Value& v) {
+    if (v.cp == v.c) return;
+    for (int64_t r = 0; r < v.rows(); ++r) std::fill_n(v.data.data() + r * v.cp + v.c, v.cp - v.c, 0.0f);
+}
+
 // Splits for the multiplier, in parallel over large buffers.
 template <void (*Split)(const float*, float*, float*, int64_t)>
 void split_parallel(const float* in, float* hi, float* lo, size_t n) {
@@ -106,9 +112,8 @@ private:
 class EmulatedStep {
 public:
     virtual ~EmulatedStep() = default;
-    // `out` is allocated (zeroed) with the node's layout unless aliases_input().
+    // `out` has the layout of the op's node, its buffer taken from the pool (every lane must be written).
     virtual void run(const std::vector<const Value*>& in, Value& out) = 0;
-    virtual bool aliases_input() const { return false; }
 };
 
 namespace {
@@ -215,7 +220,7 @@ public:
         // already in the output's format stays exactly representable (a clamp can only lower a block's exponent, whose
         // finer grid holds the coarser one's values).
         const DataFormat f = in[0]->format;
-        const bool selects = m_act != Act::Hardsigmoid && f != DataFormat::Float32;
+        const bool selects = (m_act == Act::Relu || m_act == Act::Relu6) && f != DataFormat::Float32;
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
         if (selects && fits_output) {
@@ -285,25 +290,27 @@ private:
 
 // ttnn composes hardswish as x * hardsigmoid(x): the gate is an intermediate tensor in the layer's dtype and the
 // product an FPU multiply at the layer's fidelity.
-class HardswishStep final : public EmulatedStep {
+
+// Scalar add / multiply on the SFPU (steps of a composite activation): fp32, stored in the layer dtype.
+class ScalarStep final : public EmulatedStep {
 public:
-    explicit HardswishStep(const LayerConfig& cfg) : m_cfg(cfg) {}
+    ScalarStep(bool multiply, float scalar, const LayerConfig& cfg) : m_multiply(multiply), m_scalar(scalar), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
-        const Value& x = *in[0];
-        m_gate.n = x.n, m_gate.h = x.h, m_gate.w = x.w, m_gate.c = x.c, m_gate.cp = x.cp;
-        if (m_gate.data.size() < x.floats()) m_gate.data.resize(x.floats());
-        activation(x.data.data(), m_gate.data.data(), static_cast<int64_t>(x.floats()), Act::Hardsigmoid);
-        store_result(m_gate, m_cfg);
-        multiply_at_fidelity(x, m_gate, out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp);
+        const float* x = in[0]->data.data();
+        float* y = out.data.data();
+        const size_t n = out.floats();
+        if (m_multiply)
+            for (size_t i = 0; i < n; ++i) y[i] = x[i] * m_scalar;
+        else
+            for (size_t i = 0; i < n; ++i) y[i] = x[i] + m_scalar;
+        zero_padding(out);
         store_result(out, m_cfg);
     }
 
 private:
+    bool m_multiply;
+    float m_scalar;
     LayerConfig m_cfg;
-    Value m_gate;
-    SplitA m_sa;
-    SplitB m_sb;
-    AlignedBuffer m_tmp;
 };
 
 class GlobalAvgPoolStep final : public EmulatedStep {
@@ -345,13 +352,6 @@ private:
     LayerConfig m_cfg;
 };
 
-// Dropout (identity at inference) and Flatten of [N, C, 1, 1]: the same bytes under another name.
-class AliasStep final : public EmulatedStep {
-public:
-    void run(const std::vector<const Value*>&, Value&) override {}
-    bool aliases_input() const override { return true; }
-};
-
 // Flatten of a spatial tensor: channels-last rows become PyTorch's (c, h, w) order.
 class FlattenStep final : public EmulatedStep {
 public:
@@ -366,9 +366,20 @@ public:
     }
 };
 
-class InputStep final : public EmulatedStep {
+// Tilize into a layer dtype: the packer writes the values in that format (a no-op for values already in it).
+class TilizeStep final : public EmulatedStep {
 public:
-    void run(const std::vector<const Value*>&, Value&) override {}
+    explicit TilizeStep(DataFormat format) : m_format(format) {}
+    void run(const std::vector<const Value*>& in, Value& out) override {
+        std::copy_n(in[0]->data.data(), out.floats(), out.data.data());
+        out.format = in[0]->format;
+        if (in[0]->format == m_format || m_format == DataFormat::Float32) return;
+        quantize_rows(out.data.data(), out.rows(), out.c, out.cp, m_format, Rounding::DeviceTiesAway);
+        out.format = m_format;
+    }
+
+private:
+    DataFormat m_format;
 };
 
 const float* weight_data(const WeightMap& weights, const Node& node, const std::string& role) {
@@ -404,52 +415,101 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
     return out;
 }
 
-Result<std::unique_ptr<EmulatedStep>> lower(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
-    switch (node.op) {
-        case OpKind::Input: return std::unique_ptr<EmulatedStep>(new InputStep());
-        case OpKind::Conv2d: {
-            const auto& a = node.attr<Conv2dAttrs>();
-            const Shape& x = graph.nodes[node.inputs[0]].output_shape;
-            ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
-            auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
-            if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
-                // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
-                // K step and Dst rounds after each tap: emulate with zero weights on the padding channels.
-                const int64_t padded_in = padded_channels(p.in_c), taps = p.kh * p.kw;
-                std::vector<float> wp(static_cast<size_t>(p.out_c * padded_in * taps), 0.0f);
-                for (int64_t o = 0; o < p.out_c; ++o)
-                    for (int64_t i = 0; i < p.in_c; ++i)
-                        std::copy_n(w.begin() + (o * p.in_c + i) * taps, taps, wp.begin() + (o * padded_in + i) * taps);
-                w = std::move(wp);
-                p.in_c = padded_in;
-            }
-            auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
-            return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
-        }
-        case OpKind::Linear: {
-            // A matmul: the weight [out, in] is a 1x1 conv over a [N, 1, 1, in] activation.
-            const auto& a = node.attr<LinearAttrs>();
-            const Shape& x = graph.nodes[node.inputs[0]].output_shape;
-            if (x.size() != 2)
-                return Status::error("layer '" + node.name + "': the emulator runs linear layers on [N, features] inputs, found " +
-                                     shape_to_string(x));
-            Conv2dAttrs as_conv;
-            as_conv.in_channels = a.in_features;
-            as_conv.out_channels = a.out_features;
-            ConvParams p;
-            p.batch = x[0], p.in_c = a.in_features, p.out_c = a.out_features;
-            auto w = card_conv_weights(weight_data(weights, node, "weight"), as_conv, cfg.weights_dtype);
-            auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_features, cfg.weights_dtype);
-            return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
-        }
-        case OpKind::Relu: return std::unique_ptr<EmulatedStep>(new ActivationStep(Act::Relu, cfg));
-        case OpKind::Relu6: return std::unique_ptr<EmulatedStep>(new ActivationStep(Act::Relu6, cfg));
-        case OpKind::Hardsigmoid: return std::unique_ptr<EmulatedStep>(new ActivationStep(Act::Hardsigmoid, cfg));
-        case OpKind::Hardswish: return std::unique_ptr<EmulatedStep>(new HardswishStep(cfg));
-        case OpKind::Add: return std::unique_ptr<EmulatedStep>(new BinaryStep(BinaryOp::Add, cfg));
-        case OpKind::Mul: return std::unique_ptr<EmulatedStep>(new BinaryStep(BinaryOp::Mul, cfg));
-        case OpKind::GlobalAvgPool: return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
-        case OpKind::Softmax: {
+Act act_of(UnaryFunction f) {
+    switch (f) {
+        case UnaryFunction::Relu: return Act::Relu;
+        case UnaryFunction::Relu6: return Act::Relu6;
+        case UnaryFunction::Hardsigmoid: return Act::Hardsigmoid;
+        case UnaryFunction::Hardswish: return Act::Hardswish;
+        case UnaryFunction::None:
+        case UnaryFunction::AddScalar:
+        case UnaryFunction::MulScalar: return Act::None;
+    }
+    return Act::None;
+}
+
+Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+    const auto& a = node.attr<Conv2dAttrs>();
+    const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
+    ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
+    auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
+    if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
+        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
+        // K step and Dst rounds after each tap: emulate with zero weights on the padding channels.
+        const int64_t padded_in = padded_channels(p.in_c), taps = p.kh * p.kw;
+        std::vector<float> wp(static_cast<size_t>(p.out_c * padded_in * taps), 0.0f);
+        for (int64_t o = 0; o < p.out_c; ++o)
+            for (int64_t i = 0; i < p.in_c; ++i)
+                std::copy_n(w.begin() + (o * p.in_c + i) * taps, taps, wp.begin() + (o * padded_in + i) * taps);
+        w = std::move(wp);
+        p.in_c = padded_in;
+    }
+    auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
+    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
+}
+
+Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+    // A matmul: the weight [out, in] is a 1x1 conv over a [N, 1, 1, in] activation.
+    const auto& a = node.attr<LinearAttrs>();
+    const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
+    if (x.size() != 2)
+        return Status::error("layer '" + node.name + "': the emulator runs linear layers on [N, features] inputs, found " +
+                             shape_to_string(x));
+    Conv2dAttrs as_conv;
+    as_conv.in_channels = a.in_features;
+    as_conv.out_channels = a.out_features;
+    ConvParams p;
+    p.batch = x[0], p.in_c = a.in_features, p.out_c = a.out_features;
+    auto w = card_conv_weights(weight_data(weights, node, "weight"), as_conv, cfg.weights_dtype);
+    auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_features, cfg.weights_dtype);
+    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
+}
+
+Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+    const auto& a = node.attr<BatchNormAttrs>();
+    std::vector<float> mean(static_cast<size_t>(padded_channels(a.channels)), 0.0f), scale(mean), shift(mean);
+    const float* w = weight_data(weights, node, "weight");
+    const float* b = weight_data(weights, node, "bias");
+    const float* m = weight_data(weights, node, "running_mean");
+    const float* v = weight_data(weights, node, "running_var");
+    for (int64_t c = 0; c < a.channels; ++c) {
+        mean[static_cast<size_t>(c)] = m[c];
+        scale[static_cast<size_t>(c)] = static_cast<float>(w[c] / std::sqrt(static_cast<double>(v[c]) + a.eps));
+        shift[static_cast<size_t>(c)] = b[c];
+    }
+    return std::unique_ptr<EmulatedStep>(new BatchNormStep(std::move(mean), std::move(scale), std::move(shift), cfg));
+}
+
+// The numerics of one program op; null for ops that move data without changing a value (reshards, halo,
+// interleave conversions, untilize, a reshape of a non-spatial tensor): they alias their input.
+Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program& program, const DeviceOp& op,
+                                              const WeightMap& weights) {
+    const Node& node = graph.nodes[static_cast<size_t>(op.node)];
+    const LayerConfig& cfg = op.config;
+    switch (op.code) {
+        case DeviceOpCode::Reshard:
+        case DeviceOpCode::InterleavedToSharded:
+        case DeviceOpCode::ShardedToInterleaved:
+        case DeviceOpCode::Halo:
+        case DeviceOpCode::Untilize: return std::unique_ptr<EmulatedStep>();
+        case DeviceOpCode::Reshape:
+            if (node.op == OpKind::Flatten) return std::unique_ptr<EmulatedStep>(new FlattenStep());
+            return std::unique_ptr<EmulatedStep>();
+        case DeviceOpCode::Tilize:
+            return std::unique_ptr<EmulatedStep>(new TilizeStep(program.placement(op.output).dtype));
+        case DeviceOpCode::Conv2d: return conv_step(graph, node, weights, cfg);
+        case DeviceOpCode::Matmul:
+            if (node.op == OpKind::Conv2d) return conv_step(graph, node, weights, cfg);
+            return linear_step(graph, node, weights, cfg);
+        case DeviceOpCode::Unary:
+            if (op.unary == UnaryFunction::AddScalar || op.unary == UnaryFunction::MulScalar)
+                return std::unique_ptr<EmulatedStep>(new ScalarStep(op.unary == UnaryFunction::MulScalar, op.scalar, cfg));
+            return std::unique_ptr<EmulatedStep>(new ActivationStep(act_of(op.unary), cfg));
+        case DeviceOpCode::BinaryNg:
+            return std::unique_ptr<EmulatedStep>(new BinaryStep(op.eltwise == EltwiseFunction::Mul ? BinaryOp::Mul : BinaryOp::Add, cfg));
+        case DeviceOpCode::BatchNorm: return batchnorm_step(node, weights, cfg);
+        case DeviceOpCode::Pool2D: return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
+        case DeviceOpCode::Softmax: {
             const Shape& s = node.output_shape;
             int64_t axis = node.attr<SoftmaxAttrs>().axis;
             if (axis < 0) axis += static_cast<int64_t>(s.size());
@@ -457,29 +517,8 @@ Result<std::unique_ptr<EmulatedStep>> lower(const Graph& graph, const Node& node
                 return Status::error("layer '" + node.name + "': the emulator runs softmax over channels only");
             return std::unique_ptr<EmulatedStep>(new SoftmaxStep(cfg));
         }
-        case OpKind::BatchNorm: {
-            const auto& a = node.attr<BatchNormAttrs>();
-            std::vector<float> mean(static_cast<size_t>(padded_channels(a.channels)), 0.0f), scale(mean), shift(mean);
-            const float* w = weight_data(weights, node, "weight");
-            const float* b = weight_data(weights, node, "bias");
-            const float* m = weight_data(weights, node, "running_mean");
-            const float* v = weight_data(weights, node, "running_var");
-            for (int64_t c = 0; c < a.channels; ++c) {
-                mean[static_cast<size_t>(c)] = m[c];
-                scale[static_cast<size_t>(c)] = static_cast<float>(w[c] / std::sqrt(static_cast<double>(v[c]) + a.eps));
-                shift[static_cast<size_t>(c)] = b[c];
-            }
-            return std::unique_ptr<EmulatedStep>(new BatchNormStep(std::move(mean), std::move(scale), std::move(shift), cfg));
-        }
-        case OpKind::Dropout: return std::unique_ptr<EmulatedStep>(new AliasStep());
-        case OpKind::Flatten: {
-            const Shape& x = graph.nodes[node.inputs[0]].output_shape;
-            const bool spatial = x.size() == 4 && x[2] * x[3] != 1;
-            if (spatial) return std::unique_ptr<EmulatedStep>(new FlattenStep());
-            return std::unique_ptr<EmulatedStep>(new AliasStep());
-        }
     }
-    return Status::error("layer '" + node.name + "': op " + op_name(node.op) + " is not emulated");
+    return Status::error("layer '" + node.name + "': device op " + device_op_code_name(op.code) + " is not emulated");
 }
 
 Tensor to_tensor(const Value& v, const Shape& shape) {
@@ -497,25 +536,43 @@ Tensor to_tensor(const Value& v, const Shape& shape) {
 
 EmulatedModel::~EmulatedModel() = default;
 
-Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, const WeightMap& weights,
-                                                            const std::vector<LayerConfig>& configs, MemoryPlan plan,
-                                                            const WormholeHardware& hw, int threads) {
+Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, const WeightMap& weights, Program program,
+                                                            MemoryPlan plan, const WormholeHardware& hw, int threads) {
     std::unique_ptr<EmulatedModel> model(new EmulatedModel());
     model->m_graph = graph;
-    model->m_configs = configs;
+    model->m_program = std::move(program);
     model->m_plan = std::move(plan);
-    ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(graph, configs, model->m_plan, hw));
+    const Program& p = model->m_program;
+    ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(graph, p, hw));
     model->m_threads = threads;
     model->m_pool = std::make_unique<BufferPool>();
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-        ZOO_ASSIGN_OR_RETURN(auto step, lower(graph, graph.nodes[i], weights, configs[i]));
+    for (const DeviceOp& op : p.ops) {
+        ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights));
         model->m_steps.push_back(std::move(step));
+        // A fused activation runs on the conv's output in the conv's dtype (the SFPU works on Dst before packing).
+        std::unique_ptr<EmulatedStep> fused;
+        if (op.fused_node >= 0) fused.reset(new ActivationStep(act_of(op.unary), op.config));
+        model->m_fused.push_back(std::move(fused));
     }
     // A value may be freed after its last reader; graph outputs live to the end.
-    model->m_last_use.assign(graph.nodes.size(), -1);
-    for (size_t i = 0; i < graph.nodes.size(); ++i)
-        for (int in : graph.nodes[i].inputs) model->m_last_use[static_cast<size_t>(in)] = static_cast<int>(i);
-    for (int o : graph.outputs) model->m_last_use[static_cast<size_t>(o)] = static_cast<int>(graph.nodes.size());
+    const int never = static_cast<int>(p.ops.size());
+    model->m_last_use.assign(p.tensors.size(), -1);
+    for (size_t t = 0; t < p.tensors.size(); ++t) model->m_last_use[t] = p.tensors[t].producer;
+    for (size_t k = 0; k < p.ops.size(); ++k)
+        for (int t : p.ops[k].inputs) model->m_last_use[static_cast<size_t>(t)] = static_cast<int>(k);
+    for (int o : graph.outputs) model->m_last_use[static_cast<size_t>(p.node_value[static_cast<size_t>(o)])] = never;
+    // Captures: a node's value is its own op's output, taken right after that op (a conv with a fused activation
+    // before the activation runs, the activation after).
+    model->m_captures.assign(p.ops.size(), {});
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+        const int t = p.node_output[i];
+        if (t < 0) continue;
+        const int producer = p.tensor(t).producer;
+        if (producer < 0) continue;
+        const bool fused_pre = p.ops[static_cast<size_t>(producer)].fused_node >= 0 &&
+                               p.ops[static_cast<size_t>(producer)].node == static_cast<int>(i);
+        model->m_captures[static_cast<size_t>(producer)].push_back({static_cast<int>(i), fused_pre});
+    }
     return model;
 }
 
@@ -540,44 +597,68 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
 
 Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                                std::map<std::string, Tensor>* captured) {
+    const Program& p = m_program;
     const auto input_nodes = m_graph.input_nodes();
-    if (inputs.size() != input_nodes.size())
+    if (inputs.size() != input_nodes.size() || inputs.size() != p.input_tensors.size())
         return Status::error("expected " + std::to_string(input_nodes.size()) + " input tensor(s), got " +
                              std::to_string(inputs.size()));
-    std::vector<std::shared_ptr<Value>> values(m_graph.nodes.size());
-    size_t next_input = 0;
-    for (size_t i = 0; i < m_graph.nodes.size(); ++i) {
-        const Node& node = m_graph.nodes[i];
-        ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(node));
+    std::vector<std::shared_ptr<Value>> values(p.tensors.size());
+    auto new_value = [&](int node_index) -> Result<std::shared_ptr<Value>> {
+        ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(m_graph.nodes[static_cast<size_t>(node_index)]));
+        auto v = std::make_shared<Value>(std::move(layout));
+        v->data = m_pool->take(v->floats());
+        return v;
+    };
+    // The host converts each input to the first layer's format with the host packer's rounding.
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const int t = p.input_tensors[k];
+        const int node_index = p.tensor(t).node;
+        const Node& node = m_graph.nodes[static_cast<size_t>(node_index)];
+        const Tensor& in = inputs[k];
+        if (in.shape != node.output_shape)
+            return Status::error("input '" + node.name + "': expected shape " + shape_to_string(node.output_shape) +
+                                 ", found " + shape_to_string(in.shape));
+        ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
+        nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, v->h * v->w, v->cp);
+        const DataFormat f = p.placement(t).dtype;
+        quantize_rows(v->data.data(), v->rows(), v->c, v->cp, f, Rounding::HostNearestEven);
+        v->format = f;
+        values[static_cast<size_t>(t)] = std::move(v);
+    }
+    auto capture = [&](int node_index, const Value& v) {
+        const Node& node = m_graph.nodes[static_cast<size_t>(node_index)];
+        (*captured)[node.name] = to_tensor(v, node.output_shape);
+    };
+    for (size_t k = 0; k < p.ops.size(); ++k) {
+        const DeviceOp& op = p.ops[k];
         std::shared_ptr<Value> out;
-        if (m_steps[i]->aliases_input()) {
-            out = values[static_cast<size_t>(node.inputs[0])];
+        if (!m_steps[k]) {
+            out = values[static_cast<size_t>(op.inputs[0])];
         } else {
-            out = std::make_shared<Value>(std::move(layout));
-            out->data = m_pool->take(out->floats());
-            if (node.op == OpKind::Input) {
-                const Tensor& t = inputs[next_input++];
-                if (t.shape != node.output_shape)
-                    return Status::error("input '" + node.name + "': expected shape " + shape_to_string(node.output_shape) +
-                                         ", found " + shape_to_string(t.shape));
-                // The host converts the input to the first layer's format with the host packer's rounding.
-                nchw_to_nhwc(t.data.data(), out->data.data(), out->n, out->c, out->h * out->w, out->cp);
-                quantize_rows(out->data.data(), out->rows(), out->c, out->cp, m_configs[i].dtype, Rounding::HostNearestEven);
-                out->format = m_configs[i].dtype;
-            } else {
-                std::vector<const Value*> in;
-                for (int k : node.inputs) in.push_back(values[static_cast<size_t>(k)].get());
-                m_steps[i]->run(in, *out);
-            }
+            ZOO_ASSIGN_OR_RETURN(out, new_value(op.node));
+            std::vector<const Value*> in;
+            for (int t : op.inputs) in.push_back(values[static_cast<size_t>(t)].get());
+            m_steps[k]->run(in, *out);
         }
-        values[i] = out;
-        if (captured) (*captured)[node.name] = to_tensor(*out, node.output_shape);
+        if (captured)
+            for (const auto& c : m_captures[k])
+                if (c.before_fused_activation) capture(c.node, *out);
+        if (m_fused[k]) m_fused[k]->run({out.get()}, *out);
+        if (captured)
+            for (const auto& c : m_captures[k])
+                if (!c.before_fused_activation) capture(c.node, *out);
+        values[static_cast<size_t>(op.output)] = std::move(out);
         // Free what nobody reads any more (capture keeps its own copies).
-        for (int k : node.inputs)
-            if (m_last_use[static_cast<size_t>(k)] == static_cast<int>(i)) m_pool->give(values[static_cast<size_t>(k)]);
+        for (int t : op.inputs)
+            if (m_last_use[static_cast<size_t>(t)] == static_cast<int>(k)) m_pool->give(values[static_cast<size_t>(t)]);
+        if (m_last_use[static_cast<size_t>(op.output)] == static_cast<int>(k)) m_pool->give(values[static_cast<size_t>(op.output)]);
     }
     outputs.clear();
-    for (int o : m_graph.outputs) outputs.push_back(to_tensor(*values[static_cast<size_t>(o)], m_graph.nodes[static_cast<size_t>(o)].output_shape));
+    for (int o : m_graph.outputs) {
+        const auto& v = values[static_cast<size_t>(p.node_value[static_cast<size_t>(o)])];
+        if (!v) return Status::error("wormhole emulator: output '" + m_graph.nodes[static_cast<size_t>(o)].name + "' was not computed");
+        outputs.push_back(to_tensor(*v, m_graph.nodes[static_cast<size_t>(o)].output_shape));
+    }
     for (auto& v : values) m_pool->give(v);
     return Status::ok();
 }
@@ -615,14 +696,16 @@ std::vector<std::string> EmulatedModel::table_names() const noexcept { return {"
 
 Result<std::string> EmulatedModel::table(const std::string& name) const noexcept {
     if (name == "memory") {
-        std::string csv = "layer,op,placement,cores,shard_h,shard_w,dtype,cb_bytes,l1_small_bytes,buffer_bytes,peak_l1_per_core\n";
-        for (const auto& l : m_plan.layers) {
-            if (l.fused_or_view) continue;
-            csv += l.name + "," + l.op + ",\"" + l.output.describe() + "\"," + std::to_string(l.output.cores) + "," +
-                   std::to_string(l.output.shard_h) + "," + std::to_string(l.output.shard_w) + "," +
-                   data_format_name(l.output.dtype) + "," + std::to_string(l.cb_bytes) + "," +
-                   std::to_string(l.l1_small_bytes) + "," + std::to_string(l.buffer_bytes) + "," +
-                   std::to_string(l.peak_l1_per_core) + "\n";
+        std::string csv = "op,code,layer,placement,cores,shard_h,shard_w,dtype,cb_bytes,l1_small_bytes,buffer_bytes,peak_l1_per_core\n";
+        for (size_t k = 0; k < m_program.ops.size(); ++k) {
+            const DeviceOp& op = m_program.ops[k];
+            const TensorPlacement& out = m_program.placement(op.output);
+            const OpMemory& om = m_plan.ops[k];
+            csv += std::to_string(k) + "," + device_op_code_name(op.code) + "," + m_program.tensor(op.output).name + ",\"" +
+                   out.describe() + "\"," + std::to_string(op.cores) + "," + std::to_string(out.shard_h) + "," +
+                   std::to_string(out.shard_w) + "," + data_format_name(out.dtype) + "," + std::to_string(op.cb_bytes) + "," +
+                   std::to_string(op.l1_small_bytes) + "," + std::to_string(om.buffer_bytes) + "," +
+                   std::to_string(om.peak_l1_per_core) + "\n";
         }
         return csv;
     }

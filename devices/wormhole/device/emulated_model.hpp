@@ -1,4 +1,6 @@
-// A graph compiled for the emulated Wormhole: every op runs as the card runs it, on the card's number formats.
+// A graph compiled for the emulated Wormhole: the device program (program/program.hpp) executed op by op as the card
+// runs it, on the card's number formats. Data-movement ops (reshard, halo, interleave conversions, untilize) keep the
+// value they move; compute ops:
 //   - activations are channels-last; each layer writes its output in its LayerConfig.dtype (bf16 / bfloat8_b /
 //     bfloat4_b blocks of 16 values along channels, like a tile's face rows), so the next layer reads what the card
 //     would have stored;
@@ -6,8 +8,8 @@
 //     16 output channels), BatchNorm folded in first, as tt-metal does;
 //   - matmuls and convolutions multiply at the layer's math fidelity (activations in SrcB, weights in SrcA) and, with
 //     fp32_dest_acc off, accumulate in a bf16 Dst that is rounded after every 16-wide K step;
-//   - eltwise multiply honours fidelity, add does not; SFPU activations compute in fp32 and store in the layer dtype;
-//     hardswish is composed as x * hardsigmoid(x) with the intermediate stored in the layer dtype.
+//   - eltwise multiply honours fidelity, add does not; SFPU activations compute in fp32 and store in the layer dtype
+//     (a fused activation on the conv's result before it is packed; a composite activation stores every step).
 #pragma once
 
 #include <map>
@@ -17,6 +19,7 @@
 
 #include "memory/memory_plan.hpp"
 #include "perf/perf_model.hpp"
+#include "program/program.hpp"
 #include "zoo/device_plugin.hpp"
 
 namespace zoo::wormhole {
@@ -26,9 +29,8 @@ class BufferPool;
 
 class EmulatedModel final : public CompiledModel {
 public:
-    static Result<std::unique_ptr<EmulatedModel>> build(const Graph& graph, const WeightMap& weights,
-                                                        const std::vector<LayerConfig>& configs, MemoryPlan plan,
-                                                        const WormholeHardware& hw, int threads);
+    static Result<std::unique_ptr<EmulatedModel>> build(const Graph& graph, const WeightMap& weights, Program program,
+                                                        MemoryPlan plan, const WormholeHardware& hw, int threads);
     ~EmulatedModel() override;
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
@@ -36,20 +38,27 @@ public:
     std::vector<DeviceMetric> metrics() const noexcept override;
     std::vector<std::string> table_names() const noexcept override;
     Result<std::string> table(const std::string& name) const noexcept override;
-    // The perf model's kernel duration of every device op (modelled, not measured), named after graph nodes; halo and
-    // reshard ops carry the node they feed.
+    // The perf model's kernel duration of every program op (modelled, not measured), named after its output tensor
+    // (the node's name for its own op; "<node>:halo", "<node>:reshard", "<node>:to_row_major", ... for the others).
     std::vector<OpTiming> last_timings() const noexcept override;
     const PerfReport& perf() const { return m_perf; }
+    const Program& program() const { return m_program; }
 
 private:
     EmulatedModel() = default;
     Status run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::map<std::string, Tensor>* captured);
 
+    struct Capture {
+        int node = -1;
+        bool before_fused_activation = false;
+    };
     Graph m_graph;
-    std::vector<LayerConfig> m_configs;
+    Program m_program;
     MemoryPlan m_plan;
-    std::vector<std::unique_ptr<EmulatedStep>> m_steps;  // one per node, graph order
-    std::vector<int> m_last_use;                         // step index after which a node's value may be freed
+    std::vector<std::unique_ptr<EmulatedStep>> m_steps;  // one per program op; null: the op moves its input unchanged
+    std::vector<std::unique_ptr<EmulatedStep>> m_fused;  // per op: the activation fused into it, or null
+    std::vector<std::vector<Capture>> m_captures;        // per op: nodes whose value it writes
+    std::vector<int> m_last_use;                         // per tensor: op after which its value may be freed
     int m_threads = 0;
     std::unique_ptr<BufferPool> m_pool;
     PerfReport m_perf;

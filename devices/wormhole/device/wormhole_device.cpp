@@ -72,8 +72,18 @@ Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& grap
         if (configs.size() != graph.nodes.size())
             return Status::error("wormhole: " + std::to_string(configs.size()) + " layer configs for " +
                                  std::to_string(graph.nodes.size()) + " layers");
-        ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(graph, configs, *m_hardware));
-        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, configs, std::move(plan), *m_hardware, options.threads));
+        WormholeHardware hw = *m_hardware;
+        if (options.l1_small_size > 0) {
+            // ttnn.open_device(l1_small_size=...): L1_SMALL is carved out of the top of every core's L1.
+            if (options.l1_small_size >= hw.l1.allocatable())
+                return Status::error("wormhole: l1_small_size " + std::to_string(options.l1_small_size) +
+                                     " B leaves no L1 for buffers (allocatable L1 per core: " +
+                                     std::to_string(hw.l1.allocatable()) + " B)");
+            hw.l1.l1_small_bytes = options.l1_small_size;
+        }
+        ZOO_ASSIGN_OR_RETURN(Program program, lower_program(graph, configs, hw));
+        ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(graph, program, hw));
+        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, std::move(program), std::move(plan), hw, options.threads));
         return std::unique_ptr<CompiledModel>(std::move(model));
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole: ") + e.what());

@@ -128,6 +128,9 @@ struct WormholeHardware {
         int64_t conv_setup_cycles = 0;
         int64_t noc_request_issue_cycles = 0;
         int64_t fw_overhead_cycles = 0;
+        int64_t halo_setup_cycles = 0;            // fixed cost of a halo op beyond the launch (its config tables)
+        double single_buffer_stall_fraction = 0;  // share of the shorter of reader / compute not hidden without a
+                                                  // double-buffered CB (1 = fully serial)
     } perf;
 
     // Host side of the card: PCIe transfers, dispatch, trace replay, program compile.

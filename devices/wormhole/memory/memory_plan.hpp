@@ -1,22 +1,18 @@
-// Whole-graph memory planning for the Wormhole emulator: where every activation lives (sharded / interleaved L1,
-// DRAM), the circular buffers each op needs, and an execution-order simulation of the per-core L1 allocator that
-// fails exactly where and how the card would (out-of-memory messages of reference s5, with the layer appended).
+// Memory planning of a device program: an execution-order simulation of the card's allocators along the program's
+// ops (per-core L1 buffers, L1_SMALL config tensors, DRAM), failing exactly where and how the card would
+// (out-of-memory messages of reference s5, with the layer appended). Placements, circular buffers and config tensors
+// are the program's decisions (program/program.hpp); this file only decides lifetimes and addresses.
 //
 // Lifetimes (our rule, documented because ttnn leaves it to the Python program):
-//   * An op's output is allocated while its inputs are still live (plus the op's temporaries: the halo output of a
-//     sliding-window conv, a reshard copy when the input's sharding differs from what the op runs with).
-//   * Without deallocate_activation a tensor is freed after the op that FOLLOWS its last reader: in the tt-metal
-//     models the Python variable holding it is rebound only by the next statement, so the buffer outlives its last
-//     reader by one op (e.g. `out = conv(x); out = relu6(out)`). Graph outputs are never freed.
-//   * deallocate_activation on op R frees R's activation input (input 0) as soon as R has consumed it: for a
-//     sliding-window conv right after its halo step, before R's output is allocated (as ttnn.conv2d does); for any
-//     other op right after R. When a later op still reads that tensor the flag is ignored with a warning (on the
-//     card the later reader would read a freed buffer).
-//   * Activations directly after a conv that is their only reader are fused into the conv (ttnn.conv2d's activation
-//     argument): no buffer of their own. PlanOptions::fuse_activations = false models separate ttnn.relu6 ops.
-//   * Flatten and Dropout are views (no buffer).
-//   * Conv/halo config tensors (reader indices, halo tables) go to L1_SMALL for the duration of their op.
-//   * Weights and biases are interleaved in DRAM for the whole run (tile layout, weights_dtype).
+//   * An op's output is allocated while its inputs are still live.
+//   * A tensor made inside one ttnn call (a conv's halo output, its resharded input, an eltwise op's resharded
+//     operand) is freed right after the op that reads it.
+//   * Any other tensor is a Python value: without deallocate_activation it is freed after the op that FOLLOWS its last
+//     reader (the variable holding it is rebound only by the next statement, e.g. `out = conv(x); out = relu6(out)`).
+//     Graph outputs are never freed.
+//   * deallocate_activation on a layer frees its activation input as soon as its first step that consumed it has run
+//     (a sliding-window conv: right after its halo step, before the conv's output is allocated, as ttnn.conv2d does).
+//   * Config tensors go to L1_SMALL for the duration of their op; weights sit interleaved in DRAM for the whole run.
 #pragma once
 
 #include <cstdint>
@@ -26,82 +22,58 @@
 
 #include "memory/hardware.hpp"
 #include "memory/l1_allocator.hpp"
-#include "memory/sharding.hpp"
-#include "zoo/graph.hpp"
-#include "zoo/layer_config.hpp"
+#include "program/program.hpp"
 
 namespace zoo::wormhole {
 
-enum class BufferKind : uint8_t { None, L1Sharded, L1Interleaved, DramInterleaved };
-
-// Where one tensor lives. 2D view: rows = N*H*W (or N), cols = C (or features).
-struct TensorPlacement {
-    BufferKind kind = BufferKind::None;
-    ShardLayout layout = ShardLayout::Interleaved;  // the sharding of L1Sharded tensors
-    int cores = 0;                                  // cores holding shards (banks for interleaved)
-    CoreRange range;
-    int64_t rows = 0, cols = 0;          // logical 2D shape
-    int64_t shard_h = 0, shard_w = 0;    // per-core shard (sharded), or the padded whole tensor (interleaved)
-    DataFormat dtype = DataFormat::BFloat16;  // as stored (row-major bfp is stored as bfloat16)
-    bool row_major = false;
-    int64_t bytes_per_bank = 0;
-
-    bool same_distribution(const TensorPlacement& o) const {
-        return kind == o.kind && layout == o.layout && cores == o.cores && shard_h == o.shard_h && shard_w == o.shard_w;
-    }
-    std::string describe() const;  // "HEIGHT 64c 1984x32 bfloat8_b", "L1 interleaved 64b 32x1280 bfloat8_b"
-};
-
-struct CircularBufferPlan {
-    std::string name;  // "act", "act_row_major", "weights", "bias", "partials", "output", ...
-    int64_t tiles = 0;
-    int64_t tile_bytes = 0;
-    int64_t bytes = 0;  // static L1 bytes per core (aligned)
-};
-
 struct LiveBuffer {
-    std::string name;  // tensor (node name) or temporary ("features.1.conv.0.0:halo")
+    std::string name;  // tensor name ("features.1.conv.0.0", "features.1.conv.0.0:halo")
     int64_t address = 0;
     int64_t bytes_per_core = 0;
 };
 
+// L1 while one program op runs.
+struct OpMemory {
+    int op = -1;
+    int64_t buffer_bytes = 0;      // L1 buffers allocated per core during the op (inputs, output, temporaries)
+    int64_t peak_l1_per_core = 0;  // buffer_bytes + the op's circular buffers
+    std::vector<LiveBuffer> live;  // the buffers counted in buffer_bytes
+};
+
+// A graph node's summary: its own op's output and program config, and its ops' peak.
 struct LayerMemory {
     int node = -1;
     std::string name;
     std::string op;
-    bool fused_or_view = false;  // no op on the card (fused activation, view)
-    TensorPlacement output;
+    bool fused_or_view = false;  // no op of its own on the card (fused activation, view)
+    TensorPlacement output;      // what the node's own op wrote
     std::optional<ConvSharding> conv;  // convs only
     std::vector<CircularBufferPlan> cbs;
-    int64_t cb_bytes = 0;        // static CB region per core
-    int64_t l1_small_bytes = 0;  // config tensors per core
-    int64_t buffer_bytes = 0;    // L1 buffers allocated per core at the op's peak (inputs, output, temporaries)
-    int64_t peak_l1_per_core = 0;  // buffer_bytes + cb_bytes
-    std::vector<LiveBuffer> live;  // the buffers counted in buffer_bytes
+    int64_t cb_bytes = 0;
+    int64_t l1_small_bytes = 0;
+    int64_t buffer_bytes = 0;      // during the node's own op
+    int64_t peak_l1_per_core = 0;  // the largest over the node's ops
+    std::vector<LiveBuffer> live;  // during the node's own op
     std::vector<std::string> warnings;
 };
 
 struct MemoryPlan {
+    std::vector<OpMemory> ops;        // one per program op
     std::vector<LayerMemory> layers;  // one per graph node, graph order
     int64_t peak_l1_per_core = 0;
     std::string peak_layer;
-    int64_t l1_buffer_region_bytes = 0;   // per core
+    int64_t l1_buffer_region_bytes = 0;  // per core
     int64_t dram_weight_bytes_per_bank = 0;
     int dram_banks = 0;
-    std::vector<std::string> warnings;  // every layer's warnings, prefixed with the layer name
+    std::vector<std::string> warnings;  // the program's warnings
 };
 
-struct PlanOptions {
-    bool fuse_activations = true;
-};
+// Fails with the card's out-of-memory / circular-buffer message followed by " (layer <name>)".
+Result<MemoryPlan> plan_memory(const Graph& graph, const Program& program, const WormholeHardware& hw);
+// Lowers then plans (tests, tools).
+Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw);
 
-// graph: shapes inferred, batch set (output_shape of every node). configs: one per node (graph.nodes indexing).
-// Fails with the card's out-of-memory / circular-buffer message followed by " (layer <name>)", or an error naming
-// the layer and the broken rule for a config the card would refuse.
-Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw,
-                               const PlanOptions& options = {});
-
-// A fixed-width table: layer, op, layout, cores, shard shape, CB bytes, L1_SMALL bytes, L1 peak per core.
-std::string format_memory_plan(const MemoryPlan& plan, bool include_views = false);
+// A fixed-width table, one row per program op: op, tensor, layout, cores, shard shape, CB bytes, L1_SMALL, L1 peak.
+std::string format_memory_plan(const Program& program, const MemoryPlan& plan);
 
 }  // namespace zoo::wormhole

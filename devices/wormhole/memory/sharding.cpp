@@ -144,9 +144,10 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const LayerCon
         }
     }
 
-    // An input already sharded this way keeps its core split (no reshard), when it fits the grid and the channels.
+    // An input already sharded this way keeps its core split (no reshard), when it fits the grid and the channels,
+    // unless reshard_if_not_optimal asks for the conv's own split (then the input is resharded to it).
     const bool grid_overridden = config.core_grid.x > 0 || config.core_grid.y > 0;
-    if (input.sharded && input.layout == s.layout && !grid_overridden && input.cores_nhw > 0 && input.cores_c > 0 &&
+    if (input.sharded && input.layout == s.layout && !grid_overridden && !config.reshard_if_not_optimal && input.cores_nhw > 0 && input.cores_c > 0 &&
         input.cores_nhw * input.cores_c <= grid_cores) {
         const bool fits = s.layout == ShardLayout::HeightSharded
                               ? input.cores_c == 1

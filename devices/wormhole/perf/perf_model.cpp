@@ -26,10 +26,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-bool is_activation(OpKind op) {
-    return op == OpKind::Relu || op == OpKind::Relu6 || op == OpKind::Hardswish || op == OpKind::Hardsigmoid;
-}
-
 const char* layout_word(ShardLayout l) {
     switch (l) {
         case ShardLayout::HeightSharded: return "HEIGHT_SHARDED";
@@ -39,7 +35,6 @@ const char* layout_word(ShardLayout l) {
     }
 }
 
-int64_t placement_bytes(const TensorPlacement& p) { return p.bytes_per_bank * std::max(1, p.cores); }
 
 PerfTensor describe(const TensorPlacement& p) {
     PerfTensor t;
@@ -51,17 +46,17 @@ PerfTensor describe(const TensorPlacement& p) {
         case BufferKind::L1Sharded: t.memory = std::string("DEV_0_L1_") + layout_word(p.layout); break;
         case BufferKind::L1Interleaved: t.memory = "DEV_0_L1_INTERLEAVED"; break;
         case BufferKind::DramInterleaved: t.memory = "DEV_0_DRAM_INTERLEAVED"; break;
-        default: t.memory = "HOST"; break;
+        case BufferKind::Host: t.memory = "HOST"; break;
     }
-    t.bytes = placement_bytes(p);
+    t.bytes = p.total_bytes();
     return t;
 }
 
-// The model's arithmetic, in cycles of the AI clock.
+// The model's arithmetic, in cycles of the AI clock. Each cost_* reads one program op: its tensors' placements, its
+// program config (conv sharding, CBs, fused activation, flags); nothing is re-derived.
 class Model {
 public:
-    Model(const Graph& g, const std::vector<LayerConfig>& cfg, const MemoryPlan& plan, const WormholeHardware& hw)
-        : m_g(g), m_cfg(cfg), m_plan(plan), m_hw(hw) {
+    Model(const Program& p, const WormholeHardware& hw) : m_p(p), m_hw(hw) {
         const double hz = hw.chip.ai_clock_hz;
         m_dram_core = hw.data_movement.dram_bytes_per_s_per_core / hz;
         m_l1_read = hw.data_movement.l1_read_bytes_per_s_per_core / hz;
@@ -73,6 +68,40 @@ public:
         m_tw = hw.tile.width;
     }
 
+    PerfOp cost(size_t k, const Graph& g) const {
+        const DeviceOp& op = m_p.ops[k];
+        PerfOp r;
+        r.node_name = g.nodes[static_cast<size_t>(op.node)].name;
+        r.output_name = m_p.tensor(op.output).name;
+        r.op_code = device_op_code_name(op.code);
+        r.attributes = op.attributes;
+        r.parallelization = op.parallelization;
+        r.cores = op.cores;
+        for (int t : op.inputs) r.inputs.push_back(describe(m_p.placement(t)));
+        r.output = describe(m_p.placement(op.output));
+        switch (op.code) {
+            case DeviceOpCode::Reshard:
+            case DeviceOpCode::InterleavedToSharded:
+            case DeviceOpCode::ShardedToInterleaved:
+            case DeviceOpCode::Reshape: cost_move(op, r); break;
+            case DeviceOpCode::Halo: cost_halo(op, r); break;
+            case DeviceOpCode::Conv2d: cost_conv(op, r); break;
+            case DeviceOpCode::Matmul:
+                if (op.geometry) cost_conv(op, r);
+                else cost_linear(op, r, g);
+                break;
+            case DeviceOpCode::BinaryNg: cost_eltwise(op, r); break;
+            case DeviceOpCode::Unary:
+            case DeviceOpCode::BatchNorm: cost_unary(op, r); break;
+            case DeviceOpCode::Tilize:
+            case DeviceOpCode::Untilize: cost_layout_change(op, r); break;
+            case DeviceOpCode::Pool2D: cost_pool(op, r); break;
+            case DeviceOpCode::Softmax: cost_softmax(op, r); break;
+        }
+        return r;
+    }
+
+private:
     double ns(double cycles) const { return cycles / m_hw.chip.ai_clock_hz * 1e9; }
     int64_t phases(MathFidelity f) const {
         return m_hw.compute.tile_matmul_cycles[static_cast<size_t>(f)] /
@@ -91,18 +120,21 @@ public:
         const double core = noc_cycles(per_reader / std::max(1.0, page), page, m_dram_core, m_hw.data_movement.dram_latency_cycles);
         return std::max(core, total / m_dram_card + static_cast<double>(m_hw.data_movement.dram_latency_cycles));
     }
-    int64_t sfpu_instructions(OpKind act) const {
-        switch (act) {
-            case OpKind::Relu: return m_hw.perf.sfpu_relu;
-            case OpKind::Relu6: return m_hw.perf.sfpu_relu6;
-            case OpKind::Hardsigmoid: return m_hw.perf.sfpu_hardsigmoid;
-            case OpKind::Hardswish: return m_hw.perf.sfpu_hardswish;
-            case OpKind::Softmax: return m_hw.perf.sfpu_softmax;
-            default: return 0;
+    int64_t sfpu_instructions(UnaryFunction f) const {
+        switch (f) {
+            case UnaryFunction::None: return 0;
+            case UnaryFunction::Relu: return m_hw.perf.sfpu_relu;
+            case UnaryFunction::Relu6: return m_hw.perf.sfpu_relu6;
+            case UnaryFunction::Hardsigmoid: return m_hw.perf.sfpu_hardsigmoid;
+            case UnaryFunction::Hardswish: return m_hw.perf.sfpu_hardswish;
+            // load, one multiply-add, store: as the cheapest clamp
+            case UnaryFunction::AddScalar:
+            case UnaryFunction::MulScalar: return m_hw.perf.sfpu_relu;
         }
+        return 0;
     }
-    double sfpu_cycles(double tiles, OpKind act) const {
-        return tiles * static_cast<double>(m_hw.compute.sfpu_passes_per_tile * sfpu_instructions(act)) /
+    double sfpu_cycles(double tiles, int64_t instructions) const {
+        return tiles * static_cast<double>(m_hw.compute.sfpu_passes_per_tile * instructions) /
                static_cast<double>(std::max<int64_t>(1, m_hw.compute.sfpu_instructions_per_cycle));
     }
     // Tiles a core holds of a placement.
@@ -111,15 +143,16 @@ public:
         const double total = static_cast<double>(div_up(p.rows, m_th) * div_up(p.cols, m_tw));
         return std::ceil(total / std::max(1, m_hw.grid.cores()));
     }
-    int op_cores(const TensorPlacement& p) const {
-        return p.kind == BufferKind::L1Sharded ? p.cores : m_hw.grid.cores();
+    // Two pipeline stages sharing a CB: hidden behind each other when double-buffered, partly serial otherwise.
+    double overlap(double a, double b, bool double_buffered) const {
+        const double stall = double_buffered ? 0.0 : m_hw.perf.single_buffer_stall_fraction;
+        return std::max(a, b) + stall * std::min(a, b);
     }
-
-    void finish(PerfOp& op, double overhead, double compute, double bandwidth) const {
+    void finish(PerfOp& op, double overhead, double compute, double bandwidth, double kernel_cycles = -1) const {
         op.overhead_ns = ns(overhead);
         op.compute_ns = ns(compute);
         op.bandwidth_ns = ns(bandwidth);
-        op.kernel_ns = op.overhead_ns + std::max(op.compute_ns, op.bandwidth_ns);
+        op.kernel_ns = kernel_cycles >= 0 ? ns(overhead + kernel_cycles) : op.overhead_ns + std::max(op.compute_ns, op.bandwidth_ns);
         op.fw_ns = op.kernel_ns + ns(static_cast<double>(m_hw.perf.fw_overhead_cycles));
         op.host_ns = m_hw.host.host_dispatch_ns_per_op;
         op.bound = op.compute_ns >= op.bandwidth_ns ? PerfBound::Compute : PerfBound::Bandwidth;
@@ -129,134 +162,47 @@ public:
         op.pm_bandwidth_ns = (static_cast<double>(in_bytes + op.output.bytes)) / m_hw.dram.op_model_bytes_per_s * 1e9;
     }
     double launch() const { return static_cast<double>(m_hw.perf.op_launch_cycles); }
+    const TensorPlacement& in0(const DeviceOp& op) const { return m_p.placement(op.inputs[0]); }
+    const TensorPlacement& out(const DeviceOp& op) const { return m_p.placement(op.output); }
+    // The tensor a conv's steps started from: back through the internal tensors (halo, reshard) that fed it.
+    const TensorPlacement& source_of(const DeviceOp& op) const {
+        int t = op.inputs[0];
+        while (m_p.tensor(t).internal && m_p.tensor(t).producer >= 0)
+            t = m_p.ops[static_cast<size_t>(m_p.tensor(t).producer)].inputs[0];
+        return m_p.placement(t);
+    }
 
-    // A data move between two placements (reshard / interleaved <-> sharded / DRAM -> L1) as an op of its own.
-    PerfOp move(const std::string& node, const std::string& code, const TensorPlacement& from, const TensorPlacement& to) const {
-        PerfOp op;
-        op.node_name = node;
-        op.op_code = code;
-        op.inputs.push_back(describe(from));
-        op.output = describe(to);
-        op.cores = std::max(op_cores(from), op_cores(to));
-        op.parallelization = std::string(layout_word(to.layout));
-        op.attributes = "from=" + op.inputs[0].memory + ";to=" + op.output.memory;
-        const double total = static_cast<double>(placement_bytes(to));
-        const double per_core = total / std::max(1, op.cores);
+    // A data move between two placements (reshard / interleaved <-> sharded / DRAM -> L1 / reshape copy).
+    void cost_move(const DeviceOp& op, PerfOp& r) const {
+        const TensorPlacement& from = in0(op);
+        const TensorPlacement& to = out(op);
+        r.cores = std::max(from.kind == BufferKind::L1Sharded ? from.cores : m_hw.grid.cores(),
+                           to.kind == BufferKind::L1Sharded ? to.cores : m_hw.grid.cores());
+        const double total = static_cast<double>(to.total_bytes());
+        const double per_core = total / std::max(1, r.cores);
         const double packet = static_cast<double>(m_hw.noc.max_packet_bytes);
         double bw = 0;
-        if (from.kind == BufferKind::DramInterleaved) {
-            op.dram_bytes = total;
-            bw = dram_cycles(total, op.cores, std::min(packet, per_core));
+        if (from.kind == BufferKind::DramInterleaved || to.kind == BufferKind::DramInterleaved) {
+            r.dram_bytes = total;
+            bw = dram_cycles(total, r.cores, std::min(packet, per_core));
         } else {
             // Tiled tensors move tile by tile; row-major ones in contiguous runs of up to a packet.
             const double page = to.row_major ? std::min(packet, per_core) : static_cast<double>(m_hw.tile_bytes(to.dtype));
             bw = noc_cycles(std::ceil(per_core / std::max(1.0, page)), page, std::min(m_l1_read, m_l1_write),
                             m_hw.data_movement.l1_read_latency_cycles);
         }
-        finish(op, launch(), 0, bw);
-        return op;
+        finish(r, launch(), 0, bw);
     }
-
-    Result<std::vector<PerfOp>> ops_of(int i) const;
-
-    PerfOp input_op(int i) const {
-        const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-        TensorPlacement dram = lm.output;
-        dram.kind = BufferKind::DramInterleaved;
-        dram.layout = ShardLayout::Interleaved;
-        return move(m_g.nodes[static_cast<size_t>(i)].name, "ReshardDeviceOperation", dram, lm.output);
-    }
-
-private:
-    Result<std::vector<PerfOp>> conv_ops(int i) const;
-    PerfOp eltwise_op(int i, std::vector<PerfOp>& pre) const;
-    PerfOp unary_op(int i) const;
-    PerfOp pool_op(int i) const;
-    PerfOp linear_op(int i) const;
-    PerfOp softmax_op(int i) const;
-
-    const TensorPlacement& placement(int node) const { return m_plan.layers[static_cast<size_t>(node)].output; }
-    // The report fields every op row starts with: node, op code, fidelity, input and output tensors.
-    static PerfOp start_op(const Node& n, const LayerConfig& c, const LayerMemory& lm, std::string code,
-                           std::vector<PerfTensor> inputs) {
-        PerfOp op;
-        op.node_name = n.name;
-        op.op_code = std::move(code);
-        op.math_fidelity = math_fidelity_name(c.math_fidelity);
-        op.inputs = std::move(inputs);
-        op.output = describe(lm.output);
-        return op;
-    }
-    // The activation fused into conv i (ttnn.conv2d's activation argument), if any.
-    OpKind fused_activation(int i) const {
-        for (size_t j = static_cast<size_t>(i) + 1; j < m_g.nodes.size(); ++j) {
-            const Node& n = m_g.nodes[j];
-            if (is_activation(n.op) && !n.inputs.empty() && n.inputs[0] == i && m_plan.layers[j].fused_or_view) return n.op;
-        }
-        return OpKind::Input;
-    }
-
-    const Graph& m_g;
-    const std::vector<LayerConfig>& m_cfg;
-    const MemoryPlan& m_plan;
-    const WormholeHardware& m_hw;
-    double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack = 0, m_pack = 0;
-    int64_t m_th = 32, m_tw = 32;
-};
-
-Result<std::vector<PerfOp>> Model::conv_ops(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    if (!lm.conv) return Status::error("perf model: conv '" + n.name + "' has no sharding in the memory plan");
-    const ConvSharding& s = *lm.conv;
-    const int p = n.inputs[0];
-    const TensorPlacement& in = placement(p);
-    const ConvGeometry geo = ConvGeometry::from(n.attr<Conv2dAttrs>(), m_g.nodes[static_cast<size_t>(p)].output_shape, n.output_shape);
-    std::vector<PerfOp> ops;
-
-    // The input as the conv runs it; anything else is resharded first (an op of its own).
-    TensorPlacement want = in;
-    want.kind = BufferKind::L1Sharded;
-    want.layout = s.layout;
-    want.cores = s.num_cores;
-    want.range = s.range;
-    want.shard_h = s.in_nhw_shard;
-    want.shard_w = s.in_c_shard;
-    want.bytes_per_bank = want.row_major ? want.shard_h * want.shard_w * m_hw.row_major_element_bytes(want.dtype)
-                                         : div_up(want.shard_h, m_th) * div_up(want.shard_w, m_tw) * m_hw.tile_bytes(want.dtype);
-    if (!want.same_distribution(in)) ops.push_back(move(n.name, "ReshardDeviceOperation", in, want));
-
-    const bool sliding = !geo.is_matmul();
-    const bool dw = geo.depthwise();
-    const int64_t rm_elem = m_hw.row_major_element_bytes(in.dtype);
-    const int cores = s.num_cores;
-    const std::string parallel = layout_word(s.layout);
 
     // Halo: every core gathers the padded input rows its output shard reads (untilized, row-major).
-    if (sliding) {
-        int64_t halo_bytes = 0;
-        for (const auto& b : lm.live)
-            if (b.name == n.name + ":halo") halo_bytes = b.bytes_per_core;
+    void cost_halo(const DeviceOp& op, PerfOp& r) const {
+        const TensorPlacement& in = in0(op);
+        const TensorPlacement& halo = out(op);
+        const ConvGeometry& geo = *op.geometry;
+        const ConvSharding& s = *op.conv;
+        const int64_t rm_elem = m_hw.row_major_element_bytes(in.dtype);
+        const int64_t halo_rows = halo.shard_h;
         const int64_t wp = geo.in_w + 2 * geo.pad_w;
-        const int64_t halo_rows = halo_bytes > 0 ? halo_bytes / std::max<int64_t>(1, s.in_c_shard * rm_elem)
-                                                 : s.in_nhw_shard + 2 * wp;
-        PerfOp h;
-        h.node_name = n.name;
-        h.op_code = "HaloDeviceOperation";
-        h.cores = cores;
-        h.parallelization = parallel;
-        h.inputs.push_back(describe(want));
-        TensorPlacement halo = want;
-        halo.row_major = true;
-        halo.dtype = in.row_major ? in.dtype : DataFormat::BFloat16;
-        halo.shard_h = halo_rows;
-        halo.bytes_per_bank = halo_rows * s.in_c_shard * rm_elem;
-        h.output = describe(halo);
-        h.output.y = halo_rows * cores;
-        h.attributes = "pad=" + std::to_string(geo.pad_h) + "x" + std::to_string(geo.pad_w) + ";window=" +
-                       std::to_string(geo.kernel_h) + "x" + std::to_string(geo.kernel_w) + ";halo_rows_per_core=" +
-                       std::to_string(halo_rows);
         double compute = 0;
         if (!in.row_major) {  // untilize the tiled input on the compute core
             const double t = static_cast<double>(div_up(s.in_nhw_shard, m_th) * div_up(s.in_c_shard, m_tw));
@@ -267,18 +213,20 @@ Result<std::vector<PerfOp>> Model::conv_ops(int i) const {
         const double runs = static_cast<double>(div_up(halo_rows, wp) + 1) * 3.0;
         const double bytes = static_cast<double>(halo_rows * s.in_c_shard * rm_elem);
         const double bw = noc_cycles(runs, bytes / runs, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-        finish(h, launch(), compute, bw);
-        ops.push_back(h);
+        finish(r, launch() + static_cast<double>(m_hw.perf.halo_setup_cycles), compute, bw);
     }
 
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = sliding ? "Conv2dDeviceOperation" : "MatmulDeviceOperation";
-    op.cores = cores;
-    op.parallelization = parallel;
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs.push_back(describe(want));
-    {
+    void cost_conv(const DeviceOp& op, PerfOp& r) const {
+        const LayerConfig& c = op.config;
+        const ConvSharding& s = *op.conv;
+        const ConvGeometry& geo = *op.geometry;
+        const TensorPlacement& in = source_of(op);
+        const TensorPlacement& o = out(op);
+        const bool sliding = op.code == DeviceOpCode::Conv2d;
+        const bool dw = geo.depthwise();
+        const int cores = s.num_cores;
+        const int64_t rm_elem = m_hw.row_major_element_bytes(in.dtype);
+        r.math_fidelity = math_fidelity_name(c.math_fidelity);
         PerfTensor w;
         w.w = geo.out_c;
         w.z = geo.in_c / geo.groups;
@@ -287,275 +235,217 @@ Result<std::vector<PerfOp>> Model::conv_ops(int i) const {
         w.layout = "TILE";
         w.dtype = upper(data_format_name(c.weights_dtype));
         w.memory = "DEV_0_DRAM_INTERLEAVED";
-        op.inputs.push_back(w);
-    }
-    op.output = describe(lm.output);
-    const OpKind act = fused_activation(i);
-    char attrs[512];
-    std::snprintf(attrs, sizeof attrs,
-                  "kernel=%lldx%lld;stride=%lldx%lld;pad=%lldx%lld;groups=%lld;in=%lldx%lldx%lld;out=%lldx%lldx%lld;"
-                  "act_block_h=%lld;activation=%s;packer_l1_acc=%d;fp32_dest_acc=%d",
-                  (long long)geo.kernel_h, (long long)geo.kernel_w, (long long)geo.stride_h, (long long)geo.stride_w,
-                  (long long)geo.pad_h, (long long)geo.pad_w, (long long)geo.groups, (long long)geo.in_h, (long long)geo.in_w,
-                  (long long)geo.in_c, (long long)geo.out_h, (long long)geo.out_w, (long long)geo.out_c,
-                  (long long)s.act_block_h, act == OpKind::Input ? "none" : op_name(act), c.packer_l1_acc ? 1 : 0,
-                  c.fp32_dest_acc ? 1 : 0);
-    op.attributes = attrs;
+        r.inputs.push_back(w);
 
-    const double taps = static_cast<double>(geo.kernel_h * geo.kernel_w);
-    const double out_t = static_cast<double>(div_up(s.out_nhw_shard, m_th));
-    const double k_t = static_cast<double>(s.weight_rows / m_tw);
-    const double wbw_t = static_cast<double>(s.weight_block_w / m_tw);
-    const double c_in_t = static_cast<double>(div_up(s.in_c_shard, m_tw));
-    const double act_tile = static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype));
-    const double bf16_tile = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));
-    const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
-    const double out_tile = static_cast<double>(m_hw.tile_bytes(c.dtype));
-    const int64_t ph = phases(c.math_fidelity);
+        const double taps = static_cast<double>(geo.kernel_h * geo.kernel_w);
+        const double out_t = static_cast<double>(div_up(s.out_nhw_shard, m_th));
+        const double k_t = static_cast<double>(s.weight_rows / m_tw);
+        const double wbw_t = static_cast<double>(s.weight_block_w / m_tw);
+        const double c_in_t = static_cast<double>(div_up(s.in_c_shard, m_tw));
+        const double act_tile = static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype));
+        const double bf16_tile = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));
+        const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
+        const double out_tile = static_cast<double>(m_hw.tile_bytes(c.dtype));
+        const int64_t ph = phases(c.math_fidelity);
 
-    double fpu = 0, unpack = 0, pack = 0, out_tiles = 0, weight_bytes = 0;
-    if (dw) {
-        // Depthwise: each output tile is kh*kw per-channel multiply-accumulates of a gathered input tile (eltwise
-        // multiply at the fidelity's phases + an add), not a dense K.
-        out_tiles = out_t * c_in_t;
-        const double elt = static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
-        fpu = out_tiles * taps * (elt * static_cast<double>(ph) + elt);
-        unpack = out_tiles * taps * (bf16_tile /*tilize*/ + act_tile + w_tile / static_cast<double>(m_th));
-        pack = out_tiles * taps * act_tile + out_tiles * out_tile;
-        weight_bytes = taps * static_cast<double>(s.out_channels_padded) * w_tile / static_cast<double>(m_hw.tile.elements());
-        op.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * taps;
-    } else {
-        const double tile_mm = out_t * k_t * wbw_t;
-        out_tiles = out_t * wbw_t;
-        fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
-        // Weights unpack per tile matmul; activations once per K step and reused across the output block.
-        unpack = tile_mm * w_tile + out_t * k_t * act_tile;
-        if (sliding) {  // the gathered im2col rows are tilized on the compute core first
-            unpack += out_t * k_t * bf16_tile;
-            pack += out_t * k_t * act_tile;
+        double fpu = 0, unpack = 0, pack = 0, out_tiles = 0, weight_bytes = 0;
+        if (dw) {
+            // Depthwise: each output tile is kh*kw per-channel multiply-accumulates of a gathered input tile (eltwise
+            // multiply at the fidelity's phases + an add), not a dense K.
+            out_tiles = out_t * c_in_t;
+            const double elt = static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+            fpu = out_tiles * taps * (elt * static_cast<double>(ph) + elt);
+            unpack = out_tiles * taps * (bf16_tile /*tilize*/ + act_tile + w_tile / static_cast<double>(m_th));
+            pack = out_tiles * taps * act_tile + out_tiles * out_tile;
+            weight_bytes = taps * static_cast<double>(s.out_channels_padded) * w_tile / static_cast<double>(m_hw.tile.elements());
+            r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * taps;
+        } else {
+            const double tile_mm = out_t * k_t * wbw_t;
+            out_tiles = out_t * wbw_t;
+            fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
+            // Weights unpack per tile matmul; activations once per K step and reused across the output block.
+            unpack = tile_mm * w_tile + out_t * k_t * act_tile;
+            if (sliding) {  // the gathered im2col rows are tilized on the compute core first
+                unpack += out_t * k_t * bf16_tile;
+                pack += out_t * k_t * act_tile;
+            }
+            const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
+            const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
+            pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
+            if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
+            weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
+            r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
         }
-        const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
-        const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
-        pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
-        if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
-        weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
-        op.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
-    }
-    const double sfpu = act == OpKind::Input ? 0 : sfpu_cycles(out_tiles, act);
-    const double compute = std::max({fpu + sfpu, unpack / m_unpack, pack / m_pack});
+        const double sfpu = sfpu_cycles(out_tiles, sfpu_instructions(op.unary));
+        const double compute = std::max({fpu + sfpu, unpack / m_unpack, pack / m_pack});
 
-    // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
-    // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
-    double reader = 0;
-    if (sliding) {
-        const double rows = static_cast<double>(s.out_nhw_shard);
-        const bool dilated = geo.dilation_w > 1;
-        const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
-        const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
-        reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-    }
-    if (!dw && s.layout != ShardLayout::HeightSharded) {
-        // every core receives the whole K of its rows: its own slice plus the multicast of the others
-        const double recv = out_t * k_t * act_tile;
-        reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
-                             m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-    }
-    // Writer (weights): read from DRAM by one core (HEIGHT, multicast to all), one per core column (BLOCK) or every
-    // core (WIDTH), then multicast: each core receives its weight block.
-    const int readers = s.layout == ShardLayout::HeightSharded ? 1 : s.layout == ShardLayout::BlockSharded ? std::max(1, s.cores_c) : cores;
-    double writer = dram_cycles(weight_bytes, readers, w_tile);
-    const double per_core_weights = s.layout == ShardLayout::HeightSharded ? weight_bytes : weight_bytes / std::max(1, s.cores_c);
-    if (s.layout != ShardLayout::WidthSharded && cores > 1)
-        writer = std::max(writer, noc_cycles(per_core_weights / w_tile, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
-    if (lm.output.kind != BufferKind::L1Sharded)
-        writer += noc_cycles(out_tiles, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-    op.dram_bytes = weight_bytes;
-    op.inputs[1].bytes = static_cast<int64_t>(weight_bytes);
-    op.pm_compute_ns = ns(op.flops / (static_cast<double>(cores) * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
-                          static_cast<double>(ph));
-    finish(op, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer));
-    ops.push_back(op);
-    return ops;
-}
-
-PerfOp Model::eltwise_op(int i, std::vector<PerfOp>& pre) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    int full = n.inputs[0], other = n.inputs[1];
-    const Shape& fs = m_g.nodes[static_cast<size_t>(full)].output_shape;
-    const Shape& os = m_g.nodes[static_cast<size_t>(other)].output_shape;
-    if (fs != n.output_shape && os == n.output_shape) std::swap(full, other);
-    const TensorPlacement& a = placement(full);
-    const TensorPlacement& b = placement(other);
-    const bool broadcast = m_g.nodes[static_cast<size_t>(other)].output_shape != n.output_shape;
-    if (!broadcast && !b.same_distribution(a)) {
-        TensorPlacement to = a;
-        to.dtype = b.dtype;
-        to.bytes_per_bank = a.row_major ? a.bytes_per_bank : tiles_per_core(a) * m_hw.tile_bytes(b.dtype);
-        pre.push_back(move(n.name, "ReshardDeviceOperation", b, to));
-    }
-    PerfOp op = start_op(n, c, lm, "BinaryNgDeviceOperation", {describe(a), describe(b)});
-    op.cores = op_cores(lm.output);
-    op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
-    op.attributes = std::string("binary_op_type=") + (n.op == OpKind::Mul ? "MUL" : "ADD") + (broadcast ? ";broadcast=1" : "");
-    const double t = tiles_per_core(lm.output);
-    const int64_t ph = n.op == OpKind::Mul ? phases(c.math_fidelity) : 1;
-    const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph);
-    const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
-    const double pack = t * static_cast<double>(m_hw.tile_bytes(c.dtype));
-    double bw = 0;
-    if (a.kind != BufferKind::L1Sharded)
-        bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(a.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-    if (broadcast)
-        bw += noc_cycles(tiles_per_core(b), static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
-                         m_hw.data_movement.l1_read_latency_cycles);
-    op.flops = static_cast<double>(n.output_shape.size() == 4 ? n.output_shape[0] * n.output_shape[1] * n.output_shape[2] * n.output_shape[3]
-                                                              : n.output_shape[0] * n.output_shape[1]);
-    op.pm_compute_ns = ns(t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph));
-    finish(op, launch(), std::max({fpu, unpack / m_unpack, pack / m_pack}), bw);
-    return op;
-}
-
-PerfOp Model::unary_op(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op = start_op(n, c, lm, n.op == OpKind::BatchNorm ? "BatchNormOperation" : "UnaryDeviceOperation", {describe(in)});
-    op.cores = op_cores(lm.output);
-    op.parallelization = lm.output.kind == BufferKind::L1Sharded ? layout_word(lm.output.layout) : "INTERLEAVED";
-    op.attributes = std::string("op_type=") + upper(op_name(n.op));
-    const double t = tiles_per_core(lm.output);
-    double core = n.op == OpKind::BatchNorm
-                      ? t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * (phases(c.math_fidelity) + 1))
-                      : sfpu_cycles(t, n.op);
-    const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
-    const double pack = t * static_cast<double>(m_hw.tile_bytes(c.dtype));
-    double bw = 0;
-    if (in.kind != BufferKind::L1Sharded) {
-        bw = noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-        bw = std::max(bw, noc_cycles(t, static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
-                                     m_hw.data_movement.l1_write_latency_cycles));
-    }
-    finish(op, launch(), std::max({core, unpack / m_unpack, pack / m_pack}), bw);
-    return op;
-}
-
-PerfOp Model::pool_op(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op = start_op(n, c, lm, "Pool2D", {describe(in)});
-    op.cores = op_cores(in);
-    op.parallelization = in.kind == BufferKind::L1Sharded ? layout_word(in.layout) : "INTERLEAVED";
-    op.attributes = "pool_type=AVG;global=1";
-    // The reduction runs on the FPU (GAPOOL): one eltwise pass per input tile.
-    const double t = tiles_per_core(in);
-    const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
-    const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
-    double bw = noc_cycles(tiles_per_core(lm.output), static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
-                           m_hw.data_movement.l1_write_latency_cycles);
-    if (in.kind != BufferKind::L1Sharded)
-        bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-    op.flops = static_cast<double>(in.rows * in.cols);
-    op.pm_compute_ns = op.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
-    finish(op, launch(), std::max(fpu, unpack / m_unpack), bw);
-    return op;
-}
-
-PerfOp Model::linear_op(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    const LinearAttrs& a = n.attr<LinearAttrs>();
-    const TensorPlacement& in = placement(n.inputs[0]);
-    const int64_t m_t = div_up(lm.output.rows, m_th), k_t = div_up(a.in_features, m_tw), n_t = div_up(a.out_features, m_tw);
-    const int cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), n_t));
-    const int64_t per_core_n = div_up(n_t, cores);
-    PerfOp op;
-    op.node_name = n.name;
-    op.op_code = "MatmulDeviceOperation";
-    op.math_fidelity = math_fidelity_name(c.math_fidelity);
-    op.inputs.push_back(describe(in));
-    PerfTensor w;
-    w.y = a.in_features;
-    w.x = a.out_features;
-    w.layout = "TILE";
-    w.dtype = upper(data_format_name(c.weights_dtype));
-    w.memory = "DEV_0_DRAM_INTERLEAVED";
-    const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
-    const double weight_bytes = static_cast<double>(k_t * n_t) * w_tile;
-    w.bytes = static_cast<int64_t>(weight_bytes);
-    op.inputs.push_back(w);
-    op.output = describe(lm.output);
-    op.cores = cores;
-    op.parallelization = "MatmulMultiCoreReuseMultiCast1DProgramConfig";
-    op.attributes = "M=" + std::to_string(lm.output.rows) + ";K=" + std::to_string(a.in_features) + ";N=" +
-                    std::to_string(a.out_features) + ";per_core_N=" + std::to_string(per_core_n);
-    const double tile_mm = static_cast<double>(m_t * k_t * per_core_n);
-    const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
-    const double act_tile = static_cast<double>(m_hw.tile_bytes(in.dtype));
-    const double unpack = tile_mm * w_tile + static_cast<double>(m_t * k_t) * act_tile;
-    const double pack = static_cast<double>(m_t * per_core_n * m_hw.tile_bytes(c.dtype));
-    // in0 multicast to every core; weights: each core reads its own K x per_core_N block from DRAM.
-    const double reader = noc_cycles(static_cast<double>(m_t * k_t), act_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-    const double writer = dram_cycles(weight_bytes, cores, w_tile) +
-                          noc_cycles(static_cast<double>(m_t * per_core_n), static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_write,
-                                     m_hw.data_movement.l1_write_latency_cycles);
-    op.dram_bytes = weight_bytes;
-    op.flops = 2.0 * static_cast<double>(lm.output.rows * a.in_features * a.out_features);
-    op.pm_compute_ns = ns(op.flops / (cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
-                          static_cast<double>(phases(c.math_fidelity)));
-    finish(op, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), std::max({fpu, unpack / m_unpack, pack / m_pack}),
-           std::max(reader, writer));
-    return op;
-}
-
-PerfOp Model::softmax_op(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerConfig& c = m_cfg[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    const TensorPlacement& in = placement(n.inputs[0]);
-    PerfOp op = start_op(n, c, lm, "SoftmaxDeviceOperation", {describe(in)});
-    const int64_t m_t = div_up(lm.output.rows, m_th), n_t = div_up(lm.output.cols, m_tw);
-    op.cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), m_t));
-    op.parallelization = "INTERLEAVED";
-    op.attributes = "dim=-1";
-    const double t = static_cast<double>(div_up(m_t, op.cores) * n_t);
-    const double core = sfpu_cycles(t, OpKind::Softmax) + 2 * t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
-    const double bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(c.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-    finish(op, launch(), core, bw);
-    return op;
-}
-
-Result<std::vector<PerfOp>> Model::ops_of(int i) const {
-    const Node& n = m_g.nodes[static_cast<size_t>(i)];
-    const LayerMemory& lm = m_plan.layers[static_cast<size_t>(i)];
-    if (lm.fused_or_view) return std::vector<PerfOp>{};
-    switch (n.op) {
-        case OpKind::Input: {
-            if (lm.output.kind == BufferKind::L1Sharded || lm.output.kind == BufferKind::L1Interleaved)
-                return std::vector<PerfOp>{input_op(i)};
-            return std::vector<PerfOp>{};
+        // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
+        // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
+        // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs.
+        double reader = 0;
+        if (sliding) {
+            const double rows = static_cast<double>(s.out_nhw_shard);
+            const bool dilated = geo.dilation_w > 1;
+            const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
+            reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+            if (c.enable_split_reader && s.layout == ShardLayout::HeightSharded) reader /= 2;
         }
-        case OpKind::Conv2d: return conv_ops(i);
-        case OpKind::Add:
-        case OpKind::Mul: {
-            std::vector<PerfOp> ops;
-            PerfOp op = eltwise_op(i, ops);
-            ops.push_back(op);
-            return ops;
+        if (!dw && s.layout != ShardLayout::HeightSharded) {
+            // every core receives the whole K of its rows: its own slice plus the multicast of the others
+            const double recv = out_t * k_t * act_tile;
+            reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
+                                 m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
         }
-        case OpKind::GlobalAvgPool: return std::vector<PerfOp>{pool_op(i)};
-        case OpKind::Linear: return std::vector<PerfOp>{linear_op(i)};
-        case OpKind::Softmax: return std::vector<PerfOp>{softmax_op(i)};
-        case OpKind::Flatten:
-        case OpKind::Dropout: return std::vector<PerfOp>{};
-        default: return std::vector<PerfOp>{unary_op(i)};
+        // Writer (weights): read from DRAM by one core (HEIGHT, multicast to all), one per core column (BLOCK) or every
+        // core (WIDTH), then multicast: each core receives its weight block.
+        const int readers = s.layout == ShardLayout::HeightSharded ? 1 : s.layout == ShardLayout::BlockSharded ? std::max(1, s.cores_c) : cores;
+        double writer = dram_cycles(weight_bytes, readers, w_tile);
+        const double per_core_weights = s.layout == ShardLayout::HeightSharded ? weight_bytes : weight_bytes / std::max(1, s.cores_c);
+        if (s.layout != ShardLayout::WidthSharded && cores > 1)
+            writer = std::max(writer, noc_cycles(per_core_weights / w_tile, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
+        if (o.kind != BufferKind::L1Sharded)
+            writer += noc_cycles(out_tiles, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        r.dram_bytes = weight_bytes;
+        r.inputs.back().bytes = static_cast<int64_t>(weight_bytes);
+        r.pm_compute_ns = ns(r.flops / (static_cast<double>(cores) * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
+                             static_cast<double>(ph));
+        // The activation stage feeds the compute through the act CB, the weights through the weights CB.
+        const double kernel = overlap(overlap(compute, reader, c.enable_act_double_buffer), writer, c.enable_weights_double_buffer);
+        finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer), kernel);
     }
-}
+
+    void cost_eltwise(const DeviceOp& op, PerfOp& r) const {
+        const LayerConfig& c = op.config;
+        const TensorPlacement& a = in0(op);
+        const TensorPlacement& b = m_p.placement(op.inputs[1]);
+        const TensorPlacement& o = out(op);
+        r.math_fidelity = math_fidelity_name(c.math_fidelity);
+        const double t = tiles_per_core(o);
+        const int64_t ph = op.eltwise == EltwiseFunction::Mul ? phases(c.math_fidelity) : 1;
+        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph);
+        const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (op.broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
+        const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
+        double bw = 0;
+        if (a.kind != BufferKind::L1Sharded)
+            bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(a.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+        if (op.broadcast)
+            bw += noc_cycles(tiles_per_core(b), static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
+                             m_hw.data_movement.l1_read_latency_cycles);
+        r.flops = static_cast<double>(o.rows * o.cols);
+        r.pm_compute_ns = ns(fpu);
+        finish(r, launch(), std::max({fpu, unpack / m_unpack, pack / m_pack}), bw);
+    }
+
+    void cost_unary(const DeviceOp& op, PerfOp& r) const {
+        const LayerConfig& c = op.config;
+        const TensorPlacement& in = in0(op);
+        const TensorPlacement& o = out(op);
+        const double t = tiles_per_core(o);
+        const double core = op.code == DeviceOpCode::BatchNorm
+                                ? t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * (phases(c.math_fidelity) + 1))
+                                : sfpu_cycles(t, sfpu_instructions(op.unary));
+        const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
+        const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
+        double bw = 0;
+        if (in.kind != BufferKind::L1Sharded) {
+            bw = noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+            bw = std::max(bw, noc_cycles(t, static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
+                                         m_hw.data_movement.l1_write_latency_cycles));
+        }
+        finish(r, launch(), std::max({core, unpack / m_unpack, pack / m_pack}), bw);
+    }
+
+    // Tilize / untilize: every tile goes through the unpacker and the packer once; interleaved tensors are read and
+    // written over the NoC page by page (rows when row-major).
+    void cost_layout_change(const DeviceOp& op, PerfOp& r) const {
+        const TensorPlacement& in = in0(op);
+        const TensorPlacement& o = out(op);
+        const TensorPlacement& tiled = in.row_major ? o : in;
+        const double t = tiles_per_core(tiled);
+        const double compute = std::max(t * static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype)) / m_unpack,
+                                        t * static_cast<double>(m_hw.tile_bytes(o.row_major ? DataFormat::BFloat16 : o.dtype)) / m_pack);
+        double bw = 0;
+        if (in.kind != BufferKind::L1Sharded || o.kind != BufferKind::L1Sharded) {
+            const double rows_per_core = std::ceil(static_cast<double>(tiled.rows) / std::max(1, r.cores));
+            const double row_bytes = static_cast<double>(tiled.cols * m_hw.row_major_element_bytes(DataFormat::BFloat16));
+            const double tile_b = static_cast<double>(m_hw.tile_bytes(tiled.dtype));
+            const double rm = noc_cycles(rows_per_core, row_bytes, std::min(m_l1_read, m_l1_write), m_hw.data_movement.l1_read_latency_cycles);
+            const double tl = noc_cycles(t, tile_b, std::min(m_l1_read, m_l1_write), m_hw.data_movement.l1_write_latency_cycles);
+            bw = rm + tl;
+        }
+        finish(r, launch(), compute, bw);
+    }
+
+    void cost_pool(const DeviceOp& op, PerfOp& r) const {
+        const TensorPlacement& in = in0(op);
+        const TensorPlacement& o = out(op);
+        // The reduction runs on the FPU (GAPOOL): one eltwise pass per input tile.
+        const double t = tiles_per_core(in);
+        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+        const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
+        double bw = noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
+                               m_hw.data_movement.l1_write_latency_cycles);
+        if (in.kind != BufferKind::L1Sharded)
+            bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+        r.flops = static_cast<double>(in.rows * in.cols);
+        r.pm_compute_ns = r.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
+        finish(r, launch(), std::max(fpu, unpack / m_unpack), bw);
+    }
+
+    void cost_linear(const DeviceOp& op, PerfOp& r, const Graph& g) const {
+        const LayerConfig& c = op.config;
+        const LinearAttrs& a = g.nodes[static_cast<size_t>(op.node)].attr<LinearAttrs>();
+        const TensorPlacement& in = in0(op);
+        const TensorPlacement& o = out(op);
+        const int64_t m_t = div_up(o.rows, m_th), k_t = div_up(a.in_features, m_tw), n_t = div_up(a.out_features, m_tw);
+        const int cores = op.cores;
+        const int64_t per_core_n = op.linear_per_core_n;
+        r.math_fidelity = math_fidelity_name(c.math_fidelity);
+        PerfTensor w;
+        w.y = a.in_features;
+        w.x = a.out_features;
+        w.layout = "TILE";
+        w.dtype = upper(data_format_name(c.weights_dtype));
+        w.memory = "DEV_0_DRAM_INTERLEAVED";
+        const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
+        const double weight_bytes = static_cast<double>(k_t * n_t) * w_tile;
+        w.bytes = static_cast<int64_t>(weight_bytes);
+        r.inputs.push_back(w);
+        const double tile_mm = static_cast<double>(m_t * k_t * per_core_n);
+        const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]) +
+                           sfpu_cycles(static_cast<double>(m_t * per_core_n), sfpu_instructions(op.unary));
+        const double act_tile = static_cast<double>(m_hw.tile_bytes(in.dtype));
+        const double unpack = tile_mm * w_tile + static_cast<double>(m_t * k_t) * act_tile;
+        const double pack = static_cast<double>(m_t * per_core_n * m_hw.tile_bytes(o.dtype));
+        // in0 multicast to every core; weights: each core reads its own K x per_core_N block from DRAM.
+        const double reader = noc_cycles(static_cast<double>(m_t * k_t), act_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        const double writer = dram_cycles(weight_bytes, cores, w_tile) +
+                              noc_cycles(static_cast<double>(m_t * per_core_n), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
+                                         m_hw.data_movement.l1_write_latency_cycles);
+        r.dram_bytes = weight_bytes;
+        r.flops = 2.0 * static_cast<double>(o.rows * a.in_features * a.out_features);
+        r.pm_compute_ns = ns(r.flops / (cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
+                             static_cast<double>(phases(c.math_fidelity)));
+        finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), std::max({fpu, unpack / m_unpack, pack / m_pack}),
+               std::max(reader, writer));
+    }
+
+    void cost_softmax(const DeviceOp& op, PerfOp& r) const {
+        const TensorPlacement& o = out(op);
+        const int64_t m_t = div_up(o.rows, m_th), n_t = div_up(o.cols, m_tw);
+        const double t = static_cast<double>(div_up(m_t, std::max(1, op.cores)) * n_t);
+        const double core = sfpu_cycles(t, m_hw.perf.sfpu_softmax) +
+                            2 * t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+        const double bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+        finish(r, launch(), core, bw);
+    }
+
+    const Program& m_p;
+    const WormholeHardware& m_hw;
+    double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack = 0, m_pack = 0;
+    int64_t m_th = 32, m_tw = 32;
+};
 
 std::string csv_field(const std::string& s) {
     if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -585,19 +475,13 @@ std::string json_escape(const std::string& s) {
 
 }  // namespace
 
-Result<PerfReport> model_performance(const Graph& graph, const std::vector<LayerConfig>& configs, const MemoryPlan& plan,
-                                     const WormholeHardware& hw) {
+Result<PerfReport> model_performance(const Graph& graph, const Program& program, const WormholeHardware& hw) {
     try {
-        if (configs.size() != graph.nodes.size() || plan.layers.size() != graph.nodes.size())
-            return Status::error("perf model: configs / memory plan do not match the graph");
         PerfReport r;
-        for (const Node& n : graph.nodes)
-            if (n.op == OpKind::Input && !n.output_shape.empty()) r.batch = n.output_shape[0];
-        Model m(graph, configs, plan, hw);
-        for (size_t i = 0; i < graph.nodes.size(); ++i) {
-            ZOO_ASSIGN_OR_RETURN(auto ops, m.ops_of(static_cast<int>(i)));
-            for (auto& op : ops) r.ops.push_back(std::move(op));
-        }
+        r.batch = program.batch;
+        r.dram_peak_bytes_per_s = hw.dram.peak_bytes_per_s;
+        Model m(program, hw);
+        for (size_t k = 0; k < program.ops.size(); ++k) r.ops.push_back(m.cost(k, graph));
         std::set<std::string> programs;
         for (size_t k = 0; k < r.ops.size(); ++k) {
             PerfOp& op = r.ops[k];
@@ -614,9 +498,9 @@ Result<PerfReport> model_performance(const Graph& graph, const std::vector<Layer
 
         // PCIe: the host image as the first op takes it (row-major, channels padded) and the graph outputs.
         double in_bytes = 0, out_bytes = 0;
-        for (size_t i = 0; i < graph.nodes.size(); ++i)
-            if (graph.nodes[i].op == OpKind::Input) in_bytes += static_cast<double>(placement_bytes(plan.layers[i].output));
-        for (int o : graph.outputs) out_bytes += static_cast<double>(placement_bytes(plan.layers[static_cast<size_t>(o)].output));
+        for (int t : program.input_tensors) in_bytes += static_cast<double>(program.placement(t).total_bytes());
+        for (int o : graph.outputs)
+            out_bytes += static_cast<double>(program.placement(program.node_value[static_cast<size_t>(o)]).total_bytes());
         r.pcie_in_ns = hw.host.pcie_latency_ns + in_bytes / hw.host.pcie_h2d_bytes_per_s * 1e9;
         r.pcie_out_ns = hw.host.pcie_latency_ns + out_bytes / hw.host.pcie_d2h_bytes_per_s * 1e9;
         r.trace_launch_ns = hw.host.trace_launch_ns;
@@ -648,7 +532,7 @@ std::string perf_ops_csv(const PerfReport& report) {
         for (const char* c : tensor_cols) header.push_back(std::string(t) + "_" + c);
     for (const char* c : {"PM IDEAL [ns]", "PM COMPUTE [ns]", "PM BANDWIDTH [ns]", "PM REQ I BW", "PM REQ O BW",
                           "PM FPU UTIL (%)", "DRAM BW UTIL (%)", "BOUND", "NODE", "MODEL COMPUTE [ns]",
-                          "MODEL BANDWIDTH [ns]", "MODEL OVERHEAD [ns]"})
+                          "MODEL BANDWIDTH [ns]", "MODEL OVERHEAD [ns]", "OUTPUT TENSOR"})
         header.push_back(c);
     for (size_t k = 0; k < header.size(); ++k) os << (k ? "," : "") << csv_field(header[k]);
     os << "\n";
@@ -675,12 +559,13 @@ std::string perf_ops_csv(const PerfReport& report) {
         row.push_back(num(static_cast<double>(in_bytes) / k, 3));     // GB/s (bytes per ns)
         row.push_back(num(static_cast<double>(op.output.bytes) / k, 3));
         row.push_back(num(100.0 * op.pm_compute_ns / k, 3));
-        row.push_back(num(op.dram_bytes > 0 ? 100.0 * op.dram_bytes / k / 288.0 : 0.0, 3));
+        row.push_back(num(op.dram_bytes > 0 ? 100.0 * op.dram_bytes / k / (report.dram_peak_bytes_per_s * 1e-9) : 0.0, 3));
         row.push_back(perf_bound_name(op.bound));
         row.push_back(op.node_name);
         row.push_back(num(op.compute_ns));
         row.push_back(num(op.bandwidth_ns));
         row.push_back(num(op.overhead_ns));
+        row.push_back(op.output_name);
         for (size_t c = 0; c < row.size(); ++c) os << (c ? "," : "") << csv_field(row[c]);
         os << "\n";
     }

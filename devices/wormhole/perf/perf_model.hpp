@@ -10,9 +10,11 @@
 //                  instructions per pass of the activation.
 //   data movement  the busiest core's reader / writer: NoC transactions x max(issue cost, bytes / per-core rate) +
 //                  one latency, and DRAM traffic at max(per-core rate of the reading cores, card-wide achievable rate).
-//   overhead       program launch (+ conv set-up): fixed cycles per op.
-// The row's BOUND is the largest of the three terms. Halo, reshard and the host input's DRAM -> L1 move are ops of
-// their own. Constants: WormholeHardware (yaml/devices/wormhole_n150.yaml, each with its source).
+//   overhead       program launch (+ conv / halo set-up): fixed cycles per op.
+// A conv's stages (activation reader, compute, weight writer) hide behind each other through their CBs when those are
+// double-buffered (enable_act_double_buffer / enable_weights_double_buffer); otherwise a share of the shorter stage
+// (perf.single_buffer_stall_fraction) adds to the longer. The row's BOUND is the largest of the three terms. Every
+// program op is one row (halo, reshard, the host input's DRAM -> L1 move, conversions included). Constants: WormholeHardware (yaml/devices/wormhole_n150.yaml, each with its source).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,7 @@
 #include <vector>
 
 #include "memory/hardware.hpp"
-#include "memory/memory_plan.hpp"
+#include "program/program.hpp"
 #include "zoo/graph.hpp"
 #include "zoo/layer_config.hpp"
 
@@ -39,7 +41,8 @@ struct PerfTensor {
 };
 
 struct PerfOp {
-    std::string node_name;   // graph node the op belongs to (halo / reshard ops: the conv or eltwise they feed)
+    std::string node_name;   // graph node the op belongs to (halo / reshard / conversion ops: the layer they serve)
+    std::string output_name; // the program tensor it writes ("<node>", "<node>:halo", "<node>:to_row_major", ...)
     std::string op_code;     // "Conv2dDeviceOperation", "HaloDeviceOperation", ...
     std::string attributes;  // free text, key=value pairs
     std::string math_fidelity;
@@ -61,6 +64,7 @@ struct PerfOp {
 
 struct PerfReport {
     int64_t batch = 1;
+    double dram_peak_bytes_per_s = 0;  // for the DRAM BW UTIL column
     std::vector<PerfOp> ops;
     double device_kernel_ns = 0;   // sum of kernel durations
     double device_fps = 0;         // batch / device_kernel_ns
@@ -74,9 +78,8 @@ struct PerfReport {
     double compile_ns = 0;         // modelled first run: program compiles + one eager run
 };
 
-// graph/configs as compiled (BatchNorm folded), plan from plan_memory on them.
-Result<PerfReport> model_performance(const Graph& graph, const std::vector<LayerConfig>& configs, const MemoryPlan& plan,
-                                     const WormholeHardware& hw);
+// One PerfOp per program op, in program order. graph: the one the program was lowered from.
+Result<PerfReport> model_performance(const Graph& graph, const Program& program, const WormholeHardware& hw);
 
 // tt-metal ops_perf_results columns (reference s8) + BOUND; RFC 4180 quoting.
 std::string perf_ops_csv(const PerfReport& report);

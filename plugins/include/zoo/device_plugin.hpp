@@ -21,6 +21,9 @@ struct DeviceInfo {
 
 struct CompileOptions {
     int threads = 0;  // 0 = all hardware threads
+    // Bytes of a device's small L1 region for op config tensors (Tenstorrent: ttnn.open_device(l1_small_size=...));
+    // 0 = the device's default. Devices without such a region ignore it.
+    int64_t l1_small_size = 0;
 };
 
 // Timing of one device op from the last run, for per-layer profiles.

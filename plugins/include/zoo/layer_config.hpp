@@ -4,19 +4,33 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace zoo {
 
 enum class DataFormat : uint8_t { Float32, BFloat16, BFloat8_b, BFloat4_b };
 enum class MathFidelity : uint8_t { LoFi, HiFi2, HiFi3, HiFi4 };
 enum class ShardLayout : uint8_t { Auto, Interleaved, HeightSharded, WidthSharded, BlockSharded };
+// Where a layer writes its output. Auto: where the op naturally leaves it (a conv: sharded like the conv; an eltwise
+// op: like its input; pool / linear / softmax: L1 interleaved).
+enum class OutputMemory : uint8_t { Auto, L1Sharded, L1Interleaved, DramInterleaved };
+enum class TensorLayout : uint8_t { Tile, RowMajor };
+// Conversion ops a program runs after a layer, in order (what a tt-metal model writes between its ops:
+// ttnn.sharded_to_interleaved, ttnn.interleaved_to_sharded, ttnn.to_layout, ttnn.reshape).
+enum class ConvertOp : uint8_t { ShardedToInterleaved, InterleavedToSharded, ToRowMajor, ToTile, Reshape };
 
 const char* data_format_name(DataFormat f);      // "bfloat16", "bfloat8_b", ...
 const char* math_fidelity_name(MathFidelity f);  // "LoFi", "HiFi4", ...
 const char* shard_layout_name(ShardLayout s);    // "auto", "HEIGHT_SHARDED", ...
+const char* output_memory_name(OutputMemory m);  // "auto", "L1_SHARDED", "L1_INTERLEAVED", "DRAM_INTERLEAVED"
+const char* tensor_layout_name(TensorLayout l);  // "TILE", "ROW_MAJOR"
+const char* convert_op_name(ConvertOp c);        // "sharded_to_interleaved", "to_row_major", ...
 bool data_format_from_name(const std::string& text, DataFormat& out);
 bool math_fidelity_from_name(const std::string& text, MathFidelity& out);
 bool shard_layout_from_name(const std::string& text, ShardLayout& out);
+bool output_memory_from_name(const std::string& text, OutputMemory& out);
+bool tensor_layout_from_name(const std::string& text, TensorLayout& out);
+bool convert_op_from_name(const std::string& text, ConvertOp& out);
 
 struct CoreGrid {
     int x = 0;  // 0 = let the device choose
@@ -34,6 +48,21 @@ struct LayerConfig {
     int act_block_h = 0;  // rows per activation block, multiple of 32; 0 = whole per-core height
     CoreGrid core_grid;
     bool deallocate_activation = false;
+    // Output placement and layout of the layer's own op (ttnn's memory_config / output layout arguments).
+    OutputMemory output_memory = OutputMemory::Auto;
+    TensorLayout output_layout = TensorLayout::Tile;
+    // An activation right after a conv runs inside the conv (ttnn.conv2d's activation argument) unless false.
+    bool fuse_activation = true;
+    // hardswish / hardsigmoid as the composite of simpler ops (hardsigmoid then multiply; add, relu6, multiply)
+    // instead of one SFPU op.
+    bool composite_activation = false;
+    // Conv2d program options (ttnn Conv2dConfig): double-buffered activation / weight CBs, the activation reader
+    // split over both data-movement RISCs, resharding an input whose sharding is not the conv's own choice.
+    bool enable_act_double_buffer = false;
+    bool enable_weights_double_buffer = false;
+    bool enable_split_reader = false;
+    bool reshard_if_not_optimal = false;
+    std::vector<ConvertOp> convert_output;  // run after the layer, in order
 };
 
 }  // namespace zoo

@@ -9,9 +9,25 @@
 namespace zoo::runner {
 
 const std::vector<std::string>& layer_config_keys() {
-    static const std::vector<std::string> keys{"dtype",         "weights_dtype", "math_fidelity", "fp32_dest_acc",
-                                               "packer_l1_acc", "math_approx",   "shard_layout",  "act_block_h",
-                                               "core_grid",     "deallocate_activation"};
+    static const std::vector<std::string> keys{"dtype",
+                                               "weights_dtype",
+                                               "math_fidelity",
+                                               "fp32_dest_acc",
+                                               "packer_l1_acc",
+                                               "math_approx",
+                                               "shard_layout",
+                                               "act_block_h",
+                                               "core_grid",
+                                               "deallocate_activation",
+                                               "output_memory",
+                                               "output_layout",
+                                               "fuse_activation",
+                                               "composite_activation",
+                                               "enable_act_double_buffer",
+                                               "enable_weights_double_buffer",
+                                               "enable_split_reader",
+                                               "reshard_if_not_optimal",
+                                               "convert_output"};
     return keys;
 }
 
@@ -38,6 +54,17 @@ Status bad_value(const SpecValue& v, const std::string& key, const std::string& 
     return Status::error(v.source() + ": '" + key + "' must be " + expected + ", found " + v.describe());
 }
 
+// The boolean program options, by key (null for other keys).
+bool* flag_field(LayerConfig& c, const std::string& key) {
+    if (key == "fuse_activation") return &c.fuse_activation;
+    if (key == "composite_activation") return &c.composite_activation;
+    if (key == "enable_act_double_buffer") return &c.enable_act_double_buffer;
+    if (key == "enable_weights_double_buffer") return &c.enable_weights_double_buffer;
+    if (key == "enable_split_reader") return &c.enable_split_reader;
+    if (key == "reshard_if_not_optimal") return &c.reshard_if_not_optimal;
+    return nullptr;
+}
+
 std::string config_cell(const LayerConfig& c, const std::string& key) {
     if (key == "dtype") return data_format_name(c.dtype);
     if (key == "weights_dtype") return data_format_name(c.weights_dtype);
@@ -49,6 +76,14 @@ std::string config_cell(const LayerConfig& c, const std::string& key) {
     if (key == "act_block_h") return c.act_block_h ? std::to_string(c.act_block_h) : "auto";
     if (key == "core_grid") return c.core_grid.x ? std::to_string(c.core_grid.x) + "x" + std::to_string(c.core_grid.y) : "auto";
     if (key == "deallocate_activation") return c.deallocate_activation ? "yes" : "no";
+    if (key == "output_memory") return output_memory_name(c.output_memory);
+    if (key == "output_layout") return tensor_layout_name(c.output_layout);
+    if (const bool* flag = flag_field(const_cast<LayerConfig&>(c), key)) return *flag ? "on" : "off";
+    if (key == "convert_output") {
+        std::string out;
+        for (ConvertOp op : c.convert_output) out += (out.empty() ? "" : ">") + std::string(convert_op_name(op));
+        return out.empty() ? "-" : out;
+    }
     return "?";
 }
 
@@ -71,6 +106,34 @@ Status apply_layer_setting(LayerConfig& c, const std::string& key, const SpecVal
                       : key == "math_approx"   ? c.math_approx
                                                : c.deallocate_activation;
         field = *b;
+    } else if (bool* flag = flag_field(c, key)) {
+        auto b = v.as_bool();
+        if (!b) return bad_value(v, key, "true or false");
+        *flag = *b;
+    } else if (key == "output_memory") {
+        if (v.kind() != SpecValue::Kind::Scalar || !output_memory_from_name(v.text(), c.output_memory))
+            return bad_value(v, key, "one of auto, L1_SHARDED, L1_INTERLEAVED, DRAM_INTERLEAVED");
+    } else if (key == "output_layout") {
+        if (v.kind() != SpecValue::Kind::Scalar || !tensor_layout_from_name(v.text(), c.output_layout))
+            return bad_value(v, key, "TILE or ROW_MAJOR");
+    } else if (key == "convert_output") {
+        // A list of conversion ops, or one name; [] clears.
+        std::vector<ConvertOp> ops;
+        const std::string expected =
+            "a list of sharded_to_interleaved, interleaved_to_sharded, to_row_major, to_tile, reshape";
+        if (v.kind() == SpecValue::Kind::List) {
+            for (const auto& item : v.items()) {
+                ConvertOp op;
+                if (item.kind() != SpecValue::Kind::Scalar || !convert_op_from_name(item.text(), op))
+                    return bad_value(item, key, expected);
+                ops.push_back(op);
+            }
+        } else {
+            ConvertOp op;
+            if (v.kind() != SpecValue::Kind::Scalar || !convert_op_from_name(v.text(), op)) return bad_value(v, key, expected);
+            ops.push_back(op);
+        }
+        c.convert_output = std::move(ops);
     } else if (key == "shard_layout") {
         if (v.kind() != SpecValue::Kind::Scalar || !shard_layout_from_name(v.text(), c.shard_layout))
             return bad_value(v, key, "one of auto, INTERLEAVED, HEIGHT_SHARDED, WIDTH_SHARDED, BLOCK_SHARDED");
@@ -98,15 +161,26 @@ Status apply_layer_setting(LayerConfig& c, const std::string& key, const SpecVal
     return Status::ok();
 }
 
+// The device's L1_SMALL region (ttnn.open_device(l1_small_size=...)): bytes, a positive multiple of 32.
+Result<int64_t> l1_small_size_of(const SpecValue& v) {
+    auto n = v.as_int();
+    if (!n || *n <= 0 || *n % 32 != 0 || *n > (int64_t{1} << 30))
+        return bad_value(v, "l1_small_size", "a positive number of bytes, a multiple of 32 (e.g. 8192, 32768)");
+    return *n;
+}
+
 Result<RunConfig> load_run_config(const std::string& path) {
     ZOO_ASSIGN_OR_RETURN(SpecValue root, load_yaml_spec(path));
-    ZOO_TRY(root.check_keys({"name", "description", "device", "batch", "defaults", "layers"}));
+    ZOO_TRY(root.check_keys({"name", "description", "device", "batch", "l1_small_size", "defaults", "layers"}));
     RunConfig config;
     config.path = path;
     if (const SpecValue* b = root.find("batch")) {
         auto n = b->as_int();
         if (!n || *n <= 0) return bad_value(*b, "batch", "a positive integer");
         config.batch = *n;
+    }
+    if (const SpecValue* l1 = root.find("l1_small_size")) {
+        ZOO_ASSIGN_OR_RETURN(config.l1_small_size, l1_small_size_of(*l1));
     }
     if (const SpecValue* d = root.find("defaults")) {
         ZOO_TRY(check_layer_keys(*d, {}));
@@ -143,6 +217,11 @@ Result<RunConfig> load_run_config(const std::string& path) {
 }
 
 Result<bool> apply_config_override(RunConfig& config, const SetOverride& set) {
+    if (set.key == "l1_small_size") {
+        ZOO_ASSIGN_OR_RETURN(SpecValue value, override_value(set));
+        ZOO_ASSIGN_OR_RETURN(config.l1_small_size, l1_small_size_of(value));
+        return true;
+    }
     std::string key = set.key;
     std::string pattern;
     if (size_t colon = key.rfind(':'); colon != std::string::npos) {

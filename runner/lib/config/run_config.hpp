@@ -3,6 +3,7 @@
 // (last match wins) < --set pattern overrides.
 //
 //   batch: 10                        # optional default batch
+//   l1_small_size: 8192              # optional device option: bytes of the L1_SMALL region
 //   defaults: {dtype: bfloat8_b, math_fidelity: LoFi}
 //   layers:
 //     - match: "features.1[0-6].conv.2"   # glob on node names
@@ -31,6 +32,7 @@ struct LayerRule {
 struct RunConfig {
     std::string path;  // empty when none was given
     std::optional<int64_t> batch;
+    std::optional<int64_t> l1_small_size;  // device option (bytes of L1_SMALL); unset = the device's default
     SpecValue defaults = SpecValue::map("(no run config)");
     std::vector<LayerRule> rules;
 };

@@ -134,6 +134,7 @@ Result<CompiledSetup> compile_on_device(const PluginRegistry& registry, const Mo
     const auto start = std::chrono::steady_clock::now();
     CompileOptions options;
     options.threads = threads;
+    options.l1_small_size = setup.run_config.l1_small_size.value_or(0);
     ZOO_ASSIGN_OR_RETURN(auto compiled, out.device->compile(out.graph, weights, out.configs.per_node, options));
     out.compile_ms = ms_since(start);
     out.compiled = hold_compiled(std::move(compiled), out.device);

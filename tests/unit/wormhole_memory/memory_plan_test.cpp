@@ -40,9 +40,11 @@ TEST(MemoryPlan, TtMetalMobileNetV2FitsAtBatch10) {
     EXPECT_EQ(configs[g.find("features.18.0")].shard_layout, ShardLayout::HeightSharded);
     EXPECT_EQ(configs[g.find("features.3.conv.1.0")].weights_dtype, DataFormat::BFloat8_b);
 
-    auto plan = plan_memory(g, configs, n150());
+    auto program = lower_program(g, configs, n150());
+    ASSERT_TRUE(program) << program.status().message();
+    auto plan = plan_memory(g, *program, n150());
     ASSERT_TRUE(plan) << plan.status().message();
-    std::cout << format_memory_plan(*plan);
+    std::cout << format_memory_plan(*program, *plan);
     for (const auto& w : plan->warnings) std::cout << "warning: " << w << "\n";
 
     // The image: row-major bfloat16, 7,840 x 16 on 64 cores (reference s6).
