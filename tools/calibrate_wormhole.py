@@ -94,7 +94,10 @@ def format_value(x):
 
 def set_constant(lines, dotted, value, source=None):
     i = find_line(lines, dotted)
-    line = re.sub(r"(value:\s*)[-+0-9.eE]+", lambda m: m.group(1) + format_value(value), lines[i], count=1)
+    # An entry written as an integer (cycles, ns) is read as one by the device: keep it an integer.
+    integer = re.search(r"value:\s*[-+]?\d+\s*[,}]", lines[i]) is not None
+    text = "%d" % round(value) if integer else format_value(value)
+    line = re.sub(r"(value:\s*)[-+0-9.eE]+", lambda m: m.group(1) + text, lines[i], count=1)
     if source is not None:
         line = re.sub(r'(source:\s*)"[^"]*"', lambda m: m.group(1) + json.dumps(source), line, count=1)
     lines[i] = line
@@ -112,9 +115,19 @@ def trial_file(lines, names, values, tmpdir):
 
 # ---- the fit ----
 
+class TrialFailed(Exception):
+    pass
+
+
 def log_residuals(result, fit_cases):
     by_id = {c["id"]: c for c in result["cases"]}
-    return np.array([math.log(by_id[i]["modelled"] / by_id[i]["measured"]) for i in fit_cases])
+    out = []
+    for i in fit_cases:
+        c = by_id[i]
+        if "modelled" not in c or not c["modelled"] > 0:
+            raise TrialFailed("case %s with trial values %s: %s" % (i, result.get("hardware"), c.get("error", "no modelled value")))
+        out.append(math.log(c["modelled"] / c["measured"]))
+    return np.array(out)
 
 
 def fit(build, lines, names, x0, fit_cases, tmpdir, iterations=30):
@@ -202,6 +215,7 @@ def print_table(result, fitted, markdown):
 
 
 def main():
+    global DEVICE_YAML, CALIBRATION
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory (bin/wormhole_calibrate)")
     ap.add_argument("--check", action="store_true", help="no fit: exit 1 when a case is beyond its limit or fails")
@@ -210,7 +224,6 @@ def main():
     ap.add_argument("--calibration", default=CALIBRATION, help="calibration set (default: %(default)s)")
     ap.add_argument("--device-yaml", default=DEVICE_YAML, help="device description holding the constants (default: %(default)s)")
     args = ap.parse_args()
-    global DEVICE_YAML, CALIBRATION
     DEVICE_YAML, CALIBRATION = os.path.abspath(args.device_yaml), os.path.abspath(args.calibration)
 
     with open(DEVICE_YAML) as f:
