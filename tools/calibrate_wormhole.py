@@ -92,11 +92,15 @@ def format_value(x):
     return ("%d" % round(x)) if abs(x) >= 100 else ("%.4g" % x)
 
 
+def value_text(lines, dotted, value):
+    # An entry written as an integer (cycles, ns) is read as one by the device: keep it an integer.
+    integer = re.search(r"value:\s*[-+]?\d+\s*[,}]", lines[find_line(lines, dotted)]) is not None
+    return "%d" % round(value) if integer else format_value(value)
+
+
 def set_constant(lines, dotted, value, source=None):
     i = find_line(lines, dotted)
-    # An entry written as an integer (cycles, ns) is read as one by the device: keep it an integer.
-    integer = re.search(r"value:\s*[-+]?\d+\s*[,}]", lines[i]) is not None
-    text = "%d" % round(value) if integer else format_value(value)
+    text = value_text(lines, dotted, value)
     line = re.sub(r"(value:\s*)[-+0-9.eE]+", lambda m: m.group(1) + text, lines[i], count=1)
     if source is not None:
         line = re.sub(r'(source:\s*)"[^"]*"', lambda m: m.group(1) + json.dumps(source), line, count=1)
@@ -274,7 +278,8 @@ def main():
                 fitted_ids = set(usable)
                 print("fitted on %s (rms log residual %.4f):" % (", ".join(usable), math.sqrt(float(r @ r) / len(r))))
                 for n, a, b in zip(names, x0, values):
-                    print("  %-32s %12s -> %12s%s" % (n, format_value(a), format_value(b), "" if n in sensitive else "  (not fitted)"))
+                    print("  %-32s %12s -> %12s%s" % (n, value_text(lines, n, a), value_text(lines, n, b),
+                                                     "" if n in sensitive else "  (not fitted)"))
                 if args.write:
                     for k in idx:
                         set_constant(lines, names[k], values[k],
