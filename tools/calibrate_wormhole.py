@@ -1,129 +1,303 @@
-#!/usr/bin/env python3
-"""Calibration of the Wormhole perf model against the published MobileNetV2 n150 figures (reference s6).
+#!/usr/bin/python3
+"""Fit and check the Wormhole perf model against the silicon figures of yaml/devices/wormhole_n150_calibration.yaml.
 
-Runs
-  build/bin/runner run --model mobilenetv2 --device wormhole --config yaml/configs/mobilenetv2_ttmetal_n150.yaml
-                       --input random --iterations 1 --report /tmp/x.json
-(its JSON report carries modelled_device_fps, the sum of the modelled per-op timings) and build/bin/wormhole_perf
-(the device's own metrics and its "ops" table: the runner's report does not carry device metrics such as the
-end-to-end figures), then prints modelled vs published and the per-op breakdown.
+Every figure is evaluated by build/bin/wormhole_calibrate (the real device plugin, through the runner's session API);
+this script only fits and reports. The free constants and the fit cases are listed in the calibration file (`fit:`);
+each constant must be a `perf:` or `host:` entry of yaml/devices/wormhole_n150.yaml whose source says `assumption:`,
+`calibrated:` or `fitted:` (a published number is never fitted).
 
-Usage: tools/calibrate_wormhole.py [--build DIR] [--skip-runner] [--top N]
-Standard library only.
+  tools/calibrate_wormhole.py [--build DIR]            fit on the fit cases, print every case (fitted or not)
+  tools/calibrate_wormhole.py --write                  fit, then write the values into yaml/devices/wormhole_n150.yaml
+                                                       (line edits: comments and layout kept), source `fitted: ...`
+  tools/calibrate_wormhole.py --check                  no fit: exit 1 when a case is beyond its kind's limit
+                                                       (device_op 20%, device_model 10%, end_to_end 15%) or fails
+  tools/calibrate_wormhole.py --markdown               print the table as markdown (for the README)
+
+The fit: least squares on log(modelled / measured) over the fit cases, Levenberg-Marquardt on log(constant) (so every
+constant stays positive), each bounded to [initial / 30, initial * 30], forward-difference Jacobian (one tool run per
+constant per iteration). A constant that no evaluable fit case depends on is left as it is and said so; the fit
+refuses to run with fewer evaluable fit cases than constants it would move.
+Standard library + numpy.
 """
 import argparse
-import csv
-import io
 import json
+import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, "yaml", "configs", "mobilenetv2_ttmetal_n150.yaml")
-
-PUBLISHED = {
-    "device_fps": (3730.0, 0.15, "device kernel samples/s, batch 10 (newer config, +-3% in its perf test)"),
-    "e2e_fps_trace_2cq": (3030.0, 0.20, "end to end, trace + 2 command queues, batch 10"),
-}
-# Seed document (older tech report): bfloat8_b vs bfloat16 FPS of all ops.
-PUBLISHED_BF16_RATIO = 898.4 / 927.5
+DEVICE_YAML = os.path.join(ROOT, "yaml", "devices", "wormhole_n150.yaml")
+CALIBRATION = os.path.join(ROOT, "yaml", "devices", "wormhole_n150_calibration.yaml")
+LIMITS = {"device_op": 0.20, "device_model": 0.10, "end_to_end": 0.15}
+FREE_SOURCES = ("assumption:", "calibrated:", "fitted:")
+BOUND_FACTOR = 30.0
 
 
-def perf_tool(build, sets=(), table=None, batch=None):
-    cmd = [os.path.join(os.path.abspath(build), "bin", "wormhole_perf"), "--model", "mobilenetv2", "--config", CONFIG]
-    if batch:
-        cmd += ["--batch", str(batch)]
-    for s in sets:
-        cmd += ["--set", s]
-    if table:
-        cmd += ["--table", table]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout)
+def run_tool(build, hardware=None, cases=None):
+    exe = os.path.join(os.path.abspath(build), "bin", "wormhole_calibrate")
+    cmd = [exe, "--calibration", CALIBRATION, "--root", ROOT]
+    if hardware:
+        cmd += ["--hardware", hardware]
+    if cases:
+        cmd += ["--cases", ",".join(cases)]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        sys.exit("wormhole_calibrate failed (%d): %s" % (r.returncode, r.stderr.strip()))
+    return json.loads(r.stdout)
 
 
-def runner_report(build):
-    with tempfile.TemporaryDirectory() as d:
-        report = os.path.join(d, "x.json")
-        cmd = [os.path.join(os.path.abspath(build), "bin", "runner"), "run", "--model", "mobilenetv2", "--device", "wormhole", "--config",
-               CONFIG, "--input", "random", "--iterations", "1", "--report", report]
-        r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if r.returncode != 0 or not os.path.exists(report):
-            print("runner run failed (%d): %s" % (r.returncode, (r.stderr or r.stdout).strip()[-400:]))
-            return None
-        with open(report) as f:
-            return json.load(f)
+# ---- the device YAML, edited by lines so that its comments and layout stay ----
+
+ENTRY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_]+):\s*\{(?P<body>.*)\}\s*$")
+SECTION = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_]+):\s*(#.*)?$")
+
+
+def find_line(lines, dotted):
+    """Index of the flow-map line `key: {value: ..., source: "..."}` at the dotted path (e.g. perf.op_launch_cycles)."""
+    want = dotted.split(".")
+    stack = []  # (indent, key)
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = ENTRY.match(line) or SECTION.match(line)
+        if not m:
+            continue
+        indent = len(m.group("indent"))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group("key")))
+        if [k for _, k in stack] == want and ENTRY.match(line):
+            return i
+    raise SystemExit("%s: no entry %s (a `key: {value: ..., source: ...}` line)" % (DEVICE_YAML, dotted))
+
+
+def read_constant(lines, dotted):
+    line = lines[find_line(lines, dotted)]
+    v = re.search(r"value:\s*([-+0-9.eE]+)", line)
+    s = re.search(r'source:\s*"([^"]*)"', line)
+    if not v or not s:
+        raise SystemExit("%s: entry %s has no numeric value or no quoted source" % (DEVICE_YAML, dotted))
+    if not s.group(1).startswith(FREE_SOURCES):
+        raise SystemExit("%s is not a free constant: its source is %r (only %s are fitted)" % (dotted, s.group(1), ", ".join(FREE_SOURCES)))
+    return float(v.group(1)), s.group(1)
+
+
+def format_value(x):
+    return ("%d" % round(x)) if abs(x) >= 100 else ("%.4g" % x)
+
+
+def value_text(lines, dotted, value):
+    # An entry written as an integer (cycles, ns) is read as one by the device: keep it an integer.
+    integer = re.search(r"value:\s*[-+]?\d+\s*[,}]", lines[find_line(lines, dotted)]) is not None
+    return "%d" % round(value) if integer else format_value(value)
+
+
+def set_constant(lines, dotted, value, source=None):
+    i = find_line(lines, dotted)
+    text = value_text(lines, dotted, value)
+    line = re.sub(r"(value:\s*)[-+0-9.eE]+", lambda m: m.group(1) + text, lines[i], count=1)
+    if source is not None:
+        line = re.sub(r'(source:\s*)"[^"]*"', lambda m: m.group(1) + json.dumps(source), line, count=1)
+    lines[i] = line
+
+
+def trial_file(lines, names, values, tmpdir):
+    trial = list(lines)
+    for n, v in zip(names, values):
+        set_constant(trial, n, v)
+    path = os.path.join(tmpdir, "wormhole_n150.yaml")
+    with open(path, "w") as f:
+        f.writelines(trial)
+    return path
+
+
+# ---- the fit ----
+
+class TrialFailed(Exception):
+    pass
+
+
+def log_residuals(result, fit_cases):
+    by_id = {c["id"]: c for c in result["cases"]}
+    out = []
+    for i in fit_cases:
+        c = by_id[i]
+        if "modelled" not in c or not c["modelled"] > 0:
+            raise TrialFailed("case %s with trial values %s: %s" % (i, result.get("hardware"), c.get("error", "no modelled value")))
+        out.append(math.log(c["modelled"] / c["measured"]))
+    return np.array(out)
+
+
+def fit(build, lines, names, x0, fit_cases, tmpdir, iterations=30):
+    """Levenberg-Marquardt on p = log(constant), bounded to log(x0) +- log(BOUND_FACTOR)."""
+    p0 = np.log(x0)
+    lo, hi = p0 - math.log(BOUND_FACTOR), p0 + math.log(BOUND_FACTOR)
+
+    def residuals(p):
+        return log_residuals(run_tool(build, trial_file(lines, names, np.exp(p), tmpdir), fit_cases), fit_cases)
+
+    p, r = p0.copy(), residuals(p0)
+    lam, h = 1e-2, 0.05
+    for _ in range(iterations):
+        J = np.empty((len(r), len(p)))
+        for k in range(len(p)):
+            q = p.copy()
+            q[k] = q[k] + h if q[k] + h <= hi[k] else q[k] - h
+            J[:, k] = (residuals(q) - r) / (q[k] - p[k])
+        g = J.T @ r
+        A = J.T @ J
+        improved = False
+        for _ in range(8):
+            step = np.linalg.solve(A + lam * np.diag(np.diag(A) + 1e-9), -g)
+            q = np.clip(p + step, lo, hi)
+            rq = residuals(q)
+            if rq @ rq < r @ r:
+                p, r, lam, improved = q, rq, lam / 3, True
+                break
+            lam *= 4
+        if not improved or np.max(np.abs(step)) < 1e-4:
+            break
+    return np.exp(p), r
+
+
+# ---- reporting ----
+
+def dominant(case):
+    b = case.get("breakdown") or {}
+    if "numerator" in b:
+        b = b["numerator"]
+    by = b.get("kernel_ns_by_bound") or {}
+    total = sum(by.values())
+    if not total:
+        return ""
+    return " / ".join("%s %d%%" % (k, round(100 * v / total)) for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
+
+
+def show(v, unit):
+    if v is None:
+        return "-"
+    if unit == "ns":
+        return "%.1f us" % (v / 1000)
+    if unit == "ratio":
+        return "%.3f" % v
+    return "%.0f" % v
+
+
+def status(case):
+    if not case.get("runnable", False):
+        return "not runnable"
+    if "error" in case:
+        return "ERROR"
+    return "ok" if abs(case["residual"]) <= LIMITS[case["kind"]] else "FAIL"
+
+
+def print_table(result, fitted, markdown):
+    rows = []
+    for c in result["cases"]:
+        res = "%+.1f%%" % (100 * c["residual"]) if "residual" in c else "-"
+        why = c.get("reason") or c.get("error") or dominant(c)
+        # Paths relative to the checkout; the runner's list of accepted keys is long and the same for every case.
+        why = re.sub(r" \(accepted: [^)]*\)", "", why.replace(ROOT + os.sep, ""))
+        rows.append([c["id"], c.get("kind", "?"), "yes" if c["id"] in fitted else "", show(c.get("modelled"), c.get("unit")),
+                     show(c.get("measured"), c.get("unit")), res, "%d%%" % round(100 * LIMITS.get(c.get("kind"), 0)),
+                     status(c), why])
+    head = ["case", "kind", "fitted", "modelled", "measured", "residual", "limit", "status", "bound split of modelled time / reason"]
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join("---:" if h in ("modelled", "measured", "residual", "limit") else "---" for h in head) + "|")
+        for r in rows:
+            print("| " + " | ".join(x.replace("|", "/") for x in r) + " |")
+        return
+    widths = [max(len(h), *(len(r[k]) for r in rows)) if k < 8 else 0 for k, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    for r in rows:
+        print("  ".join(x.ljust(w) for x, w in zip(r, widths)))
 
 
 def main():
+    global DEVICE_YAML, CALIBRATION
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory (bin/runner, bin/wormhole_perf)")
-    ap.add_argument("--skip-runner", action="store_true", help="do not run the runner (it runs the emulator once)")
-    ap.add_argument("--top", type=int, default=12, help="costliest ops to list")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build directory (bin/wormhole_calibrate)")
+    ap.add_argument("--check", action="store_true", help="no fit: exit 1 when a case is beyond its limit or fails")
+    ap.add_argument("--write", action="store_true", help="write the fitted values into yaml/devices/wormhole_n150.yaml")
+    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--calibration", default=CALIBRATION, help="calibration set (default: %(default)s)")
+    ap.add_argument("--device-yaml", default=DEVICE_YAML, help="device description holding the constants (default: %(default)s)")
     args = ap.parse_args()
+    DEVICE_YAML, CALIBRATION = os.path.abspath(args.device_yaml), os.path.abspath(args.calibration)
 
-    base = perf_tool(args.build, table="ops")
-    m = {k: v["value"] for k, v in base["metrics"].items()}
+    with open(DEVICE_YAML) as f:
+        lines = f.readlines()
+    base = run_tool(args.build)
+    names = base["fit"]["constants"]
+    fit_cases = base["fit"]["cases"]
+    ids = {c["id"] for c in base["cases"]}
+    unknown = [i for i in fit_cases if i not in ids]
+    if unknown:
+        sys.exit("fit.cases names cases that do not exist: %s" % ", ".join(unknown))
+    x0 = np.array([read_constant(lines, n)[0] for n in names])
 
-    print("MobileNetV2, tt-metal n150 config (yaml/configs/mobilenetv2_ttmetal_n150.yaml), batch %d" % base["batch"])
-    print()
-    print("| figure | modelled | published | error | tolerance |")
-    print("|---|---:|---:|---:|---:|")
-    ok = True
-    for key, (pub, tol, what) in PUBLISHED.items():
-        err = m[key] / pub - 1.0
-        ok = ok and abs(err) <= tol
-        print("| %s (%s) | %.0f | %.0f | %+.1f%% | +-%d%% |" % (key, what, m[key], pub, 100 * err, round(100 * tol)))
-    # bfloat16 activations do not fit this config's L1 at batch 10 (as on the card): compare formats at batch 4.
-    bfp8_b4 = perf_tool(args.build, batch=4)["metrics"]["device_fps"]["value"]
-    bf16_b4 = perf_tool(args.build, sets=["dtype=bfloat16", "weights_dtype=bfloat16"], batch=4)["metrics"]["device_fps"]["value"]
-    hifi4 = perf_tool(args.build, sets=["math_fidelity=HiFi4"])["metrics"]["device_fps"]["value"]
-    print("| device_fps bfloat16 / bfloat8_b (batch 4) | %.3f | %.3f | | |" % (bf16_b4 / bfp8_b4, PUBLISHED_BF16_RATIO))
-    print("| device_fps HiFi4 / LoFi | %.3f | (lower) | | |" % (hifi4 / m["device_fps"]))
-    print("| e2e_fps_trace (1 CQ) | %.0f | | | |" % m["e2e_fps_trace"])
-    print("| e2e_fps_plain (no trace) | %.0f | | | |" % m["e2e_fps_plain"])
-    print("| compile_time_first_run [s] | %.1f | | | |" % m["compile_time_first_run"])
-    print("| device_kernel_time [us per batch] | %.1f | %.1f | | |" % (m["device_kernel_time"] / 1000.0, 10 / 3730.0 * 1e6))
+    if args.check:
+        result, fitted_ids = base, set()
+    else:
+        by_id = {c["id"]: c for c in base["cases"]}
+        usable = [i for i in fit_cases if "modelled" in by_id[i] and by_id[i]["modelled"] > 0]
+        skipped = [i for i in fit_cases if i not in usable]
+        if skipped:
+            print("fit cases that do not evaluate now (left out of the fit): %s" % ", ".join(skipped))
+        with tempfile.TemporaryDirectory() as tmp:
+            # Which constants do the usable cases see at all? (A constant none of them depends on cannot be fitted.)
+            sensitive = []
+            if usable:
+                r0 = log_residuals(base, usable)
+                for k, n in enumerate(names):
+                    x = x0.copy()
+                    x[k] *= 1.5
+                    r = log_residuals(run_tool(args.build, trial_file(lines, names, x, tmp), usable), usable)
+                    if np.max(np.abs(r - r0)) > 1e-6:
+                        sensitive.append(n)
+            frozen = [n for n in names if n not in sensitive]
+            if frozen:
+                print("constants no usable fit case depends on (kept as they are): %s" % ", ".join(frozen))
+            if len(usable) <= len(sensitive) or not sensitive:
+                print("NOT FITTED: %d usable fit case(s) for %d constant(s); a fit needs more cases than constants. "
+                      "Showing the current values." % (len(usable), len(sensitive)))
+                result, fitted_ids, values = base, set(), None
+            else:
+                idx = [names.index(n) for n in sensitive]
+                sub, r = fit(args.build, lines, sensitive, x0[idx], usable, tmp)
+                values = x0.copy()
+                values[idx] = sub
+                result = run_tool(args.build, trial_file(lines, names, values, tmp))
+                fitted_ids = set(usable)
+                print("fitted on %s (rms log residual %.4f):" % (", ".join(usable), math.sqrt(float(r @ r) / len(r))))
+                for n, a, b in zip(names, x0, values):
+                    print("  %-32s %12s -> %12s%s" % (n, value_text(lines, n, a), value_text(lines, n, b),
+                                                     "" if n in sensitive else "  (not fitted)"))
+                if args.write:
+                    for k in idx:
+                        set_constant(lines, names[k], values[k],
+                                     "fitted: %s (tools/calibrate_wormhole.py)" % ", ".join(usable))
+                    with open(DEVICE_YAML, "w") as f:
+                        f.writelines(lines)
+                    print("wrote %s" % os.path.relpath(DEVICE_YAML, ROOT))
+        print()
 
-    if not args.skip_runner:
-        rep = runner_report(args.build)
-        if rep is not None:
-            dm = rep.get("device_metrics", {})
-            fps = dm.get("modelled_device_fps", {}).get("value")
-            print()
-            print("runner run --report: device_metrics.modelled_device_fps = %s (from the modelled per-op timings)" % fps)
-
-    rows = list(csv.DictReader(io.StringIO(base["table"])))
-    total = sum(float(r["DEVICE KERNEL DURATION [ns]"]) for r in rows)
+    print_table(result, fitted_ids, args.markdown)
+    bad = [c["id"] for c in result["cases"] if status(c) in ("FAIL", "ERROR")]
     print()
-    print("Per op code (%d device ops, %.1f us per batch):" % (len(rows), total / 1000.0))
-    print()
-    print("| op code | ops | kernel us | share | bound: compute / bandwidth / overhead |")
-    print("|---|---:|---:|---:|---|")
-    by = defaultdict(lambda: [0, 0.0, defaultdict(int)])
-    for r in rows:
-        e = by[r["OP CODE"]]
-        e[0] += 1
-        e[1] += float(r["DEVICE KERNEL DURATION [ns]"])
-        e[2][r["BOUND"]] += 1
-    for code, (n, ns, b) in sorted(by.items(), key=lambda kv: -kv[1][1]):
-        print("| %s | %d | %.1f | %.1f%% | %d / %d / %d |" % (code, n, ns / 1000, 100 * ns / total, b["compute"],
-                                                            b["bandwidth"], b["overhead"]))
-    print()
-    print("Costliest ops:")
-    print()
-    print("| node | op code | cores | strategy | kernel us | compute us | bandwidth us | overhead us | bound |")
-    print("|---|---|---:|---|---:|---:|---:|---:|---|")
-    for r in sorted(rows, key=lambda r: -float(r["DEVICE KERNEL DURATION [ns]"]))[: args.top]:
-        print("| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |" % (
-            r["NODE"], r["OP CODE"], r["CORE COUNT"], r["PARALLELIZATION STRATEGY"],
-            float(r["DEVICE KERNEL DURATION [ns]"]) / 1000, float(r["MODEL COMPUTE [ns]"]) / 1000,
-            float(r["MODEL BANDWIDTH [ns]"]) / 1000, float(r["MODEL OVERHEAD [ns]"]) / 1000, r["BOUND"]))
-    print()
-    print("calibration %s" % ("within tolerance" if ok else "OUT OF TOLERANCE"))
-    return 0 if ok else 1
+    print("%d cases, %d runnable, %d within limit, %d beyond limit or failing%s" % (
+        len(result["cases"]), sum(1 for c in result["cases"] if c.get("runnable")),
+        sum(1 for c in result["cases"] if status(c) == "ok"), len(bad), (": " + ", ".join(bad)) if bad else ""))
+    if args.check and bad:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
