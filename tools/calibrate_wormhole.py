@@ -138,6 +138,10 @@ def fit(build, lines, names, x0, fit_cases, tmpdir, iterations=30):
     """Levenberg-Marquardt on p = log(constant), bounded to log(x0) +- log(BOUND_FACTOR)."""
     p0 = np.log(x0)
     lo, hi = p0 - math.log(BOUND_FACTOR), p0 + math.log(BOUND_FACTOR)
+    # Shares (a *_fraction or *_efficiency constant) cannot exceed 1: the device YAML refuses them.
+    for k, name in enumerate(names):
+        if name.endswith("_fraction") or name.endswith("_efficiency"):
+            hi[k] = min(hi[k], 0.0)
 
     def residuals(p):
         return log_residuals(run_tool(build, trial_file(lines, names, np.exp(p), tmpdir), fit_cases), fit_cases)
@@ -194,7 +198,12 @@ def status(case):
         return "not runnable"
     if "error" in case:
         return "ERROR"
-    return "ok" if abs(case["residual"]) <= LIMITS[case["kind"]] else "FAIL"
+    within = abs(case["residual"]) <= LIMITS[case["kind"]]
+    if "known_gap" in case:
+        # A gap the model is known not to close (named in the calibration file): reported, not failed, until it
+        # closes; then the stale entry fails so the file cannot go on claiming it.
+        return "STALE GAP" if within else "known gap"
+    return "ok" if within else "FAIL"
 
 
 def print_table(result, fitted, markdown):
@@ -202,6 +211,8 @@ def print_table(result, fitted, markdown):
     for c in result["cases"]:
         res = "%+.1f%%" % (100 * c["residual"]) if "residual" in c else "-"
         why = c.get("reason") or c.get("error") or dominant(c)
+        if "known_gap" in c and "error" not in c:
+            why = dominant(c) + "; known gap: " + c["known_gap"]
         # Paths relative to the checkout; the runner's list of accepted keys is long and the same for every case.
         why = re.sub(r" \(accepted: [^)]*\)", "", why.replace(ROOT + os.sep, ""))
         rows.append([c["id"], c.get("kind", "?"), "yes" if c["id"] in fitted else "", show(c.get("modelled"), c.get("unit")),
@@ -290,7 +301,7 @@ def main():
         print()
 
     print_table(result, fitted_ids, args.markdown)
-    bad = [c["id"] for c in result["cases"] if status(c) in ("FAIL", "ERROR")]
+    bad = [c["id"] for c in result["cases"] if status(c) in ("FAIL", "ERROR", "STALE GAP")]
     print()
     print("%d cases, %d runnable, %d within limit, %d beyond limit or failing%s" % (
         len(result["cases"]), sum(1 for c in result["cases"] if c.get("runnable")),

@@ -290,6 +290,7 @@ int main(int argc, char** argv) {
             r["unit"] = c["measured"]["unit"].as<std::string>();
             r["source"] = c["source"].as<std::string>();
             if (c["notes"]) r["notes"] = c["notes"].as<std::string>();
+            if (c["known_gap"]) r["known_gap"] = c["known_gap"].as<std::string>();
             r["runnable"] = c["runnable"].as<bool>();
             if (!r["runnable"].get<bool>()) {
                 r["reason"] = c["reason"] ? c["reason"].as<std::string>() : "(no reason given)";

@@ -491,6 +491,7 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
         case DeviceOpCode::InterleavedToSharded:
         case DeviceOpCode::ShardedToInterleaved:
         case DeviceOpCode::Halo:
+        case DeviceOpCode::Move:
         case DeviceOpCode::Untilize: return std::unique_ptr<EmulatedStep>();
         case DeviceOpCode::Reshape:
             if (node.op == OpKind::Flatten) return std::unique_ptr<EmulatedStep>(new FlattenStep());
@@ -536,14 +537,15 @@ Tensor to_tensor(const Value& v, const Shape& shape) {
 
 EmulatedModel::~EmulatedModel() = default;
 
-Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, const WeightMap& weights, Program program,
+Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, const Graph& chip_graph, const WeightMap& weights,
+                                                            Program program,
                                                             MemoryPlan plan, const WormholeHardware& hw, int threads) {
     std::unique_ptr<EmulatedModel> model(new EmulatedModel());
     model->m_graph = graph;
     model->m_program = std::move(program);
     model->m_plan = std::move(plan);
     const Program& p = model->m_program;
-    ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(graph, p, hw));
+    ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(chip_graph, p, hw));
     model->m_threads = threads;
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {

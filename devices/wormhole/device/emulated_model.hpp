@@ -29,7 +29,9 @@ class BufferPool;
 
 class EmulatedModel final : public CompiledModel {
 public:
-    static Result<std::unique_ptr<EmulatedModel>> build(const Graph& graph, const WeightMap& weights, Program program,
+    // graph: the whole batch (numerics); chip_graph: one chip's share, the graph the program was lowered from.
+    static Result<std::unique_ptr<EmulatedModel>> build(const Graph& graph, const Graph& chip_graph, const WeightMap& weights,
+                                                        Program program,
                                                         MemoryPlan plan, const WormholeHardware& hw, int threads);
     ~EmulatedModel() override;
 

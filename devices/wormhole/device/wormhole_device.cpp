@@ -81,9 +81,23 @@ Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& grap
                                      std::to_string(hw.l1.allocatable()) + " B)");
             hw.l1.l1_small_bytes = options.l1_small_size;
         }
-        ZOO_ASSIGN_OR_RETURN(Program program, lower_program(graph, configs, hw));
-        ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(graph, program, hw));
-        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, weights, std::move(program), std::move(plan), hw, options.threads));
+        // A card of several chips runs data parallel: the batch is split over the chips, each runs one program on its
+        // share. The numerics run the whole batch at once (samples are independent); program, memory and perf are per chip.
+        Graph chip_graph = graph;
+        if (hw.chip.chips > 1) {
+            const auto inputs = graph.input_nodes();
+            const int64_t batch = inputs.empty() ? 1 : graph.nodes[static_cast<size_t>(inputs[0])].output_shape.at(0);
+            if (batch % hw.chip.chips != 0)
+                return Status::error("wormhole: " + hw.name + " runs data parallel over " + std::to_string(hw.chip.chips) +
+                                     " chips: the batch must be a multiple of " + std::to_string(hw.chip.chips) +
+                                     ", found " + std::to_string(batch));
+            chip_graph.set_batch(batch / hw.chip.chips);
+            ZOO_TRY(chip_graph.infer_shapes());
+        }
+        ZOO_ASSIGN_OR_RETURN(Program program, lower_program(chip_graph, configs, hw));
+        ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(chip_graph, program, hw));
+        ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, chip_graph, weights, std::move(program), std::move(plan), hw,
+                                                              options.threads));
         return std::unique_ptr<CompiledModel>(std::move(model));
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole: ") + e.what());

@@ -251,7 +251,8 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
         ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
                              r.section(root, "perf", {"sfpu_instructions_per_pass", "op_launch_cycles", "conv_setup_cycles",
                                                       "noc_request_issue_cycles", "fw_overhead_cycles",
-                                                      "halo_setup_cycles", "single_buffer_stall_fraction"}));
+                                                      "halo_setup_cycles", "single_buffer_stall_fraction",
+                                                      "split_reader_efficiency"}));
         auto& p = hw.perf;
         ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu_instructions_per_pass",
                                                             {"relu", "relu6", "hardsigmoid", "hardswish", "softmax"}));
@@ -267,6 +268,7 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
         ZOO_TRY(r.integer(*s, "perf", "fw_overhead_cycles", p.fw_overhead_cycles, 0));
         ZOO_TRY(r.integer(*s, "perf", "halo_setup_cycles", p.halo_setup_cycles, 0));
         ZOO_TRY(r.positive(*s, "perf", "single_buffer_stall_fraction", p.single_buffer_stall_fraction, 1.0));
+        ZOO_TRY(r.positive(*s, "perf", "split_reader_efficiency", p.split_reader_efficiency, 1.0));
     }
     {
         ZOO_ASSIGN_OR_RETURN(const SpecValue* s,

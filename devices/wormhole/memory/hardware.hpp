@@ -131,6 +131,7 @@ struct WormholeHardware {
         int64_t halo_setup_cycles = 0;            // fixed cost of a halo op beyond the launch (its config tables)
         double single_buffer_stall_fraction = 0;  // share of the shorter of reader / compute not hidden without a
                                                   // double-buffered CB (1 = fully serial)
+        double split_reader_efficiency = 0;       // share of a second reader RISC's work that shortens the gather
     } perf;
 
     // Host side of the card: PCIe transfers, dispatch, trace replay, program compile.

@@ -83,7 +83,8 @@ public:
             case DeviceOpCode::Reshard:
             case DeviceOpCode::InterleavedToSharded:
             case DeviceOpCode::ShardedToInterleaved:
-            case DeviceOpCode::Reshape: cost_move(op, r); break;
+            case DeviceOpCode::Reshape:
+            case DeviceOpCode::Move: cost_move(op, r); break;
             case DeviceOpCode::Halo: cost_halo(op, r); break;
             case DeviceOpCode::Conv2d: cost_conv(op, r); break;
             case DeviceOpCode::Matmul:
@@ -281,7 +282,9 @@ private:
 
         // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
         // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
-        // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs.
+        // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs; the second RISC
+        // also writes the weights and shares the core's NoC port, so it takes only a share of the work
+        // (perf.split_reader_efficiency: 1 = the gather time halves).
         double reader = 0;
         if (sliding) {
             const double rows = static_cast<double>(s.out_nhw_shard);
@@ -289,7 +292,8 @@ private:
             const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
             const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
             reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            if (c.enable_split_reader && s.layout == ShardLayout::HeightSharded) reader /= 2;
+            if (c.enable_split_reader && s.layout == ShardLayout::HeightSharded)
+                reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
         }
         if (!dw && s.layout != ShardLayout::HeightSharded) {
             // every core receives the whole K of its rows: its own slice plus the multicast of the others
@@ -398,9 +402,8 @@ private:
         const LinearAttrs& a = g.nodes[static_cast<size_t>(op.node)].attr<LinearAttrs>();
         const TensorPlacement& in = in0(op);
         const TensorPlacement& o = out(op);
-        const int64_t m_t = div_up(o.rows, m_th), k_t = div_up(a.in_features, m_tw), n_t = div_up(a.out_features, m_tw);
-        const int cores = op.cores;
-        const int64_t per_core_n = op.linear_per_core_n;
+        const MatmulBlocking& b = op.matmul;
+        const int64_t n_t = div_up(a.out_features, m_tw);
         r.math_fidelity = math_fidelity_name(c.math_fidelity);
         PerfTensor w;
         w.y = a.in_features;
@@ -409,26 +412,36 @@ private:
         w.dtype = upper(data_format_name(c.weights_dtype));
         w.memory = "DEV_0_DRAM_INTERLEAVED";
         const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
-        const double weight_bytes = static_cast<double>(k_t * n_t) * w_tile;
+        const double act_tile = static_cast<double>(m_hw.tile_bytes(in.dtype));
+        const double out_tile = static_cast<double>(m_hw.tile_bytes(o.dtype));
+        const double weight_bytes = static_cast<double>(b.k_tiles * n_t) * w_tile;
         w.bytes = static_cast<int64_t>(weight_bytes);
         r.inputs.push_back(w);
-        const double tile_mm = static_cast<double>(m_t * k_t * per_core_n);
+        const double pm = static_cast<double>(b.per_core_m), pn = static_cast<double>(b.per_core_n), kt = static_cast<double>(b.k_tiles);
+        const double tile_mm = pm * kt * pn;
         const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]) +
-                           sfpu_cycles(static_cast<double>(m_t * per_core_n), sfpu_instructions(op.unary));
-        const double act_tile = static_cast<double>(m_hw.tile_bytes(in.dtype));
-        const double unpack = tile_mm * w_tile + static_cast<double>(m_t * k_t) * act_tile;
-        const double pack = static_cast<double>(m_t * per_core_n * m_hw.tile_bytes(o.dtype));
-        // in0 multicast to every core; weights: each core reads its own K x per_core_N block from DRAM.
-        const double reader = noc_cycles(static_cast<double>(m_t * k_t), act_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-        const double writer = dram_cycles(weight_bytes, cores, w_tile) +
-                              noc_cycles(static_cast<double>(m_t * per_core_n), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
-                                         m_hw.data_movement.l1_write_latency_cycles);
+                           sfpu_cycles(pm * pn, sfpu_instructions(op.unary));
+        // in0 tiles are reused across the core's N block, in1 tiles across its M block.
+        const double unpack = pm * kt * act_tile + kt * pn * w_tile;
+        const double pack = pm * pn * out_tile;
+        // Reader: every core receives its M block of in0 (from L1, multicast along its grid row); writer: each grid
+        // column reads its K x per_core_N weights from DRAM and multicasts them, then the core writes its output.
+        // Tensors in DRAM are read / written at DRAM rates by every core.
+        double reader = noc_cycles(pm * kt, act_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        if (in.kind == BufferKind::DramInterleaved)
+            reader = std::max(reader, dram_cycles(static_cast<double>(in.total_bytes()), b.grid_y, act_tile));
+        double writer = std::max(dram_cycles(weight_bytes, b.grid_x, w_tile),
+                                 noc_cycles(kt * pn, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
+        writer += o.kind == BufferKind::DramInterleaved
+                      ? dram_cycles(static_cast<double>(o.total_bytes()), op.cores, out_tile)
+                      : noc_cycles(pm * pn, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
         r.dram_bytes = weight_bytes;
         r.flops = 2.0 * static_cast<double>(o.rows * a.in_features * a.out_features);
-        r.pm_compute_ns = ns(r.flops / (cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
+        r.pm_compute_ns = ns(r.flops / (op.cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
                              static_cast<double>(phases(c.math_fidelity)));
-        finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), std::max({fpu, unpack / m_unpack, pack / m_pack}),
-               std::max(reader, writer));
+        const double compute = std::max({fpu, unpack / m_unpack, pack / m_pack});
+        // Both inputs stream through double-buffered CBs.
+        finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer));
     }
 
     void cost_softmax(const DeviceOp& op, PerfOp& r) const {
@@ -478,7 +491,6 @@ std::string json_escape(const std::string& s) {
 Result<PerfReport> model_performance(const Graph& graph, const Program& program, const WormholeHardware& hw) {
     try {
         PerfReport r;
-        r.batch = program.batch;
         r.dram_peak_bytes_per_s = hw.dram.peak_bytes_per_s;
         Model m(program, hw);
         for (size_t k = 0; k < program.ops.size(); ++k) r.ops.push_back(m.cost(k, graph));
@@ -494,6 +506,9 @@ Result<PerfReport> model_performance(const Graph& graph, const Program& program,
                             "x" + std::to_string(op.inputs[0].x) + "|" + op.math_fidelity);
         }
         r.unique_programs = static_cast<int>(programs.size());
+        // Data parallel over the card's chips: each runs this program on its share of the batch, at the same time.
+        r.chips = std::max<int64_t>(1, hw.chip.chips);
+        r.batch = program.batch * r.chips;
         r.device_fps = r.device_kernel_ns > 0 ? static_cast<double>(r.batch) / (r.device_kernel_ns * 1e-9) : 0;
 
         // PCIe: the host image as the first op takes it (row-major, channels padded) and the graph outputs.
@@ -501,12 +516,14 @@ Result<PerfReport> model_performance(const Graph& graph, const Program& program,
         for (int t : program.input_tensors) in_bytes += static_cast<double>(program.placement(t).total_bytes());
         for (int o : graph.outputs)
             out_bytes += static_cast<double>(program.placement(program.node_value[static_cast<size_t>(o)]).total_bytes());
-        r.pcie_in_ns = hw.host.pcie_latency_ns + in_bytes / hw.host.pcie_h2d_bytes_per_s * 1e9;
-        r.pcie_out_ns = hw.host.pcie_latency_ns + out_bytes / hw.host.pcie_d2h_bytes_per_s * 1e9;
-        r.trace_launch_ns = hw.host.trace_launch_ns;
+        // Every chip's share crosses the card's one host link; the host launches one trace per chip.
+        const double chips = static_cast<double>(r.chips);
+        r.pcie_in_ns = hw.host.pcie_latency_ns + chips * in_bytes / hw.host.pcie_h2d_bytes_per_s * 1e9;
+        r.pcie_out_ns = hw.host.pcie_latency_ns + chips * out_bytes / hw.host.pcie_d2h_bytes_per_s * 1e9;
+        r.trace_launch_ns = chips * hw.host.trace_launch_ns;
         const double device = r.device_kernel_ns + r.op_to_op_ns;
         // Eager: the host dispatches op by op while the device runs what it has; the slower side sets the pace.
-        r.batch_ns_plain = r.pcie_in_ns + std::max(r.host_dispatch_ns, device) + r.pcie_out_ns;
+        r.batch_ns_plain = r.pcie_in_ns + std::max(chips * r.host_dispatch_ns, device) + r.pcie_out_ns;
         // Trace, one queue: write input, replay, read output, in sequence.
         r.batch_ns_trace = r.pcie_in_ns + r.trace_launch_ns + device + r.pcie_out_ns;
         // Trace, two queues: the next input's write (queue 1) overlaps this batch's replay and read (queue 0).

@@ -63,7 +63,8 @@ struct PerfOp {
 };
 
 struct PerfReport {
-    int64_t batch = 1;
+    int64_t batch = 1;                 // all chips together
+    int64_t chips = 1;                 // data parallel: one program per chip, batch / chips samples each
     double dram_peak_bytes_per_s = 0;  // for the DRAM BW UTIL column
     std::vector<PerfOp> ops;
     double device_kernel_ns = 0;   // sum of kernel durations

@@ -40,6 +40,9 @@ constexpr int64_t kHaloTables = 3;
 constexpr int64_t kHaloRunBytes = 6;
 // Double buffering of streamed blocks (a kernel convention, two slots per CB).
 constexpr int64_t kDoubleBuffer = 2;
+// 2D matmul K blocking: at most this many in0 + in1 tiles per K step (a program-config choice of ours, like ttnn's
+// default search, not a hardware number).
+constexpr int64_t kMatmulBlockTilesBudget = 64;
 
 int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return div_up(a, b) * b; }
@@ -308,7 +311,8 @@ private:
     Status lower_input(int i) {
         const Dims2D dims = as_2d(node(i).output_shape);
         const DataFormat dtype = cfg(i).dtype;
-        TensorPlacement l1 = make_interleaved(BufferKind::L1Interleaved, dims, dtype, true, m_hw);
+        // An input no conv reads first (a matmul's) is tilized on the host, as ttnn.from_torch(layout=TILE) does.
+        TensorPlacement l1 = make_interleaved(BufferKind::L1Interleaved, dims, dtype, false, m_hw);
         for (size_t j = static_cast<size_t>(i) + 1; j < m_g.nodes.size(); ++j) {
             const Node& r = m_g.nodes[j];
             if (r.op != OpKind::Conv2d || r.inputs.empty() || r.inputs[0] != i) continue;
@@ -323,9 +327,11 @@ private:
             l1 = make_sharded(s->layout, s->num_cores, s->range, dims, s->in_nhw_shard, s->in_c_shard, dtype, true, m_hw);
             break;
         }
-        TensorPlacement dram = make_interleaved(BufferKind::DramInterleaved, {l1.rows, l1.shard_w * std::max(1, in_cores_c(l1))},
-                                                dtype, true, m_hw);
-        dram.cols = l1.cols;
+        TensorPlacement dram = make_interleaved(BufferKind::DramInterleaved, {l1.rows, l1.cols}, dtype, l1.row_major, m_hw);
+        if (l1.row_major) {  // the padded channels travel too (3 -> 16 for the stem)
+            dram = make_interleaved(BufferKind::DramInterleaved, {l1.rows, l1.shard_w * std::max(1, in_cores_c(l1))}, dtype, true, m_hw);
+            dram.cols = l1.cols;
+        }
         ProgramTensor host;
         host.name = node(i).name + ":host";
         host.placement = dram;
@@ -334,9 +340,15 @@ private:
         m_p.tensors.push_back(host);
         const int dram_id = static_cast<int>(m_p.tensors.size()) - 1;
         m_p.input_tensors.push_back(dram_id);
+        if (cfg(i).output_memory == OutputMemory::DramInterleaved) {  // the model reads the host tensor from DRAM
+            m_p.tensors[static_cast<size_t>(dram_id)].placement = make_interleaved(BufferKind::DramInterleaved, dims, dtype, l1.row_major, m_hw);
+            set_value(i, dram_id);
+            return Status::ok();
+        }
         DeviceOp op = start(DeviceOpCode::Reshard, i, {dram_id});
         run_on(op, l1);
-        op.attributes = "from=DRAM_INTERLEAVED;to=" + std::string(shard_layout_name(l1.layout));
+        if (l1.kind != BufferKind::L1Sharded) op.code = DeviceOpCode::Move;  // DRAM interleaved -> L1 interleaved
+        op.attributes = "from=" + dram.describe() + ";to=" + l1.describe();
         set_value(i, emit(std::move(op), node(i).name, l1, false));
         return Status::ok();
     }
@@ -710,9 +722,10 @@ private:
         return Status::ok();
     }
 
-    // Linear: a 1D multicast matmul. Each of min(cores, N tiles) cores computes per_core_n output tile columns.
-    // CBs: in0 the whole [M, K] activation (multicast), in1 two K-tile blocks of per_core_n weight tiles, bias
-    // per_core_n tiles, output M x per_core_n tiles, partials when K has several tiles.
+    // Linear as ttnn.linear's default program configs pick it: one tile row of M (the batch of a classifier) is a 1D
+    // multicast matmul, each of min(cores, N tiles) cores computing per_core_N output tile columns (in0: the whole
+    // [M, K] activation, multicast); a taller M is a 2D multicast matmul over the grid, each core a per_core_M x
+    // per_core_N block (in0 blocks multicast along grid rows, in1 blocks along grid columns), K in in0_block_w steps.
     Status lower_linear(int i) {
         const Node& n = node(i);
         const LayerConfig& c = cfg(i);
@@ -727,25 +740,46 @@ private:
         const int64_t k_t = tiles(a.in_features);
         const int64_t n_t = tiles(a.out_features);
         DeviceOp op = start(DeviceOpCode::Matmul, i, {x});
-        op.cores = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), n_t));
-        op.linear_per_core_n = static_cast<int>(div_up(n_t, op.cores));
-        op.range = row_major_range(op.cores, m_hw.grid.worker_x);
-        op.parallelization = "MatmulMultiCoreReuseMultiCast1DProgramConfig";
+        MatmulBlocking& b = op.matmul;
+        if (m_t == 1) {
+            b.grid_x = static_cast<int>(std::min<int64_t>(m_hw.grid.cores(), n_t));
+            b.grid_y = 1;
+            b.per_core_m = 1;
+            b.per_core_n = div_up(n_t, b.grid_x);
+            b.in0_block_w = k_t;
+            op.parallelization = "MatmulMultiCoreReuseMultiCast1DProgramConfig";
+            op.range = row_major_range(b.grid_x, m_hw.grid.worker_x);
+        } else {
+            b.grid_x = static_cast<int>(std::min<int64_t>(m_hw.grid.worker_x, n_t));
+            b.grid_y = static_cast<int>(std::min<int64_t>(m_hw.grid.worker_y, m_t));
+            b.per_core_m = div_up(m_t, b.grid_y);
+            b.per_core_n = div_up(n_t, b.grid_x);
+            // K steps: the largest divisor of the K tiles whose in0 + in1 blocks stay a small share of L1 (ttnn's
+            // default config search targets the same; a program choice, not a hardware number).
+            b.in0_block_w = 1;
+            for (int64_t w = 1; w <= k_t; ++w)
+                if (k_t % w == 0 && w * (b.per_core_m + b.per_core_n) <= kMatmulBlockTilesBudget) b.in0_block_w = w;
+            op.parallelization = "MatmulMultiCoreReuseMultiCastProgramConfig";
+            op.range = CoreRange{0, 0, b.grid_x - 1, b.grid_y - 1};
+        }
+        b.k_tiles = k_t;
+        op.cores = b.grid_x * b.grid_y;
         op.attributes = "M=" + std::to_string(out2d.rows) + ";K=" + std::to_string(a.in_features) + ";N=" +
-                        std::to_string(a.out_features) + ";per_core_N=" + std::to_string(op.linear_per_core_n);
+                        std::to_string(a.out_features) + ";per_core_M=" + std::to_string(b.per_core_m) + ";per_core_N=" +
+                        std::to_string(b.per_core_n) + ";in0_block_w=" + std::to_string(b.in0_block_w);
         const int fused = fusable_activation(i);
         if (fused >= 0) {
             op.fused_node = fused;
             op.unary = unary_of(node(fused).op);
         }
-        const int64_t per_core_n = op.linear_per_core_n;
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out,
                              requested_output(i, make_interleaved(BufferKind::L1Interleaved, out2d, c.dtype, false, m_hw), false));
-        add_cb(op, "in0", m_t * k_t, in.dtype);
-        add_cb(op, "in1", kDoubleBuffer * per_core_n, c.weights_dtype);
-        if (a.has_bias) add_cb(op, "bias", per_core_n, c.weights_dtype);
-        add_cb(op, "output", m_t * per_core_n, c.dtype);
-        if (k_t > 1) add_cb(op, "partials", m_t * per_core_n, c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16);
+        add_cb(op, "in0", (m_t == 1 ? 1 : kDoubleBuffer) * b.per_core_m * b.in0_block_w, in.dtype);
+        add_cb(op, "in1", kDoubleBuffer * b.in0_block_w * b.per_core_n, c.weights_dtype);
+        if (a.has_bias) add_cb(op, "bias", b.per_core_n, c.weights_dtype);
+        add_cb(op, "output", b.per_core_m * b.per_core_n, c.dtype);
+        if (k_t > b.in0_block_w)
+            add_cb(op, "partials", b.per_core_m * b.per_core_n, c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16);
         op.weights.push_back({n.name + ".weight", div_up(k_t * n_t, m_hw.dram.banks) * m_hw.tile_bytes(c.weights_dtype)});
         if (a.has_bias)
             op.weights.push_back({n.name + ".bias", div_up(n_t, m_hw.dram.banks) * m_hw.tile_bytes(c.weights_dtype)});

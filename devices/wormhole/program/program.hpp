@@ -83,7 +83,8 @@ struct DramWeight {
     X(Softmax, "SoftmaxDeviceOperation")                                        \
     X(Tilize, "TilizeWithValPaddingDeviceOperation")                            \
     X(Untilize, "UntilizeWithUnpaddingDeviceOperation")                         \
-    X(Reshape, "ReshapeViewDeviceOperation")
+    X(Reshape, "ReshapeViewDeviceOperation")                                    \
+    X(Move, "MoveDeviceOperation")
 
 enum class DeviceOpCode : uint8_t {
 #define ZOO_WH_OP_ENUM__(name, text) name,
@@ -97,6 +98,14 @@ enum class UnaryFunction : uint8_t { None, Relu, Relu6, Hardsigmoid, Hardswish, 
 const char* unary_function_name(UnaryFunction f);  // "RELU6", "HARDSWISH", "ADD_UNARY_SFPU", ...
 
 enum class EltwiseFunction : uint8_t { Add, Mul };
+
+// A linear's matmul program config, in tiles.
+struct MatmulBlocking {
+    int grid_x = 0, grid_y = 0;     // cores along N and along M
+    int64_t per_core_m = 0, per_core_n = 0;
+    int64_t in0_block_w = 0;        // K tiles per step
+    int64_t k_tiles = 0;
+};
 
 struct ProgramTensor {
     std::string name;           // the node's name for its own value; "<node>:halo", "<node>:to_row_major", ...
@@ -124,7 +133,7 @@ struct DeviceOp {
     bool broadcast = false;                      // BinaryNg: the second input broadcasts ([N, C, 1, 1])
     std::optional<ConvGeometry> geometry;        // Halo, Conv2d, conv-as-Matmul
     std::optional<ConvSharding> conv;            // the conv's program config
-    int linear_per_core_n = 0;                   // linear Matmul: output tile columns per core
+    MatmulBlocking matmul;                       // linear Matmul: its program config
     int fused_node = -1;                         // the activation node fused into this conv (-1 none)
     std::vector<CircularBufferPlan> cbs;
     int64_t cb_bytes = 0;         // static CB region per core

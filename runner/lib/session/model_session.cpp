@@ -101,6 +101,39 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
     return setup;
 }
 
+namespace {
+
+// `over` laid onto `base`: maps merge key by key (recursively), anything else replaces.
+SpecValue merged(const SpecValue& base, const SpecValue& over) {
+    if (base.kind() != SpecValue::Kind::Map || over.kind() != SpecValue::Kind::Map) return over;
+    SpecValue out = base;
+    for (const auto& [k, v] : over.entries()) {
+        const SpecValue* b = out.find(k);
+        out.set(k, b ? merged(*b, v) : v);
+    }
+    return out;
+}
+
+// A hardware description may start from another one of the same folder (`inherits: wormhole_n150`) and list only
+// what differs: an n300 is two n150 chips, and its numbers must not drift from the n150's when those are refitted.
+Result<SpecValue> load_hardware(const std::string& path, int depth = 0) {
+    ZOO_ASSIGN_OR_RETURN(SpecValue spec, load_yaml_spec(path));
+    const SpecValue* parent = spec.find("inherits");
+    if (!parent) return spec;
+    if (depth >= 4) return Status::error(parent->source() + ": 'inherits' chains deeper than 4 files");
+    ZOO_ASSIGN_OR_RETURN(std::string name, parent->as_string());
+    const std::string base_path = (boost::filesystem::path(path).parent_path() / (name + ".yaml")).string();
+    auto base = load_hardware(base_path, depth + 1);
+    if (!base) return Status::error(parent->source() + ": inherits '" + name + "': " + base.status().message());
+    SpecValue combined = merged(*base, spec);
+    SpecValue out = SpecValue::map(spec.source());
+    for (const auto& [k, v] : combined.entries())
+        if (k != "inherits") out.set(k, v);
+    return out;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<DevicePlugin>> open_device(const PluginRegistry& registry, const std::string& name,
                                                   const std::string& hardware_file) {
     ZOO_ASSIGN_OR_RETURN(auto device, registry.create_device(name));
@@ -110,7 +143,7 @@ Result<std::shared_ptr<DevicePlugin>> open_device(const PluginRegistry& registry
     const std::string path = hardware_file.empty()
                                  ? (boost::filesystem::path(data_dir()) / "yaml" / "devices" / (table + ".yaml")).string()
                                  : hardware_file;
-    ZOO_ASSIGN_OR_RETURN(SpecValue hardware, load_yaml_spec(path));
+    ZOO_ASSIGN_OR_RETURN(SpecValue hardware, load_hardware(path));
     ZOO_TRY(device->configure(hardware).with_context("device '" + name + "'"));
     return device;
 }

@@ -1,0 +1,166 @@
+// The device program as the perf report shows it: the op sequence the tt-metal configs produce (one ops-CSV row per
+// program op), the conversion and composite ops the per-layer keys add, the card-style errors of conversions that
+// cannot apply and of an L1_SMALL that cannot hold a conv's config tensors, and the n300's data-parallel figures.
+// Models come through the real plugins, random weights.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "session/model_session.hpp"
+
+using namespace zoo;
+using namespace zoo::runner;
+
+namespace {
+
+const PluginRegistry& plugins() {
+    static PluginRegistry r = PluginRegistry::discover({std::string(ZOO_BUILD_DIR) + "/lib/zoo"});
+    return r;
+}
+
+struct Compiled {
+    CompiledSetup setup;
+    std::vector<std::string> op_codes;  // OP CODE column of the ops table
+    std::vector<std::string> outputs;   // OUTPUT TENSOR column
+    std::map<std::string, double> metrics;
+};
+
+Result<Compiled> compile(const std::string& model, const std::string& variant, const std::string& config, int64_t batch,
+                         const std::vector<std::string>& sets = {}, const std::string& hardware = "") {
+    SessionOptions so;
+    so.model = model;
+    so.variant = variant;
+    so.device = "wormhole";
+    so.run_config = config.empty() ? "" : std::string(ZOO_SOURCE_DIR) + "/yaml/configs/" + config + ".yaml";
+    so.batch = batch;
+    so.sets = sets;
+    ZOO_ASSIGN_OR_RETURN(auto setup, prepare_model(plugins(), so));
+    const std::string hw = hardware.empty() ? "" : std::string(ZOO_SOURCE_DIR) + "/yaml/devices/" + hardware + ".yaml";
+    ZOO_ASSIGN_OR_RETURN(auto compiled, compile_on_device(plugins(), setup, "wormhole", 2, true, hw));
+    Compiled c{std::move(compiled), {}, {}, {}};
+    for (const auto& m : c.setup.compiled->metrics()) c.metrics[m.name] = m.value;
+    ZOO_ASSIGN_OR_RETURN(std::string csv, c.setup.compiled->table("ops"));
+    // Our CSV has no quoted newlines; the first field is OP CODE and the last OUTPUT TENSOR (never quoted).
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+        c.op_codes.push_back(line.substr(0, line.find(',')));
+        c.outputs.push_back(line.substr(line.rfind(',') + 1));
+    }
+    return c;
+}
+
+int count(const std::vector<std::string>& v, const std::string& what) {
+    int n = 0;
+    for (const auto& s : v) n += s == what;
+    return n;
+}
+
+// The ops that follow the op writing `tensor`, up to `n` of them.
+std::vector<std::string> after(const Compiled& c, const std::string& tensor, size_t n) {
+    for (size_t k = 0; k < c.outputs.size(); ++k)
+        if (c.outputs[k] == tensor)
+            return std::vector<std::string>(c.op_codes.begin() + static_cast<long>(k) + 1,
+                                            c.op_codes.begin() + static_cast<long>(std::min(c.op_codes.size(), k + 1 + n)));
+    return {};
+}
+
+TEST(WormholeProgram, MobileNetV3SmallTtMetalConfigListsTheCardsOpSequence) {
+    auto c = compile("mobilenetv3", "small", "mobilenetv3_small_ttmetal_n150", 1);
+    ASSERT_TRUE(c) << c.status().message();
+    // 52 convs (torchvision's Small: stem, 11 blocks with 9 SE blocks of two 1x1 convs each, last conv), 2 linears.
+    const int convs = count(c->op_codes, "Conv2dDeviceOperation") + count(c->op_codes, "MatmulDeviceOperation") - 2;
+    EXPECT_EQ(convs, 52);
+    // The round trip after every conv.
+    EXPECT_EQ(count(c->op_codes, "ShardedToInterleavedDeviceOperation"), 52);
+    EXPECT_EQ(count(c->op_codes, "ReshapeViewDeviceOperation"), 52);
+    EXPECT_EQ(after(*c, "features.0.0", 4),
+              (std::vector<std::string>{"ShardedToInterleavedDeviceOperation", "UntilizeWithUnpaddingDeviceOperation",
+                                        "ReshapeViewDeviceOperation", "TilizeWithValPaddingDeviceOperation"}));
+    // hardswish after the round trip, as its own op; SE: row-major, pool, fc1, relu on its own, fc2, hardsigmoid, mul.
+    EXPECT_EQ(after(*c, "features.0.0:to_tile", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
+    EXPECT_EQ(after(*c, "features.4.block.1.2", 2),
+              (std::vector<std::string>{"UntilizeWithUnpaddingDeviceOperation", "Pool2D"}));
+    EXPECT_EQ(after(*c, "features.4.block.2.fc1:to_tile", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
+    EXPECT_EQ(after(*c, "features.4.block.2.scale_activation", 1), (std::vector<std::string>{"BinaryNgDeviceOperation"}));
+    // 9 SE multiplies + 6 residual adds.
+    EXPECT_EQ(count(c->op_codes, "BinaryNgDeviceOperation"), 15);
+    // The image: DRAM -> 8x8 height-sharded L1.
+    EXPECT_EQ(c->op_codes.front(), "ReshardDeviceOperation");
+    // The ops table is the program: its durations give the device FPS.
+    EXPECT_GT(c->metrics.at("device_fps"), 0.0);
+}
+
+TEST(WormholeProgram, FusedActivationHasNoOpOfItsOwnAndSeparateOneHas) {
+    auto fused = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 1);
+    auto separate = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150_b1", 1);
+    ASSERT_TRUE(fused) << fused.status().message();
+    ASSERT_TRUE(separate) << separate.status().message();
+    // MobileNetV2 has 35 relu6 (stem, 17 depthwise, 16 expands, last conv).
+    EXPECT_EQ(count(separate->op_codes, "UnaryDeviceOperation") - count(fused->op_codes, "UnaryDeviceOperation"), 35);
+    EXPECT_GT(fused->metrics.at("device_fps"), separate->metrics.at("device_fps"));
+}
+
+TEST(WormholeProgram, CompositeHardswishIsItsStepsAndSingleIsOneOp) {
+    const std::vector<std::string> base{"*:fuse_activation=false"};
+    auto single = compile("mobilenetv3", "small", "", 1, base);
+    auto composite = compile("mobilenetv3", "small", "", 1, {"*:fuse_activation=false", "composite_activation=true"});
+    ASSERT_TRUE(single) << single.status().message();
+    ASSERT_TRUE(composite) << composite.status().message();
+    // hardswish: add 3, relu6, multiply by 1/6, multiply by x; hardsigmoid: the first three.
+    EXPECT_EQ(after(*single, "features.0.0", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
+    EXPECT_EQ(after(*composite, "features.0.0", 4),
+              (std::vector<std::string>{"UnaryDeviceOperation", "UnaryDeviceOperation", "UnaryDeviceOperation",
+                                        "BinaryNgDeviceOperation"}));
+    EXPECT_GT(composite->op_codes.size(), single->op_codes.size());
+    EXPECT_GT(single->metrics.at("device_fps"), composite->metrics.at("device_fps"));
+}
+
+TEST(WormholeProgram, ConversionThatCannotApplyNamesTheLayer) {
+    auto twice = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 1,
+                         {"features.0.0:convert_output=[sharded_to_interleaved, sharded_to_interleaved]"});
+    ASSERT_FALSE(twice);
+    EXPECT_NE(twice.status().message().find("convert_output sharded_to_interleaved: the tensor is not sharded"), std::string::npos)
+        << twice.status().message();
+    EXPECT_NE(twice.status().message().find("(layer features.0.0)"), std::string::npos) << twice.status().message();
+}
+
+TEST(WormholeProgram, OutputInDramAddsNoL1AndCostsDramTraffic) {
+    auto l1 = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 1);
+    auto dram = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 1, {"features.1.conv.1:output_memory=DRAM_INTERLEAVED"});
+    ASSERT_TRUE(l1) << l1.status().message();
+    ASSERT_TRUE(dram) << dram.status().message();
+    // The next conv reads it back into L1 (interleaved_to_sharded), and the round trip through DRAM costs time.
+    EXPECT_EQ(after(*dram, "features.1.conv.1", 1), (std::vector<std::string>{"InterleavedToShardedDeviceOperation"}));
+    EXPECT_LT(dram->metrics.at("device_fps"), l1->metrics.at("device_fps"));
+}
+
+TEST(WormholeProgram, TooSmallL1SmallFailsLikeTheCard) {
+    auto small = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 10, {"l1_small_size=1024"});
+    ASSERT_FALSE(small);
+    EXPECT_NE(small.status().message().find("B L1_SMALL buffer across"), std::string::npos) << small.status().message();
+    EXPECT_NE(small.status().message().find("(layer features.0.0)"), std::string::npos) << small.status().message();
+}
+
+TEST(WormholeProgram, N300RunsDataParallelWithOneProgramPerChip) {
+    auto n150 = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 10);
+    auto n300 = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 20, {}, "wormhole_n300");
+    ASSERT_TRUE(n150) << n150.status().message();
+    ASSERT_TRUE(n300) << n300.status().message();
+    // Each chip runs the batch-10 program: same op list, twice the samples per device time.
+    EXPECT_EQ(n300->op_codes, n150->op_codes);
+    EXPECT_NEAR(n300->metrics.at("device_fps"), 2.0 * n150->metrics.at("device_fps"), 1e-6 * n150->metrics.at("device_fps"));
+    // End to end the host link and trace launches are shared: faster than one chip, below twice.
+    const double ratio = n300->metrics.at("e2e_fps_trace_2cq") / n150->metrics.at("e2e_fps_trace_2cq");
+    EXPECT_GT(ratio, 1.3);
+    EXPECT_LT(ratio, 2.0);
+    auto odd = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 9, {}, "wormhole_n300");
+    ASSERT_FALSE(odd);
+    EXPECT_NE(odd.status().message().find("the batch must be a multiple of 2, found 9"), std::string::npos) << odd.status().message();
+}
+
+}  // namespace
