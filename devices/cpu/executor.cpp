@@ -6,6 +6,8 @@
 //   and memory-preserving Flatten are aliases (no step). The capture plan (built on first use) runs every node alone
 //   so each node's own value can be copied out.
 // - Memory: buffers are assigned once per plan by liveness (greedy best fit) and reused across runs.
+// - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
+//   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
 
 #include <tbb/info.h>
@@ -26,6 +28,7 @@
 #include "kernels/dense_ops.hpp"
 #include "kernels/eltwise.hpp"
 #include "kernels/gemm.hpp"
+#include "stem_conv.hpp"
 
 namespace zoo::cpu {
 
@@ -39,7 +42,8 @@ struct Layout {
     int64_t n = 1, h = 1, w = 1;
     int64_t rows = 1;  // spatial: n * h * w; otherwise numel / c
     int64_t c = 1, cp = kChannelAlign;
-    int64_t floats() const { return rows * cp; }
+    bool nchw = false;  // a graph input kept dense in the caller's tensor (see "Stem" above)
+    int64_t floats() const { return nchw ? shape_numel(shape) : rows * cp; }
 };
 
 Layout make_layout(const Shape& shape) {
@@ -71,7 +75,9 @@ bool same_memory(const Layout& a, const Layout& b) {
 }
 
 void to_dense(const Layout& l, const float* src, float* dst) {
-    if (l.spatial) {
+    if (l.nchw) {
+        std::memcpy(dst, src, static_cast<size_t>(l.floats()) * sizeof(float));
+    } else if (l.spatial) {
         nhwc_to_nchw(src, dst, l.n, l.c, l.h * l.w, l.cp);
     } else {
         for (int64_t r = 0; r < l.rows; ++r) std::memcpy(dst + r * l.c, src + r * l.cp, static_cast<size_t>(l.c) * sizeof(float));
@@ -107,6 +113,7 @@ Status node_error(const Node& n, const std::string& what) {
 // Weights of one node, prepared once and shared by both plans.
 struct Prepared {
     std::unique_ptr<ConvKernel> conv;
+    std::unique_ptr<NchwStemConv> stem;  // instead of conv when the input stays NCHW
     PackedB linear_b;
     AlignedBuffer bias;  // padded, zero past the real channels
     std::vector<float> dense_weight, dense_bias;  // linear fallback on a non-row input
@@ -136,8 +143,13 @@ public:
     std::vector<int> input_ready;             // nodes complete after the input conversion
     std::vector<AlignedBuffer> buffers;
     AlignedBuffer scratch;
+    std::vector<float*> bound;  // node (root) -> the caller's tensor for NCHW inputs, set per run; null otherwise
 
-    float* ptr(int node) { return buffers[static_cast<size_t>(buffer_of_node[static_cast<size_t>(root[static_cast<size_t>(node)])])].data(); }
+    float* ptr(int node) {
+        const size_t r = static_cast<size_t>(root[static_cast<size_t>(node)]);
+        if (bound[r]) return bound[r];
+        return buffers[static_cast<size_t>(buffer_of_node[r])].data();
+    }
 };
 
 class CpuModel final : public CompiledModel {
@@ -155,6 +167,7 @@ public:
 
 private:
     Status prepare_node(int index, const WeightMap& weights);
+    bool stem_reads_only(int input) const;
     Status make_plan(bool fused, Plan& plan) const;
     Status make_step(int head, const std::vector<int>& group, Step& step) const;
     void execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* captured);
@@ -206,7 +219,10 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
                 ZOO_ASSIGN_OR_RETURN(const Tensor* b, find_weight(n, weights, "bias", a.out_channels));
                 bias = b->data.data();
             }
-            prep->conv = std::make_unique<ConvKernel>(p, w->data.data(), bias);
+            if (in.nchw)
+                prep->stem = std::make_unique<NchwStemConv>(p, w->data.data(), bias);
+            else
+                prep->conv = std::make_unique<ConvKernel>(p, w->data.data(), bias);
             break;
         }
         case OpKind::Linear: {
@@ -300,6 +316,12 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
         case OpKind::Dropout:
             return node_error(n, "internal: no step for this op");
         case OpKind::Conv2d: {
+            if (const NchwStemConv* stem = prep->stem.get()) {
+                step.fn = [stem, in0, last, act, residual](StepContext& ctx) {
+                    stem->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr);
+                };
+                return Status::ok();
+            }
             const ConvKernel* conv = prep->conv.get();
             step.scratch = conv->scratch_floats();
             step.fn = [conv, in0, last, act, residual](StepContext& ctx) {
@@ -535,7 +557,9 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
                 def[i] = never;  // released once
             }
     };
-    for (int node : m_input_nodes) acquire(node);
+    for (int node : m_input_nodes)
+        if (!m_layouts[static_cast<size_t>(node)].nchw) acquire(node);  // NCHW inputs live in the caller's tensor
+    plan.bound.assign(count, nullptr);
     release_dead(-1);
     for (size_t s = 0; s < plan.steps.size(); ++s) {
         acquire(plan.steps[s].last_node);
@@ -562,6 +586,19 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
     return Status::ok();
 }
 
+// Whether every reader of graph input `input` is a convolution NchwStemConv handles on its first operand (and the
+// input is not itself an output), so the input can stay in the caller's NCHW tensor.
+bool CpuModel::stem_reads_only(int input) const {
+    const Layout& l = m_layouts[static_cast<size_t>(input)];
+    if (!l.spatial || m_is_output[static_cast<size_t>(input)] || m_readers[static_cast<size_t>(input)].empty()) return false;
+    for (int r : m_readers[static_cast<size_t>(input)]) {
+        const Node& n = m_graph.nodes[static_cast<size_t>(r)];
+        if (n.op != OpKind::Conv2d || n.inputs.size() != 1 || n.inputs[0] != input) return false;
+        if (!NchwStemConv::suits(ConvParams::from(n.attr<Conv2dAttrs>(), l.n, l.h, l.w))) return false;
+    }
+    return true;
+}
+
 Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads) {
     m_graph = graph;
     const size_t count = m_graph.nodes.size();
@@ -583,6 +620,7 @@ Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads
         if (o < 0 || static_cast<size_t>(o) >= count) return Status::error("cpu: graph output index out of range");
         m_is_output[static_cast<size_t>(o)] = true;
     }
+    for (int node : m_input_nodes) m_layouts[static_cast<size_t>(node)].nchw = stem_reads_only(node);
     for (size_t i = 0; i < count; ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
     ZOO_TRY(make_plan(true, m_fast));
     m_arena = std::make_unique<tbb::task_arena>(threads);
@@ -602,7 +640,11 @@ void CpuModel::execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<s
     for (size_t k = 0; k < m_input_nodes.size(); ++k) {
         const int node = m_input_nodes[k];
         auto t0 = Clock::now();
-        from_dense(m_layouts[static_cast<size_t>(node)], inputs[k].data.data(), plan.ptr(node));
+        if (m_layouts[static_cast<size_t>(node)].nchw)
+            // Read only (the stem's input operand); the caller's tensor outlives the run.
+            plan.bound[static_cast<size_t>(node)] = const_cast<float*>(inputs[k].data.data());
+        else
+            from_dense(m_layouts[static_cast<size_t>(node)], inputs[k].data.data(), plan.ptr(node));
         OpTiming& ot = m_timings[timing++];
         if (ot.node_name.empty()) {
             ot.node_name = m_graph.nodes[static_cast<size_t>(node)].name;
