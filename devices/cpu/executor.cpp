@@ -6,11 +6,16 @@
 //   and memory-preserving Flatten are aliases (no step). The capture plan (built on first use) runs every node alone
 //   so each node's own value can be copied out.
 // - Memory: buffers are assigned once per plan by liveness (greedy best fit) and reused across runs.
+// - Batch: a batch of several images runs image by image through a batch-1 copy of the model (one copy per thread,
+//   the threads splitting the images), when every node's value is per image. One image's activations fit in L2
+//   where a whole batch's stream from memory, and a thread working on its own image never waits for the other.
+//   The full-batch plan is built only when per-layer values are captured.
 // - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
 //   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
 
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -166,6 +171,9 @@ public:
     }
 
 private:
+    Status build_full(const WeightMap& weights);
+    Status build_per_image(const WeightMap& weights, int threads);
+    Status run_per_image(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
     Status prepare_node(int index, const WeightMap& weights);
     bool stem_reads_only(int input) const;
     Status make_plan(bool fused, Plan& plan) const;
@@ -182,6 +190,13 @@ private:
     std::optional<Plan> m_capture;
     std::unique_ptr<tbb::task_arena> m_arena;
     std::vector<OpTiming> m_timings;
+    // Batch split (see "Batch" above): one single-thread batch-1 model per thread, their inputs and outputs. The
+    // full-batch plan (m_fast) is then built on the first capture, from m_weights (the caller's map, which the
+    // device contract keeps alive only during compile: so it is copied).
+    std::vector<std::unique_ptr<CpuModel>> m_per_image;
+    std::vector<std::vector<Tensor>> m_image_in, m_image_out;
+    std::optional<WeightMap> m_weights;
+    bool m_full_built = false;
 };
 
 Result<const Tensor*> find_weight(const Node& n, const WeightMap& weights, const std::string& role, int64_t numel) {
@@ -621,9 +636,92 @@ Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads
         m_is_output[static_cast<size_t>(o)] = true;
     }
     for (int node : m_input_nodes) m_layouts[static_cast<size_t>(node)].nchw = stem_reads_only(node);
-    for (size_t i = 0; i < count; ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
-    ZOO_TRY(make_plan(true, m_fast));
     m_arena = std::make_unique<tbb::task_arena>(threads);
+    const int64_t batch = m_input_nodes.size() == 1 ? m_layouts[static_cast<size_t>(m_input_nodes[0])].n : 1;
+    bool per_image = batch > 1;
+    for (const Node& n : m_graph.nodes) {
+        per_image = per_image && !n.output_shape.empty() && n.output_shape[0] == batch;
+        if (n.op == OpKind::Softmax) {
+            const int64_t axis = n.attr<SoftmaxAttrs>().axis;
+            per_image = per_image && axis != 0 && axis != -static_cast<int64_t>(n.output_shape.size());
+        }
+    }
+    if (per_image) return build_per_image(weights, threads);
+    return build_full(weights);
+}
+
+Status CpuModel::build_full(const WeightMap& weights) {
+    for (size_t i = 0; i < m_graph.nodes.size(); ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
+    ZOO_TRY(make_plan(true, m_fast));
+    m_full_built = true;
+    return Status::ok();
+}
+
+Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
+    Graph single = m_graph;
+    for (Node& n : single.nodes)
+        if (n.op == OpKind::Input) std::get<InputAttrs>(n.attrs).shape[0] = 1;
+    ZOO_TRY(single.infer_shapes());
+    const int64_t batch = m_layouts[static_cast<size_t>(m_input_nodes[0])].n;
+    const int copies = static_cast<int>(std::min<int64_t>(threads, batch));
+    for (int k = 0; k < copies; ++k) {
+        auto model = std::make_unique<CpuModel>();
+        ZOO_TRY(model->build(single, weights, 1));
+        m_per_image.push_back(std::move(model));
+    }
+    m_image_in.assign(static_cast<size_t>(copies), {});
+    m_image_out.assign(static_cast<size_t>(copies), {});
+    for (auto& in : m_image_in)
+        for (int node : m_input_nodes) {
+            Shape shape = m_layouts[static_cast<size_t>(node)].shape;
+            shape[0] = 1;
+            in.emplace_back(shape);
+        }
+    m_weights = weights;
+    return Status::ok();
+}
+
+// Image i of the batch on model copy i % copies; each copy's thread copies its image in and its logits out.
+Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+    const int64_t batch = inputs[0].shape[0];
+    const size_t copies = m_per_image.size();
+    outputs.resize(m_graph.outputs.size());
+    for (size_t k = 0; k < m_graph.outputs.size(); ++k) {
+        const Shape& shape = m_graph.nodes[static_cast<size_t>(m_graph.outputs[k])].output_shape;
+        if (outputs[k].shape != shape || outputs[k].data.size() != static_cast<size_t>(shape_numel(shape))) outputs[k] = Tensor(shape);
+        outputs[k].element_type = ElementType::Float32;
+    }
+    std::vector<Status> status(copies, Status::ok());
+    std::vector<std::vector<OpTiming>> times(copies);
+    auto work = [&](size_t c) {
+        for (int64_t i = static_cast<int64_t>(c); i < batch && status[c].is_ok(); i += static_cast<int64_t>(copies)) {
+            for (size_t k = 0; k < inputs.size(); ++k) {
+                const size_t per = m_image_in[c][k].data.size();
+                std::memcpy(m_image_in[c][k].data.data(), inputs[k].data.data() + static_cast<size_t>(i) * per, per * sizeof(float));
+            }
+            status[c] = m_per_image[c]->run(m_image_in[c], m_image_out[c], nullptr);
+            const std::vector<OpTiming> t = m_per_image[c]->last_timings();
+            if (times[c].empty())
+                times[c] = t;
+            else
+                for (size_t s = 0; s < t.size() && s < times[c].size(); ++s) times[c][s].duration_ns += t[s].duration_ns;
+            for (size_t k = 0; status[c].is_ok() && k < outputs.size(); ++k) {
+                const size_t per = m_image_out[c][k].data.size();
+                std::memcpy(outputs[k].data.data() + static_cast<size_t>(i) * per, m_image_out[c][k].data.data(), per * sizeof(float));
+            }
+        }
+    };
+    if (copies == 1)
+        work(0);
+    else
+        m_arena->execute([&] {
+            tbb::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
+        });
+    for (const Status& s : status) ZOO_TRY(s);
+    // Per-step times summed over the images (with several copies they ran concurrently: the sum exceeds wall time).
+    m_timings = std::move(times[0]);
+    for (size_t c = 1; c < copies; ++c)
+        for (size_t s = 0; s < m_timings.size() && s < times[c].size(); ++s) m_timings[s].duration_ns += times[c][s].duration_ns;
     return Status::ok();
 }
 
@@ -685,6 +783,11 @@ Status CpuModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
                 return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "') holds " +
                                      std::to_string(inputs[k].data.size()) + " values for shape " +
                                      shape_to_string(inputs[k].shape));
+        }
+        if (!captured && !m_per_image.empty()) return run_per_image(inputs, outputs);
+        if (!m_full_built) {
+            ZOO_TRY(build_full(*m_weights));
+            m_weights.reset();
         }
         Plan* plan = &m_fast;
         if (captured) {
