@@ -9,7 +9,9 @@
 // - Batch: a batch of several images runs image by image through a batch-1 copy of the model (one copy per thread,
 //   the threads splitting the images), when every node's value is per image. One image's activations fit in L2
 //   where a whole batch's stream from memory, and a thread working on its own image never waits for the other.
-//   The full-batch plan is built only when per-layer values are captured.
+//   The tail after the last node with more than one pixel per image (pooling, classifier) runs batched: per image it
+//   would stream the classifier's weights (MBs, past L2) once per image. The full-batch plan is built only when
+//   per-layer values are captured.
 // - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
 //   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
@@ -159,7 +161,8 @@ public:
 
 class CpuModel final : public CompiledModel {
 public:
-    Status build(const Graph& graph, const WeightMap& weights, int threads);
+    // split: allow the image-by-image batch split (off for its own parts).
+    Status build(const Graph& graph, const WeightMap& weights, int threads, bool split = true);
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                std::map<std::string, Tensor>* captured) noexcept override;
     std::vector<OpTiming> last_timings() const noexcept override {
@@ -195,6 +198,8 @@ private:
     // device contract keeps alive only during compile: so it is copied).
     std::vector<std::unique_ptr<CpuModel>> m_per_image;
     std::vector<std::vector<Tensor>> m_image_in, m_image_out;
+    std::unique_ptr<CpuModel> m_tail;    // the batched tail, or null when the copies run the whole graph
+    std::vector<Tensor> m_tail_in;       // its input: the head's last value for every image
     std::optional<WeightMap> m_weights;
     bool m_full_built = false;
 };
@@ -614,7 +619,7 @@ bool CpuModel::stem_reads_only(int input) const {
     return true;
 }
 
-Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads) {
+Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads, bool split) {
     m_graph = graph;
     const size_t count = m_graph.nodes.size();
     m_layouts.resize(count);
@@ -638,7 +643,7 @@ Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads
     for (int node : m_input_nodes) m_layouts[static_cast<size_t>(node)].nchw = stem_reads_only(node);
     m_arena = std::make_unique<tbb::task_arena>(threads);
     const int64_t batch = m_input_nodes.size() == 1 ? m_layouts[static_cast<size_t>(m_input_nodes[0])].n : 1;
-    bool per_image = batch > 1;
+    bool per_image = split && batch > 1;
     for (const Node& n : m_graph.nodes) {
         per_image = per_image && !n.output_shape.empty() && n.output_shape[0] == batch;
         if (n.op == OpKind::Softmax) {
@@ -658,15 +663,47 @@ Status CpuModel::build_full(const WeightMap& weights) {
 }
 
 Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
+    const int count = static_cast<int>(m_graph.nodes.size());
+    const int64_t batch = m_layouts[static_cast<size_t>(m_input_nodes[0])].n;
+    // The cut: the last node with more than one pixel per image. The tail after it must read nothing before it and
+    // hold every graph output; otherwise the copies run the whole graph.
+    int cut = -1;
+    for (int i = 0; i < count; ++i)
+        if (m_layouts[static_cast<size_t>(i)].spatial && m_layouts[static_cast<size_t>(i)].h * m_layouts[static_cast<size_t>(i)].w > 1) cut = i;
+    bool tail = cut >= 0 && cut + 1 < count && !m_is_output[static_cast<size_t>(cut)];
+    for (int i = cut + 1; tail && i < count; ++i)
+        for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs) tail = tail && in >= cut;
+    for (int o : m_graph.outputs) tail = tail && o > cut;
+
     Graph single = m_graph;
+    if (tail) {
+        Graph rest;
+        rest.name = m_graph.name + " (tail)";
+        Node input;
+        input.name = m_graph.nodes[static_cast<size_t>(cut)].name;  // the tail's input is the cut's value
+        input.op = OpKind::Input;
+        input.attrs = InputAttrs{m_graph.nodes[static_cast<size_t>(cut)].output_shape};
+        rest.nodes.push_back(std::move(input));
+        for (int i = cut + 1; i < count; ++i) {
+            Node n = m_graph.nodes[static_cast<size_t>(i)];
+            for (int& in : n.inputs) in -= cut;
+            rest.nodes.push_back(std::move(n));
+        }
+        for (int o : m_graph.outputs) rest.outputs.push_back(o - cut);
+        ZOO_TRY(rest.infer_shapes());
+        m_tail = std::make_unique<CpuModel>();
+        ZOO_TRY(m_tail->build(rest, weights, threads, false));
+        m_tail_in.assign(1, Tensor(rest.nodes[0].output_shape));
+        single.nodes.resize(static_cast<size_t>(cut + 1));
+        single.outputs = {cut};
+    }
     for (Node& n : single.nodes)
         if (n.op == OpKind::Input) std::get<InputAttrs>(n.attrs).shape[0] = 1;
     ZOO_TRY(single.infer_shapes());
-    const int64_t batch = m_layouts[static_cast<size_t>(m_input_nodes[0])].n;
     const int copies = static_cast<int>(std::min<int64_t>(threads, batch));
     for (int k = 0; k < copies; ++k) {
         auto model = std::make_unique<CpuModel>();
-        ZOO_TRY(model->build(single, weights, 1));
+        ZOO_TRY(model->build(single, weights, 1, false));
         m_per_image.push_back(std::move(model));
     }
     m_image_in.assign(static_cast<size_t>(copies), {});
@@ -693,6 +730,8 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
     }
     std::vector<Status> status(copies, Status::ok());
     std::vector<std::vector<OpTiming>> times(copies);
+    // Each image's results: the graph outputs, or the tail's input when a tail runs batched.
+    std::vector<Tensor>& results = m_tail ? m_tail_in : outputs;
     auto work = [&](size_t c) {
         for (int64_t i = static_cast<int64_t>(c); i < batch && status[c].is_ok(); i += static_cast<int64_t>(copies)) {
             for (size_t k = 0; k < inputs.size(); ++k) {
@@ -705,9 +744,9 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
                 times[c] = t;
             else
                 for (size_t s = 0; s < t.size() && s < times[c].size(); ++s) times[c][s].duration_ns += t[s].duration_ns;
-            for (size_t k = 0; status[c].is_ok() && k < outputs.size(); ++k) {
+            for (size_t k = 0; status[c].is_ok() && k < results.size(); ++k) {
                 const size_t per = m_image_out[c][k].data.size();
-                std::memcpy(outputs[k].data.data() + static_cast<size_t>(i) * per, m_image_out[c][k].data.data(), per * sizeof(float));
+                std::memcpy(results[k].data.data() + static_cast<size_t>(i) * per, m_image_out[c][k].data.data(), per * sizeof(float));
             }
         }
     };
@@ -718,10 +757,15 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
             tbb::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
         });
     for (const Status& s : status) ZOO_TRY(s);
+    if (m_tail) ZOO_TRY(m_tail->run(m_tail_in, outputs, nullptr));
     // Per-step times summed over the images (with several copies they ran concurrently: the sum exceeds wall time).
     m_timings = std::move(times[0]);
     for (size_t c = 1; c < copies; ++c)
         for (size_t s = 0; s < m_timings.size() && s < times[c].size(); ++s) m_timings[s].duration_ns += times[c][s].duration_ns;
+    if (m_tail) {
+        const std::vector<OpTiming> t = m_tail->last_timings();
+        m_timings.insert(m_timings.end(), t.begin(), t.end());
+    }
     return Status::ok();
 }
 
