@@ -66,14 +66,7 @@ void stem_row(const ConvParams& p, const float* in, float* out, const float* res
                         for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
                     }
                 }
-        const int64_t valid = std::min(kPixels, OW - ow0);
-        for (int64_t b = 0; b < valid; ++b)
-#pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) {
-                Vec v = act_vec<A>(acc[b][j]);
-                if (rrow) v += load(rrow + (ow0 + b) * cpo + j * kVecWidth);
-                store(orow + (ow0 + b) * cpo + j * kVecWidth, v);
-            }
+        store_pixel_tile<kPixels, NV, A>(acc, std::min(kPixels, OW - ow0), orow + ow0 * cpo, rrow ? rrow + ow0 * cpo : nullptr, cpo);
     }
 }
 
