@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision python3-numpy  # the numerical reference, used at test time only
   chromium                                         # renders `runner report --html` pages in a test
+  nodejs npm                                       # ONNX Runtime (npm's onnxruntime-node) for the peer benchmark
 )
 
 missing=()
@@ -26,6 +27,12 @@ if ((${#missing[@]})); then
   fi
   "${as_root[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ONNX Runtime for tools/bench_peers and the Torch vs ONNX vs device table: npm's onnxruntime-node ships its CPU
+# library; --ignore-scripts because its install script fetches GPU files, which fails offline.
+if [ ! -f tools/bench_peers/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1 ]; then
+  (cd tools/bench_peers && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
 if [ ! -f build/build.ninja ]; then

@@ -6,9 +6,18 @@
 //   and memory-preserving Flatten are aliases (no step). The capture plan (built on first use) runs every node alone
 //   so each node's own value can be copied out.
 // - Memory: buffers are assigned once per plan by liveness (greedy best fit) and reused across runs.
+// - Batch: a batch of several images runs image by image through a batch-1 copy of the model (one copy per thread,
+//   the threads splitting the images), when every node's value is per image. One image's activations fit in L2
+//   where a whole batch's stream from memory, and a thread working on its own image never waits for the other.
+//   The tail after the last node with more than one pixel per image (pooling, classifier) runs batched: per image it
+//   would stream the classifier's weights (MBs, past L2) once per image. The full-batch plan is built only when
+//   per-layer values are captured.
+// - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
+//   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
 
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -26,6 +35,7 @@
 #include "kernels/dense_ops.hpp"
 #include "kernels/eltwise.hpp"
 #include "kernels/gemm.hpp"
+#include "stem_conv.hpp"
 
 namespace zoo::cpu {
 
@@ -39,7 +49,8 @@ struct Layout {
     int64_t n = 1, h = 1, w = 1;
     int64_t rows = 1;  // spatial: n * h * w; otherwise numel / c
     int64_t c = 1, cp = kChannelAlign;
-    int64_t floats() const { return rows * cp; }
+    bool nchw = false;  // a graph input kept dense in the caller's tensor (see "Stem" above)
+    int64_t floats() const { return nchw ? shape_numel(shape) : rows * cp; }
 };
 
 Layout make_layout(const Shape& shape) {
@@ -71,7 +82,9 @@ bool same_memory(const Layout& a, const Layout& b) {
 }
 
 void to_dense(const Layout& l, const float* src, float* dst) {
-    if (l.spatial) {
+    if (l.nchw) {
+        std::memcpy(dst, src, static_cast<size_t>(l.floats()) * sizeof(float));
+    } else if (l.spatial) {
         nhwc_to_nchw(src, dst, l.n, l.c, l.h * l.w, l.cp);
     } else {
         for (int64_t r = 0; r < l.rows; ++r) std::memcpy(dst + r * l.c, src + r * l.cp, static_cast<size_t>(l.c) * sizeof(float));
@@ -107,6 +120,7 @@ Status node_error(const Node& n, const std::string& what) {
 // Weights of one node, prepared once and shared by both plans.
 struct Prepared {
     std::unique_ptr<ConvKernel> conv;
+    std::unique_ptr<NchwStemConv> stem;  // instead of conv when the input stays NCHW
     PackedB linear_b;
     AlignedBuffer bias;  // padded, zero past the real channels
     std::vector<float> dense_weight, dense_bias;  // linear fallback on a non-row input
@@ -136,13 +150,19 @@ public:
     std::vector<int> input_ready;             // nodes complete after the input conversion
     std::vector<AlignedBuffer> buffers;
     AlignedBuffer scratch;
+    std::vector<float*> bound;  // node (root) -> the caller's tensor for NCHW inputs, set per run; null otherwise
 
-    float* ptr(int node) { return buffers[static_cast<size_t>(buffer_of_node[static_cast<size_t>(root[static_cast<size_t>(node)])])].data(); }
+    float* ptr(int node) {
+        const size_t r = static_cast<size_t>(root[static_cast<size_t>(node)]);
+        if (bound[r]) return bound[r];
+        return buffers[static_cast<size_t>(buffer_of_node[r])].data();
+    }
 };
 
 class CpuModel final : public CompiledModel {
 public:
-    Status build(const Graph& graph, const WeightMap& weights, int threads);
+    // split: allow the image-by-image batch split (off for its own parts).
+    Status build(const Graph& graph, const WeightMap& weights, int threads, bool split = true);
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                std::map<std::string, Tensor>* captured) noexcept override;
     std::vector<OpTiming> last_timings() const noexcept override {
@@ -154,7 +174,11 @@ public:
     }
 
 private:
+    Status build_full(const WeightMap& weights);
+    Status build_per_image(const WeightMap& weights, int threads);
+    Status run_per_image(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
     Status prepare_node(int index, const WeightMap& weights);
+    bool stem_reads_only(int input) const;
     Status make_plan(bool fused, Plan& plan) const;
     Status make_step(int head, const std::vector<int>& group, Step& step) const;
     void execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* captured);
@@ -169,6 +193,15 @@ private:
     std::optional<Plan> m_capture;
     std::unique_ptr<tbb::task_arena> m_arena;
     std::vector<OpTiming> m_timings;
+    // Batch split (see "Batch" above): one single-thread batch-1 model per thread, their inputs and outputs. The
+    // full-batch plan (m_fast) is then built on the first capture, from m_weights (the caller's map, which the
+    // device contract keeps alive only during compile: so it is copied).
+    std::vector<std::unique_ptr<CpuModel>> m_per_image;
+    std::vector<std::vector<Tensor>> m_image_in, m_image_out;
+    std::unique_ptr<CpuModel> m_tail;    // the batched tail, or null when the copies run the whole graph
+    std::vector<Tensor> m_tail_in;       // its input: the head's last value for every image
+    std::optional<WeightMap> m_weights;
+    bool m_full_built = false;
 };
 
 Result<const Tensor*> find_weight(const Node& n, const WeightMap& weights, const std::string& role, int64_t numel) {
@@ -206,7 +239,10 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
                 ZOO_ASSIGN_OR_RETURN(const Tensor* b, find_weight(n, weights, "bias", a.out_channels));
                 bias = b->data.data();
             }
-            prep->conv = std::make_unique<ConvKernel>(p, w->data.data(), bias);
+            if (in.nchw)
+                prep->stem = std::make_unique<NchwStemConv>(p, w->data.data(), bias);
+            else
+                prep->conv = std::make_unique<ConvKernel>(p, w->data.data(), bias);
             break;
         }
         case OpKind::Linear: {
@@ -300,6 +336,12 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
         case OpKind::Dropout:
             return node_error(n, "internal: no step for this op");
         case OpKind::Conv2d: {
+            if (const NchwStemConv* stem = prep->stem.get()) {
+                step.fn = [stem, in0, last, act, residual](StepContext& ctx) {
+                    stem->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr);
+                };
+                return Status::ok();
+            }
             const ConvKernel* conv = prep->conv.get();
             step.scratch = conv->scratch_floats();
             step.fn = [conv, in0, last, act, residual](StepContext& ctx) {
@@ -535,7 +577,9 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
                 def[i] = never;  // released once
             }
     };
-    for (int node : m_input_nodes) acquire(node);
+    for (int node : m_input_nodes)
+        if (!m_layouts[static_cast<size_t>(node)].nchw) acquire(node);  // NCHW inputs live in the caller's tensor
+    plan.bound.assign(count, nullptr);
     release_dead(-1);
     for (size_t s = 0; s < plan.steps.size(); ++s) {
         acquire(plan.steps[s].last_node);
@@ -562,7 +606,20 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
     return Status::ok();
 }
 
-Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads) {
+// Whether every reader of graph input `input` is a convolution NchwStemConv handles on its first operand (and the
+// input is not itself an output), so the input can stay in the caller's NCHW tensor.
+bool CpuModel::stem_reads_only(int input) const {
+    const Layout& l = m_layouts[static_cast<size_t>(input)];
+    if (!l.spatial || m_is_output[static_cast<size_t>(input)] || m_readers[static_cast<size_t>(input)].empty()) return false;
+    for (int r : m_readers[static_cast<size_t>(input)]) {
+        const Node& n = m_graph.nodes[static_cast<size_t>(r)];
+        if (n.op != OpKind::Conv2d || n.inputs.size() != 1 || n.inputs[0] != input) return false;
+        if (!NchwStemConv::suits(ConvParams::from(n.attr<Conv2dAttrs>(), l.n, l.h, l.w))) return false;
+    }
+    return true;
+}
+
+Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads, bool split) {
     m_graph = graph;
     const size_t count = m_graph.nodes.size();
     m_layouts.resize(count);
@@ -583,9 +640,132 @@ Status CpuModel::build(const Graph& graph, const WeightMap& weights, int threads
         if (o < 0 || static_cast<size_t>(o) >= count) return Status::error("cpu: graph output index out of range");
         m_is_output[static_cast<size_t>(o)] = true;
     }
-    for (size_t i = 0; i < count; ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
-    ZOO_TRY(make_plan(true, m_fast));
+    for (int node : m_input_nodes) m_layouts[static_cast<size_t>(node)].nchw = stem_reads_only(node);
     m_arena = std::make_unique<tbb::task_arena>(threads);
+    const int64_t batch = m_input_nodes.size() == 1 ? m_layouts[static_cast<size_t>(m_input_nodes[0])].n : 1;
+    bool per_image = split && batch > 1;
+    for (const Node& n : m_graph.nodes) {
+        per_image = per_image && !n.output_shape.empty() && n.output_shape[0] == batch;
+        if (n.op == OpKind::Softmax) {
+            const int64_t axis = n.attr<SoftmaxAttrs>().axis;
+            per_image = per_image && axis != 0 && axis != -static_cast<int64_t>(n.output_shape.size());
+        }
+    }
+    if (per_image) return build_per_image(weights, threads);
+    return build_full(weights);
+}
+
+Status CpuModel::build_full(const WeightMap& weights) {
+    for (size_t i = 0; i < m_graph.nodes.size(); ++i) ZOO_TRY(prepare_node(static_cast<int>(i), weights));
+    ZOO_TRY(make_plan(true, m_fast));
+    m_full_built = true;
+    return Status::ok();
+}
+
+Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
+    const int count = static_cast<int>(m_graph.nodes.size());
+    const int64_t batch = m_layouts[static_cast<size_t>(m_input_nodes[0])].n;
+    // The cut: the last node with more than one pixel per image. The tail after it must read nothing before it and
+    // hold every graph output; otherwise the copies run the whole graph.
+    int cut = -1;
+    for (int i = 0; i < count; ++i)
+        if (m_layouts[static_cast<size_t>(i)].spatial && m_layouts[static_cast<size_t>(i)].h * m_layouts[static_cast<size_t>(i)].w > 1) cut = i;
+    bool tail = cut >= 0 && cut + 1 < count && !m_is_output[static_cast<size_t>(cut)];
+    for (int i = cut + 1; tail && i < count; ++i)
+        for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs) tail = tail && in >= cut;
+    for (int o : m_graph.outputs) tail = tail && o > cut;
+
+    Graph single = m_graph;
+    if (tail) {
+        Graph rest;
+        rest.name = m_graph.name + " (tail)";
+        Node input;
+        input.name = m_graph.nodes[static_cast<size_t>(cut)].name;  // the tail's input is the cut's value
+        input.op = OpKind::Input;
+        input.attrs = InputAttrs{m_graph.nodes[static_cast<size_t>(cut)].output_shape};
+        rest.nodes.push_back(std::move(input));
+        for (int i = cut + 1; i < count; ++i) {
+            Node n = m_graph.nodes[static_cast<size_t>(i)];
+            for (int& in : n.inputs) in -= cut;
+            rest.nodes.push_back(std::move(n));
+        }
+        for (int o : m_graph.outputs) rest.outputs.push_back(o - cut);
+        ZOO_TRY(rest.infer_shapes());
+        m_tail = std::make_unique<CpuModel>();
+        ZOO_TRY(m_tail->build(rest, weights, threads, false));
+        m_tail_in.assign(1, Tensor(rest.nodes[0].output_shape));
+        single.nodes.resize(static_cast<size_t>(cut + 1));
+        single.outputs = {cut};
+    }
+    for (Node& n : single.nodes)
+        if (n.op == OpKind::Input) std::get<InputAttrs>(n.attrs).shape[0] = 1;
+    ZOO_TRY(single.infer_shapes());
+    const int copies = static_cast<int>(std::min<int64_t>(threads, batch));
+    for (int k = 0; k < copies; ++k) {
+        auto model = std::make_unique<CpuModel>();
+        ZOO_TRY(model->build(single, weights, 1, false));
+        m_per_image.push_back(std::move(model));
+    }
+    m_image_in.assign(static_cast<size_t>(copies), {});
+    m_image_out.assign(static_cast<size_t>(copies), {});
+    for (auto& in : m_image_in)
+        for (int node : m_input_nodes) {
+            Shape shape = m_layouts[static_cast<size_t>(node)].shape;
+            shape[0] = 1;
+            in.emplace_back(shape);
+        }
+    m_weights = weights;
+    return Status::ok();
+}
+
+// Image i of the batch on model copy i % copies; each copy's thread copies its image in and its logits out.
+Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+    const int64_t batch = inputs[0].shape[0];
+    const size_t copies = m_per_image.size();
+    outputs.resize(m_graph.outputs.size());
+    for (size_t k = 0; k < m_graph.outputs.size(); ++k) {
+        const Shape& shape = m_graph.nodes[static_cast<size_t>(m_graph.outputs[k])].output_shape;
+        if (outputs[k].shape != shape || outputs[k].data.size() != static_cast<size_t>(shape_numel(shape))) outputs[k] = Tensor(shape);
+        outputs[k].element_type = ElementType::Float32;
+    }
+    std::vector<Status> status(copies, Status::ok());
+    std::vector<std::vector<OpTiming>> times(copies);
+    // Each image's results: the graph outputs, or the tail's input when a tail runs batched.
+    std::vector<Tensor>& results = m_tail ? m_tail_in : outputs;
+    auto work = [&](size_t c) {
+        for (int64_t i = static_cast<int64_t>(c); i < batch && status[c].is_ok(); i += static_cast<int64_t>(copies)) {
+            for (size_t k = 0; k < inputs.size(); ++k) {
+                const size_t per = m_image_in[c][k].data.size();
+                std::memcpy(m_image_in[c][k].data.data(), inputs[k].data.data() + static_cast<size_t>(i) * per, per * sizeof(float));
+            }
+            status[c] = m_per_image[c]->run(m_image_in[c], m_image_out[c], nullptr);
+            const std::vector<OpTiming> t = m_per_image[c]->last_timings();
+            if (times[c].empty())
+                times[c] = t;
+            else
+                for (size_t s = 0; s < t.size() && s < times[c].size(); ++s) times[c][s].duration_ns += t[s].duration_ns;
+            for (size_t k = 0; status[c].is_ok() && k < results.size(); ++k) {
+                const size_t per = m_image_out[c][k].data.size();
+                std::memcpy(results[k].data.data() + static_cast<size_t>(i) * per, m_image_out[c][k].data.data(), per * sizeof(float));
+            }
+        }
+    };
+    if (copies == 1)
+        work(0);
+    else
+        m_arena->execute([&] {
+            tbb::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
+        });
+    for (const Status& s : status) ZOO_TRY(s);
+    if (m_tail) ZOO_TRY(m_tail->run(m_tail_in, outputs, nullptr));
+    // Per-step times summed over the images (with several copies they ran concurrently: the sum exceeds wall time).
+    m_timings = std::move(times[0]);
+    for (size_t c = 1; c < copies; ++c)
+        for (size_t s = 0; s < m_timings.size() && s < times[c].size(); ++s) m_timings[s].duration_ns += times[c][s].duration_ns;
+    if (m_tail) {
+        const std::vector<OpTiming> t = m_tail->last_timings();
+        m_timings.insert(m_timings.end(), t.begin(), t.end());
+    }
     return Status::ok();
 }
 
@@ -602,7 +782,11 @@ void CpuModel::execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<s
     for (size_t k = 0; k < m_input_nodes.size(); ++k) {
         const int node = m_input_nodes[k];
         auto t0 = Clock::now();
-        from_dense(m_layouts[static_cast<size_t>(node)], inputs[k].data.data(), plan.ptr(node));
+        if (m_layouts[static_cast<size_t>(node)].nchw)
+            // Read only (the stem's input operand); the caller's tensor outlives the run.
+            plan.bound[static_cast<size_t>(node)] = const_cast<float*>(inputs[k].data.data());
+        else
+            from_dense(m_layouts[static_cast<size_t>(node)], inputs[k].data.data(), plan.ptr(node));
         OpTiming& ot = m_timings[timing++];
         if (ot.node_name.empty()) {
             ot.node_name = m_graph.nodes[static_cast<size_t>(node)].name;
@@ -643,6 +827,11 @@ Status CpuModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
                 return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "') holds " +
                                      std::to_string(inputs[k].data.size()) + " values for shape " +
                                      shape_to_string(inputs[k].shape));
+        }
+        if (!captured && !m_per_image.empty()) return run_per_image(inputs, outputs);
+        if (!m_full_built) {
+            ZOO_TRY(build_full(*m_weights));
+            m_weights.reset();
         }
         Plan* plan = &m_fast;
         if (captured) {

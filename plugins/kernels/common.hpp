@@ -99,6 +99,23 @@ inline void dispatch_act(Act act, F&& f) {
     }
 }
 
+// Epilogue of a register tile of PIXELS output pixels x NV vectors of channels (pixel stride cp): activation, then
+// the residual (when not null) added, stored for the first `valid` pixels. Shared by the direct convolutions.
+template <int PIXELS, int NV, Act A>
+__attribute__((always_inline)) inline void store_pixel_tile(const Vec (&acc)[PIXELS][NV], int64_t valid, float* out,
+                                                            const float* residual, int64_t cp) {
+#pragma GCC unroll 8
+    for (int b = 0; b < PIXELS; ++b) {
+        if (b >= valid) break;
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) {
+            Vec v = act_vec<A>(acc[b][j]);
+            if (residual) v += load(residual + b * cp + j * kVecWidth);
+            store(out + b * cp + j * kVecWidth, v);
+        }
+    }
+}
+
 // 64-byte aligned, zero-initialised float storage with a little slack past the end so whole-vector reads of the last
 // (padded) row never leave the allocation.
 class AlignedBuffer {

@@ -211,17 +211,8 @@ void direct_row(const ConvParams& p, const float* in, float* out, const float* r
                 }
             }
         }
-        const int64_t valid = std::min<int64_t>(kDirectRows, OW - ow0);
-#pragma GCC unroll 8
-        for (int b = 0; b < kDirectRows; ++b) {
-            if (b >= valid) break;
-#pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) {
-                Vec v = act_vec<A>(acc[b][j]);
-                if (rrow) v += load(rrow + (ow0 + b) * cp_out + j * kVecWidth);
-                store(orow + (ow0 + b) * cp_out + j * kVecWidth, v);
-            }
-        }
+        store_pixel_tile<kDirectRows, NV, A>(acc, std::min<int64_t>(kDirectRows, OW - ow0), orow + ow0 * cp_out,
+                                             rrow ? rrow + ow0 * cp_out : nullptr, cp_out);
     }
 }
 

@@ -71,6 +71,29 @@ TEST(CpuDeviceBehaviour, OneAndTwoThreadsAgree) {
     for (size_t k = 0; k < o1.size(); ++k) EXPECT_TRUE(close_to(o2[k].data, to_double(o1[k].data), 1e-6));
 }
 
+// A batch runs image by image on batch-1 copies of the model (one per thread); a capture runs the full-batch plan.
+// Both compute every element in the same order, so they must give the same floats.
+TEST(CpuDeviceBehaviour, ImageByImageMatchesTheFullBatchPlan) {
+    for (int threads : {1, 2}) {
+        GraphBuilder net = make_small_net(3);
+        auto model = compile(net, threads);
+        ASSERT_TRUE(model);
+        std::vector<zoo::Tensor> inputs{zoo::Tensor(zoo::Shape{3, 3, 17, 14}, random_vector(3 * 3 * 17 * 14, 7))};
+        std::vector<zoo::Tensor> split, full;
+        std::map<std::string, zoo::Tensor> captured;
+        ASSERT_TRUE(model->run(inputs, split).is_ok());
+        ASSERT_TRUE(model->run(inputs, full, &captured).is_ok());
+        ASSERT_EQ(split.size(), full.size());
+        for (size_t k = 0; k < split.size(); ++k) {
+            EXPECT_EQ(split[k].shape, full[k].shape);
+            EXPECT_EQ(split[k].data, full[k].data) << "threads " << threads;
+        }
+        std::vector<zoo::Tensor> again;
+        ASSERT_TRUE(model->run(inputs, again).is_ok());  // the split path still works after the full plan was built
+        for (size_t k = 0; k < split.size(); ++k) EXPECT_EQ(again[k].data, split[k].data);
+    }
+}
+
 TEST(CpuDeviceBehaviour, GeneralOpVariantsTakeTheDensePath) {
     // Softmax over channels of a 4-D tensor, softmax over H, flatten that moves data, linear on a 4-D input,
     // rank-3 add and a broadcasting mul.
