@@ -255,7 +255,7 @@ def main():
     x0 = np.array([read_constant(lines, n)[0] for n in names])
 
     if args.check:
-        result, fitted_ids = base, set()
+        result, fitted_ids = base, set(fit_cases)  # the constants were fitted on these by the last --write
     else:
         by_id = {c["id"]: c for c in base["cases"]}
         usable = [i for i in fit_cases if "modelled" in by_id[i] and by_id[i]["modelled"] > 0]

@@ -116,18 +116,6 @@ TEST(WormholePerf, HiFi4IsSlowerThanLoFi) {
     EXPECT_LT(hifi4.metrics.at("device_fps"), lofi);
 }
 
-TEST(WormholePerf, Bfloat16IsAFewPercentSlowerThanBfloat8) {
-    // bfloat16 activations do not fit the batch-10 config in L1 (as on the card); the seed document's comparison ran
-    // a smaller batch, so compare at batch 4.
-    const double bfp8 = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 4).metrics.at("device_fps");
-    const auto bf16 = compile("mobilenetv2", "", "mobilenetv2_ttmetal_n150", 4, {"dtype=bfloat16", "weights_dtype=bfloat16"});
-    const double drop = 1.0 - bf16.metrics.at("device_fps") / bfp8;
-    std::printf("[ PERF     ] bfloat8_b %.0f vs bfloat16 %.0f samples/s: %.1f%% lower (published ~3%%)\n", bfp8,
-                bf16.metrics.at("device_fps"), 100.0 * drop);
-    EXPECT_GT(drop, 0.005);
-    EXPECT_LT(drop, 0.10);
-}
-
 TEST(WormholePerf, FewerCoresOnABigConvRaiseItsDuration) {
     const std::string conv = "features.18.0";  // 1x1 320 -> 1280 (conv4), HEIGHT over 16 cores at batch 10
     const double full = duration_of(mobilenetv2_ttmetal().setup, conv);
