@@ -275,6 +275,26 @@ private:
         }
         return natural;
     }
+    // An eltwise op on an interleaved tensor streams it through double-buffered input and output CBs (on sharded
+    // tensors the shards are the CBs).
+    void stream_if_interleaved(DeviceOp& op, const TensorPlacement& in, const TensorPlacement& out) const {
+        if (in.kind == BufferKind::L1Sharded) return;
+        add_cb(op, "input", kDoubleBuffer, in.dtype);
+        add_cb(op, "output", kDoubleBuffer, out.dtype);
+    }
+    // Moves tensor `from` of node n into placement `to` as ttnn does for an op that needs it there (reshard,
+    // interleaved_to_sharded, sharded_to_interleaved, or a move between interleaved placements): an internal
+    // temporary of that op.
+    int move_for(int n, int from, const TensorPlacement& to, const std::string& name) {
+        const TensorPlacement& src = m_p.placement(from);
+        const bool from_shards = src.kind == BufferKind::L1Sharded, to_shards = to.kind == BufferKind::L1Sharded;
+        const DeviceOpCode code = to_shards ? (from_shards ? DeviceOpCode::Reshard : DeviceOpCode::InterleavedToSharded)
+                                            : (from_shards ? DeviceOpCode::ShardedToInterleaved : DeviceOpCode::Move);
+        DeviceOp r = start(code, n, {from});
+        run_on(r, to);
+        r.attributes = "from=" + src.describe() + ";to=" + to.describe();
+        return emit(std::move(r), name, to, true);
+    }
     // Marks node n's value (and own output).
     void set_value(int n, int tensor) {
         m_p.node_value[static_cast<size_t>(n)] = tensor;
@@ -427,13 +447,7 @@ private:
                                                   s.in_c_shard, in.dtype, in.row_major, m_hw);
         const bool frees_input = c.deallocate_activation;
         int first_op = static_cast<int>(m_p.ops.size());
-        if (!want.same_distribution(in)) {
-            // ttnn.conv2d moves an input that is not sharded its way: interleaved_to_sharded, or a reshard.
-            DeviceOp r = start(in.kind == BufferKind::L1Sharded ? DeviceOpCode::Reshard : DeviceOpCode::InterleavedToSharded, i, {in_id});
-            run_on(r, want);
-            r.attributes = "from=" + in.describe() + ";to=" + want.describe();
-            in_id = emit(std::move(r), n.name + ":reshard", want, true);
-        }
+        if (!want.same_distribution(in)) in_id = move_for(i, in_id, want, n.name + ":reshard");
         // Halo (sliding-window convs): a row-major copy of the padded input rows each core's output shard reads;
         // every core gets the largest such shard (see halo_rows_per_core).
         const bool sliding = !geo.is_matmul();
@@ -626,10 +640,7 @@ private:
         }
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, restyle(in, in.dtype, false, m_hw), true));
         run_on(op, in);
-        if (in.kind != BufferKind::L1Sharded) {
-            add_cb(op, "input", kDoubleBuffer, in.dtype);
-            add_cb(op, "output", kDoubleBuffer, out.dtype);
-        }
+        stream_if_interleaved(op, in, out);
         // Intermediate steps of a composite are Python temporaries of the composite function.
         return emit(std::move(op), name, out, internal);
     }
@@ -641,10 +652,7 @@ private:
         op.attributes = "eps=" + std::to_string(node(i).attr<BatchNormAttrs>().eps);
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, restyle(in, cfg(i).dtype, false, m_hw), true));
         run_on(op, in);
-        if (in.kind != BufferKind::L1Sharded) {
-            add_cb(op, "input", kDoubleBuffer, in.dtype);
-            add_cb(op, "output", kDoubleBuffer, out.dtype);
-        }
+        stream_if_interleaved(op, in, out);
         add_cb(op, "scale_shift", 2 * tiles(in.shard_w), DataFormat::BFloat16);
         set_value(i, emit(std::move(op), node(i).name, out, false));
         return Status::ok();
@@ -665,13 +673,7 @@ private:
         const TensorPlacement a = m_p.placement(a_id);
         const TensorPlacement b = m_p.placement(b_id);
         const bool broadcast = b.rows != a.rows;
-        if (!broadcast && !b.same_distribution(a)) {
-            const TensorPlacement to = restyle(a, b.dtype, a.row_major, m_hw);
-            DeviceOp r = start(DeviceOpCode::Reshard, i, {b_id});
-            run_on(r, to);
-            r.attributes = "from=" + b.describe() + ";to=" + to.describe();
-            b_id = emit(std::move(r), name + ":reshard", to, true);
-        }
+        if (!broadcast && !b.same_distribution(a)) b_id = move_for(i, b_id, restyle(a, b.dtype, a.row_major, m_hw), name + ":reshard");
         DeviceOp op = start(DeviceOpCode::BinaryNg, i, {a_id, b_id});
         op.eltwise = f;
         op.broadcast = broadcast;
