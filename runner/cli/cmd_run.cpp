@@ -29,6 +29,30 @@ std::string with_commas(int64_t v) {
     return s;
 }
 
+namespace {
+
+CLI::Validator number_check(const std::string& description, bool (*ok)(double), const std::string& expected) {
+    return CLI::Validator(
+        [ok, expected](std::string& text) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(text, v) || !ok(v)) return "must be " + expected + ", found " + text;
+            return {};
+        },
+        description);
+}
+
+}  // namespace
+
+CLI::Validator positive() {
+    return number_check("POSITIVE", [](double v) { return v > 0; }, "a positive number");
+}
+CLI::Validator non_negative() {
+    return number_check("NON-NEGATIVE", [](double v) { return v >= 0; }, "0 or more");
+}
+CLI::Validator pcc_range() {
+    return number_check("IN [-1, 1]", [](double v) { return v >= -1 && v <= 1; }, "a PCC between -1 and 1");
+}
+
 int fail(const Status& s) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitError;
@@ -49,9 +73,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("--input", o.input, "IMAGE, DIR of images, FILE.npy (preprocessed float32 NCHW) or 'random'; default: "
                                        "the bundled sample images");
     app.add_option("--resize", o.resize, "Shorter side of an image before the center crop (default 256 for a 224 crop; "
-                                         "232 for torchvision's IMAGENET1K_V2 weights)")->check(CLI::PositiveNumber);
-    app.add_option("--batch", o.batch, "Batch size (default: the .npy's N, the run config's batch, or 1)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", o.threads, "Host threads for the device (0 = all)")->check(CLI::NonNegativeNumber);
+                                         "232 for torchvision's IMAGENET1K_V2 weights)")->check(positive());
+    app.add_option("--batch", o.batch, "Batch size (default: the .npy's N, the run config's batch, or 1)")->check(positive());
+    app.add_option("--threads", o.threads, "Host threads for the device (0 = all)")->check(non_negative());
     app.add_option("--seed", o.seed, "Seed for random weights and random input");
 }
 
@@ -81,17 +105,18 @@ Result<SessionOptions> session_options_with_input_batch(const ModelOptions& m) {
 
 void add_run_options(CLI::App& app, RunOptions& o) {
     add_model_options(app, o.m);
-    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(non_negative());
     app.add_option("--iterations", o.iterations, "Timed runs: at least this many (0 with --time 0: accuracy only, no timing)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--time", o.time_s, "And at least this many seconds of timed runs")->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
+    app.add_option("--time", o.time_s, "And at least this many seconds of timed runs")->check(non_negative());
     app.add_option("--max-iterations", o.max_iterations, "Cap on timed runs (INVALID if it stops the run before --iterations/--time)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     app.add_option("--max-time", o.max_time_s, "Cap on the timed loop in seconds (INVALID if it stops the run early)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--top", o.top, "Classes shown per image")->check(CLI::PositiveNumber);
+        ->check(positive());
+    app.add_option("--top", o.top, "Classes shown per image")->check(positive());
     app.add_option("--reference", o.reference, "Also run on this device and report PCC and max error of the outputs against it");
-    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this");
+    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this")
+        ->check(pcc_range());
     app.add_flag("--layer-pcc", o.layer_pcc, "With --reference: also compare every layer (in the report and its HTML)");
     app.add_option("--perf-report", o.perf_report, "Write the device's ops perf report (tt-metal's ops_perf_results "
                                                    "columns) as CSV; Wormhole emulator");

@@ -26,7 +26,7 @@ void add_sweep_options(CLI::App& app, SweepOptions& o) {
     app.add_option("experiment", o.experiment, "Experiment YAML (yaml/experiments/...)")->required()->check(CLI::ExistingFile);
     app.add_option("--results", o.results, "JSONL results file, appended and resumed (default: <experiment name>.jsonl)");
     app.add_option("--jobs", o.jobs, "Runs at a time (default 0: timing runs serial, accuracy-only runs in parallel)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     app.add_option("--sort", o.sort, "Sort the final table by fps (desc), pcc (desc) or latency (asc)")
         ->check(CLI::IsMember({"fps", "pcc", "latency"}))
         ->capture_default_str();

@@ -96,6 +96,12 @@ struct StreamOptions {
 void add_stream_options(CLI::App& app, StreamOptions& options);
 int run_stream(const std::vector<std::string>& plugin_dirs, const StreamOptions& options);
 
+// Validators with short messages (CLI11's own print the range as 310 digits of DBL_MAX).
+CLI::Validator positive();
+CLI::Validator non_negative();
+// The PCC range: a threshold outside [-1, 1] can never or always be met.
+CLI::Validator pcc_range();
+
 // Console helpers shared by the commands.
 std::string with_commas(int64_t v);
 int fail(const Status& s);

@@ -1,5 +1,7 @@
 #include "image/preprocess.hpp"
 
+#include "core/limits.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -286,27 +288,38 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
         std::error_code ec;
         if (!std::filesystem::exists(path, ec)) return zoo::Status::error(failure + " (no such file)");
         if (std::filesystem::is_directory(path, ec)) return zoo::Status::error(failure + " (it is a directory)");
+        // A FIFO would block imread forever.
+        if (!std::filesystem::is_regular_file(path, ec)) return zoo::Status::error(failure + " (not a regular file)");
 
+        // OpenCV checks the header's width x height against OPENCV_IO_MAX_IMAGE_PIXELS before it allocates, and reads
+        // that variable once, on first use: set it to our limit then (an explicit environment setting wins).
+        static const bool pixel_cap_set = [] {
+            return setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(limits().image_pixels).c_str(), 0) == 0;
+        }();
+        (void)pixel_cap_set;
         // IMREAD_COLOR: always 3 channels, 8 bits (alpha dropped, gray replicated, 16-bit scaled by 1/256).
         // IMREAD_IGNORE_ORIENTATION: keep stored pixel order, as PIL.Image.open does.
-        const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        cv::Mat bgr;
+        try {
+            bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        } catch (const cv::Exception& e) {
+            if (std::string(e.what()).find("pixels") != std::string::npos || std::string(e.what()).find("validateInputImageSize") != std::string::npos)
+                return zoo::Status::error(path + ": the image has more than " + std::to_string(limits().image_pixels) + " pixels " +
+                                          limit_hint("image_pixels"));
+            throw;
+        }
         if (bgr.empty())
             return zoo::Status::error(failure + " (unsupported format, corrupt or unreadable)");
         if (bgr.type() != CV_8UC3)
             return zoo::Status::error(failure + " (decoder returned an unexpected pixel type " +
                                       std::to_string(bgr.type()) + ")");
 
-        std::vector<uint8_t> rgb(static_cast<size_t>(bgr.rows) * static_cast<size_t>(bgr.cols) * 3);
-        for (int y = 0; y < bgr.rows; ++y) {
-            const uint8_t* src = bgr.ptr<uint8_t>(y);
-            uint8_t* dst = rgb.data() + static_cast<size_t>(y) * static_cast<size_t>(bgr.cols) * 3;
-            for (int x = 0; x < bgr.cols; ++x) {
-                dst[3 * x + 0] = src[3 * x + 2];
-                dst[3 * x + 1] = src[3 * x + 1];
-                dst[3 * x + 2] = src[3 * x + 0];
-            }
-        }
-        auto result = preprocess_rgb8(rgb.data(), bgr.rows, bgr.cols, spec);
+        // BGR -> RGB in place (imread's Mat is continuous and ours alone): no second full-size copy of a large photo.
+        if (!bgr.isContinuous()) bgr = bgr.clone();
+        uint8_t* px = bgr.ptr<uint8_t>(0);
+        const size_t count = static_cast<size_t>(bgr.rows) * static_cast<size_t>(bgr.cols);
+        for (size_t i = 0; i < count; ++i) std::swap(px[3 * i], px[3 * i + 2]);
+        auto result = preprocess_rgb8(px, bgr.rows, bgr.cols, spec);
         if (!result) return result.status().with_context(path);
         return result;
     } catch (const std::exception& e) {
