@@ -6,7 +6,12 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include <unistd.h>
+
+#include "config/run_config.hpp"
+#include "config/yaml_spec.hpp"
 #include "core/data_paths.hpp"
+#include "image/preprocess.hpp"
 #include "io/npy.hpp"
 #include "output/annotate.hpp"
 #include "report/report.hpp"
@@ -56,6 +61,43 @@ CLI::Validator pcc_range() {
 int fail(const Status& s) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitError;
+}
+
+Status check_output_file(const std::string& path, const std::string& option) {
+    const fs::path p(path);
+    boost::system::error_code ec;
+    if (fs::is_directory(p, ec)) return Status::error(option + " " + path + ": is a folder, expected a file name");
+    const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    if (!fs::is_directory(parent, ec)) return Status::error(option + " " + path + ": the folder " + parent.string() + " does not exist");
+    if (::access(parent.c_str(), W_OK) != 0) return Status::error(option + " " + path + ": the folder " + parent.string() + " is not writable");
+    return Status::ok();
+}
+
+Status check_input(const std::string& input) {
+    if (input == "random" || input == "samples") return Status::ok();
+    const std::string path = resolve_input_path(input);
+    boost::system::error_code ec;
+    if (!fs::exists(path, ec))
+        return Status::error("--input " + input + ": no such file or folder (--input takes an image, a folder of images, a .npy tensor or 'random')");
+    if (fs::is_directory(path, ec)) return Status::ok();
+    if (!fs::is_regular_file(path, ec)) return Status::error("--input " + input + ": not a regular file (a pipe or device?)");
+    if (is_npy_path(path)) return npy_input_shape(path).status();
+    // An image is decoded later, but a file no decoder knows is refused now, from its first bytes.
+    if (!has_image_decoder(path)) return Status::error(path + ": the file could not be decoded as an image (unsupported format, corrupt or unreadable)");
+    return Status::ok();
+}
+
+Status check_config_device(const std::string& config, const std::string& device) {
+    if (config.empty()) return Status::ok();
+    auto rc = load_run_config(config);
+    if (!rc) return rc.status();
+    // A note, not an error: a config's layer settings may still apply to another device. RunConfig keeps no device,
+    // so the key is read from the YAML itself.
+    auto spec = load_yaml_spec(config);
+    const SpecValue* named = spec ? spec->find("device") : nullptr;
+    if (named && named->kind() == SpecValue::Kind::Scalar && named->text() != device)
+        std::cerr << "note: " << config << " was written for device '" << named->text() << "', running on '" << device << "'\n";
+    return Status::ok();
 }
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -297,6 +339,19 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         if (!f) return fail(f.status());  // before running: a typo must not cost a long run
         report_format = *f;
     }
+
+    // Everything a path or an option combination can get wrong is checked before the load, compile and run.
+    if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
+    if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
+    for (const auto& f : {o.perf_report, o.trace, o.memory_report})
+        if (!f.empty()) ZOO_CLI_TRY(check_output_file(f, "a device table"));
+    if (!o.output.empty()) {
+        boost::system::error_code ec;
+        if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec))
+            return fail(Status::error("--output " + o.output + ": exists and is not a folder (labelled images are written into a folder)"));
+    }
+    ZOO_CLI_TRY(check_input(o.m.input));
+    ZOO_CLI_TRY(check_config_device(o.m.config, o.m.device));
 
     RunRequest rq;
     rq.session = session_options(o.m);

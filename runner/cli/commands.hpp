@@ -105,5 +105,17 @@ CLI::Validator pcc_range();
 // Console helpers shared by the commands.
 std::string with_commas(int64_t v);
 int fail(const Status& s);
+#define ZOO_CLI_TRY(expr)                                 \
+    do {                                                  \
+        const ::zoo::Status zoo_cli_status__ = (expr);    \
+        if (!zoo_cli_status__) return fail(zoo_cli_status__); \
+    } while (0)
+
+// Checks made before any work: an output file's folder exists and is writable; an --input exists, is a regular file
+// or folder, a .npy's header fits its size, an image has a decoder; a run config parses (with a note when it names
+// another device).
+Status check_output_file(const std::string& path, const std::string& option);
+Status check_input(const std::string& input);
+Status check_config_device(const std::string& config, const std::string& device);
 
 }  // namespace zoo::runner::cli

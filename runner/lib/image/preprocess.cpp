@@ -7,6 +7,9 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <optional>
+#include <fstream>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -282,6 +285,41 @@ zoo::Result<zoo::Tensor> preprocess_rgb8(const uint8_t* rgb, int height, int wid
     }
 }
 
+namespace {
+
+// Width and height a PNG, JPEG or BMP header declares (other formats: nullopt, OpenCV's own cap applies).
+std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<unsigned char> b(64 * 1024);
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    b.resize(static_cast<size_t>(in.gcount()));
+    auto be = [&](size_t at, int n) {
+        int64_t v = 0;
+        for (int i = 0; i < n; ++i) v = (v << 8) | b[at + static_cast<size_t>(i)];
+        return v;
+    };
+    auto le = [&](size_t at) {
+        return static_cast<int64_t>(static_cast<int32_t>(b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (static_cast<uint32_t>(b[at + 3]) << 24)));
+    };
+    if (b.size() >= 24 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(b.data() + 12, "IHDR", 4) == 0)
+        return std::make_pair(be(16, 4), be(20, 4));
+    if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') return std::make_pair(std::abs(le(18)), std::abs(le(22)));
+    if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+        // Walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT C4, JPG C8, DAC CC).
+        size_t pos = 2;
+        while (pos + 9 < b.size()) {
+            if (b[pos] != 0xFF) return std::nullopt;
+            const unsigned char m = b[pos + 1];
+            if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+                return std::make_pair(be(pos + 7, 2), be(pos + 5, 2));
+            pos += 2 + static_cast<size_t>(be(pos + 2, 2));
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpec& spec) {
     const std::string failure = path + ": the file could not be decoded as an image";
     try {
@@ -291,23 +329,18 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
         // A FIFO would block imread forever.
         if (!std::filesystem::is_regular_file(path, ec)) return zoo::Status::error(failure + " (not a regular file)");
 
-        // OpenCV checks the header's width x height against OPENCV_IO_MAX_IMAGE_PIXELS before it allocates, and reads
-        // that variable once, on first use: set it to our limit then (an explicit environment setting wins).
-        static const bool pixel_cap_set = [] {
-            return setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(limits().image_pixels).c_str(), 0) == 0;
-        }();
-        (void)pixel_cap_set;
+        // The declared size is checked before OpenCV allocates for it (its own cap, 2^30 pixels, is fixed when the
+        // library loads and far too high).
+        if (const auto dims = declared_image_size(path)) {
+            const double pixels = static_cast<double>(dims->first) * static_cast<double>(dims->second);
+            if (pixels > static_cast<double>(limits().image_pixels))
+                return zoo::Status::error(path + ": the image declares " + std::to_string(dims->first) + " x " +
+                                          std::to_string(dims->second) + " pixels, more than " +
+                                          std::to_string(limits().image_pixels) + " " + limit_hint("image_pixels"));
+        }
         // IMREAD_COLOR: always 3 channels, 8 bits (alpha dropped, gray replicated, 16-bit scaled by 1/256).
         // IMREAD_IGNORE_ORIENTATION: keep stored pixel order, as PIL.Image.open does.
-        cv::Mat bgr;
-        try {
-            bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-        } catch (const cv::Exception& e) {
-            if (std::string(e.what()).find("pixels") != std::string::npos || std::string(e.what()).find("validateInputImageSize") != std::string::npos)
-                return zoo::Status::error(path + ": the image has more than " + std::to_string(limits().image_pixels) + " pixels " +
-                                          limit_hint("image_pixels"));
-            throw;
-        }
+        cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
         if (bgr.empty())
             return zoo::Status::error(failure + " (unsupported format, corrupt or unreadable)");
         if (bgr.type() != CV_8UC3)
@@ -324,6 +357,14 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
         return result;
     } catch (const std::exception& e) {
         return zoo::Status::error(failure + " (" + e.what() + ")");
+    }
+}
+
+bool has_image_decoder(const std::string& path) {
+    try {
+        return cv::haveImageReader(path);
+    } catch (const std::exception&) {
+        return false;
     }
 }
 

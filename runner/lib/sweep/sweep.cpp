@@ -539,10 +539,12 @@ std::string sweep_table(const std::vector<json>& records, const std::string& met
     });
     std::vector<std::string> header{"#", "run id"};
     for (const auto& k : varying) header.push_back(k);
-    for (const char* h : {"FPS", "median ms", "p99 ms", "CV %", "PCC", "result"}) header.push_back(h);
+    // Host-measured and device-modelled figures are different quantities: each has its own named column.
+    for (const char* h : {"host FPS (measured)", "device FPS (modelled)", "host median ms", "host p99 ms", "CV %", "PCC", "result"})
+        header.push_back(h);
     std::vector<bool> right(header.size(), false);
     right[0] = true;
-    for (size_t c = header.size() - 6; c < header.size() - 1; ++c) right[c] = true;
+    for (size_t c = header.size() - 7; c < header.size() - 1; ++c) right[c] = true;
     std::vector<std::vector<std::string>> rows;
     size_t rank = 0;
     for (size_t i : order) {
@@ -553,14 +555,18 @@ std::string sweep_table(const std::vector<json>& records, const std::string& met
             row.push_back(v.empty() ? "-" : v);  // not set: the default
         }
         if (rec.value("status", "") != "ok") {
-            for (int c = 0; c < 5; ++c) row.push_back("-");
+            for (int c = 0; c < 6; ++c) row.push_back("-");
             std::string err = rec.value("error", "error");
-            if (err.size() > 90) err = err.substr(0, 87) + "...";
+            // The end of a device error names the layer ("... (layer features.4.block.1.0)"): keep both ends.
+            if (err.size() > 120) err = err.substr(0, 60) + " ... " + err.substr(err.size() - 55);
             row.push_back("ERROR: " + err);
         } else {
             const json& r = rec["report"];
             const bool timed = r["latency_ms"].value("count", 0) > 0;
-            row.push_back(timed || headline_fps(r) > 0 ? fixed(headline_fps(r), 1) : "-");
+            const double host_fps = r.value("throughput_fps", 0.0);
+            const double device_fps = modelled_fps(r);
+            row.push_back(timed && host_fps > 0 ? fixed(host_fps, 1) : "-");
+            row.push_back(device_fps > 0 ? fixed(device_fps, 1) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("median", 0.0), 3) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("p99", 0.0), 3) : "-");
             row.push_back(timed ? fixed(100 * r["latency_ms"].value("cv", 0.0), 1) : "-");

@@ -272,8 +272,8 @@ void check_total_size(const std::vector<TensorSpec>& specs, size_t file_bytes) {
     }
     const double allowed = limits().weights_expansion * static_cast<double>(file_bytes) + static_cast<double>(limits().weights_slack_bytes);
     if (static_cast<double>(total) > allowed)
-        throw PthError("the " + std::to_string(specs.size()) + " tensors need " + std::to_string(total) + " bytes in memory, more than " +
-                       std::to_string(static_cast<int64_t>(allowed)) + " for a file of " + std::to_string(file_bytes) +
+        throw PthError("the " + std::to_string(specs.size()) + " tensors need " + std::to_string(total) + " bytes in memory, which exceeds the limit of " +
+                       std::to_string(static_cast<int64_t>(allowed)) + " bytes for a file of " + std::to_string(file_bytes) +
                        " bytes (stride-0 or shared storages expanded?) " + limit_hint("weights_expansion"));
 }
 
