@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <thread>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -61,6 +62,27 @@ CLI::Validator pcc_range() {
 int fail(const Status& s) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitError;
+}
+
+std::string significant(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
+std::string agreement_text(const Agreement& a) {
+    // Three significant digits: fixed decimals printed a 1e-6 error as 0.00000 beside "27.115%" of it.
+    return "PCC " + fixed(a.pcc, 6) + ", max |err| " + significant(a.max_abs_error) + " (" +
+           significant(100.0 * a.relative_max_error()) + "% of max |ref| " + significant(a.max_abs_reference) + ")";
+}
+
+Status check_threads(int threads) {
+    const unsigned hw = std::thread::hardware_concurrency();
+    // More threads than the host has oversubscribes TBB (a warning on stderr, several times slower): never a valid timing.
+    if (hw > 0 && threads > static_cast<int>(hw))
+        return Status::error("--threads " + std::to_string(threads) + ": this host has " + std::to_string(hw) +
+                             " hardware threads (0 = all of them)");
+    return Status::ok();
 }
 
 Status check_output_file(const std::string& path, const std::string& option) {
@@ -246,9 +268,7 @@ void print_stage(RunStage stage, const RunResult& r, const RunOptions& o) {
             break;
         case RunStage::Compared: {
             const auto& a = *r.accuracy;
-            std::cout << "      accuracy  vs " << a.reference << ": PCC " << fixed(a.output.pcc, 6) << ", max |err| "
-                      << fixed(a.output.max_abs_error, 5) << " (" << fixed(100.0 * a.output.relative_max_error(), 3)
-                      << "% of max |ref| " << fixed(a.output.max_abs_reference, 4) << ")"
+            std::cout << "      accuracy  vs " << a.reference << ": " << agreement_text(a.output)
                       << (a.layers.empty() ? "" : "; " + std::to_string(a.layers.size()) + " layers compared") << "\n";
             break;
         }
@@ -351,6 +371,10 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
             return fail(Status::error("--output " + o.output + ": exists and is not a folder (labelled images are written into a folder)"));
     }
     ZOO_CLI_TRY(check_input(o.m.input));
+    if (Status t = check_threads(o.m.threads); !t) {
+        std::cerr << "error: " << t.message() << "\n";
+        return kExitUsage;
+    }
     ZOO_CLI_TRY(check_config_device(o.m.config, o.m.device));
 
     RunRequest rq;
@@ -386,7 +410,8 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     if (o.profile) print_profile(r, o.profile_rows);
 
     const LatencyStats& st = r.latency;
-    std::cout << "Device:      " << r.device << " (" << r.device_description << ")\n"
+    std::cout << "Device:      " << r.device << " (" << r.device_description << ")"
+              << (r.threads > 0 ? "; host threads used: " + std::to_string(r.threads) : std::string()) << "\n"
               << "First run:   " << fixed(r.first_inference_ms) << " ms (includes one-time warm-up of the device)\n";
     if (st.count > 0) {
         std::cout << "Count:       " << st.count << " iterations (stopped by " << r.stop.stopped_by << ")\n"

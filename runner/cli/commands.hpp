@@ -116,6 +116,9 @@ int fail(const Status& s);
 // another device).
 Status check_output_file(const std::string& path, const std::string& option);
 Status check_input(const std::string& input);
+Status check_threads(int threads);
+// "PCC 0.999876, max |err| 1.23e-05 (0.0123% of max |ref| 0.1)"
+std::string agreement_text(const Agreement& a);
 Status check_config_device(const std::string& config, const std::string& device);
 
 }  // namespace zoo::runner::cli
