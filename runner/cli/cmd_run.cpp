@@ -420,13 +420,14 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
                   << fixed(st.min_ms) << " ms   max " << fixed(st.max_ms) << " ms   p90 " << fixed(st.p90_ms) << " ms   p95 "
                   << fixed(st.p95_ms) << " ms   p99 " << fixed(st.p99_ms) << " ms\n"
                   << "Spread:      stddev " << fixed(st.stddev_ms, 3) << " ms   CV " << fixed(100 * st.cv(), 1) << "%\n"
-                  << "Throughput:  " << fixed(r.throughput_fps, 1) << " images/s (batch " << r.batch << " x " << st.count << " / "
+                  << "Throughput:  " << fixed(r.throughput_fps, 1) << " images/s measured on the host (batch " << r.batch << " x " << st.count << " / "
                   << fixed(r.duration_ms / 1000.0, 3) << " s)\n";
     } else {
         std::cout << "Count:       0 iterations (no timing asked)\n";
     }
     for (const auto& m : r.device_metrics)
-        std::cout << "Metric:      " << m.name << " " << fixed(m.value, 3) << " " << m.unit
+        std::cout << "Metric:      " << (m.source.rfind("modelled", 0) == 0 ? "[modelled] " : "[measured] ") << m.name << " "
+                  << fixed(m.value, 3) << " " << m.unit
                   << "  (" << m.source << ")\n";
 
     if (!o.output.empty()) {
