@@ -63,7 +63,8 @@ public:
         } else {
             const auto& r = record["report"];
             outcome = r.value("result", "?");
-            if (r["latency_ms"].value("count", 0) > 0) outcome += ", " + fixed(r.value("throughput_fps", 0.0), 1) + " FPS";
+            if (r["latency_ms"].value("count", 0) > 0) outcome += ", host " + fixed(r.value("throughput_fps", 0.0), 1) + " FPS (measured)";
+            if (modelled_fps(r) > 0) outcome += ", device " + fixed(modelled_fps(r), 1) + " FPS (modelled)";
             if (r.contains("accuracy") && r["accuracy"]["pcc"].is_number()) outcome += ", PCC " + fixed(r["accuracy"]["pcc"].get<double>(), 5);
         }
         if (m_bar) {
