@@ -426,7 +426,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         std::cout << "Count:       0 iterations (no timing asked)\n";
     }
     for (const auto& m : r.device_metrics)
-        std::cout << "Metric:      " << (m.source.rfind("modelled", 0) == 0 ? "[modelled] " : "[measured] ") << m.name << " "
+        std::cout << "Metric:      " << (m.source.rfind("modelled", 0) == 0 ? "[modelled] " : "") << m.name << " "
                   << fixed(m.value, 3) << " " << m.unit
                   << "  (" << m.source << ")\n";
 
