@@ -49,6 +49,22 @@ CLI::Validator number_check(const std::string& description, bool (*ok)(double), 
 
 }  // namespace
 
+CLI::Validator data_file() {
+    return CLI::Validator(
+        [](std::string& path) -> std::string {
+            boost::system::error_code ec;
+            if (fs::is_regular_file(path, ec)) return {};
+            // `--config yaml/configs/x.yaml` from outside the checkout: the bundled file of the same relative name.
+            const fs::path bundled = fs::path(data_dir()) / path;
+            if (fs::path(path).is_relative() && fs::is_regular_file(bundled, ec)) {
+                path = bundled.string();
+                return {};
+            }
+            return "no such file: " + path + " (nor " + bundled.string() + ")";
+        },
+        "FILE");
+}
+
 CLI::Validator positive() {
     return number_check("POSITIVE", [](double v) { return v > 0; }, "a positive number");
 }
@@ -127,9 +143,11 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("--model", o.model, "Model plugin (see `runner list`)")->required();
     app.add_option("--variant", o.variant, "Model variant (default: the model's first, e.g. large)");
     app.add_option("--device", o.device, "Device plugin: cpu, wormhole, ...")->required();
-    app.add_option("--config", o.config, "Run config YAML: per-layer dtype, math fidelity, sharding")->check(CLI::ExistingFile);
+    app.add_option("--config", o.config, "Run config YAML: per-layer dtype, math fidelity, sharding (yaml/configs/...; "
+                                         "relative paths are also looked up in the install's data folder)")
+        ->transform(data_file());
     app.add_option("--hardware", o.hardware, "Device description YAML (default: yaml/devices/<the device's table>.yaml)")
-        ->check(CLI::ExistingFile);
+        ->transform(data_file());
     app.add_option("--set", o.sets, "Override KEY=VALUE of the model table (width_mult, resolution=HxW, ...) or of the layer "
                                     "config (dtype=..., or PATTERN:KEY=VALUE for matching layers); repeatable");
     app.add_option("--weights", o.weights, "torchvision state_dict: .pth (zip or legacy) or .safetensors; default: seeded random")

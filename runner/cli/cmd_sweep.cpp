@@ -23,7 +23,7 @@
 namespace zoo::runner::cli {
 
 void add_sweep_options(CLI::App& app, SweepOptions& o) {
-    app.add_option("experiment", o.experiment, "Experiment YAML (yaml/experiments/...)")->required()->check(CLI::ExistingFile);
+    app.add_option("experiment", o.experiment, "Experiment YAML (yaml/experiments/...)")->required()->transform(data_file());
     app.add_option("--results", o.results, "JSONL results file, appended and resumed (default: <experiment name>.jsonl)");
     app.add_option("--jobs", o.jobs, "Runs at a time (default 0: timing runs serial, accuracy-only runs in parallel)")
         ->check(non_negative());

@@ -98,6 +98,8 @@ int run_stream(const std::vector<std::string>& plugin_dirs, const StreamOptions&
 
 // Validators with short messages (CLI11's own print the range as 310 digits of DBL_MAX).
 CLI::Validator positive();
+// An existing file, or a relative path resolved against the bundled data folder (yaml/configs/... in an install).
+CLI::Validator data_file();
 CLI::Validator non_negative();
 // The PCC range: a threshold outside [-1, 1] can never or always be met.
 CLI::Validator pcc_range();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -114,4 +115,22 @@ TEST(CliContract, HostileExperimentsAndReportsEndInErrors) {
     fs::remove(results);
     EXPECT_EQ(d.exit_code, 1) << d.output;
     EXPECT_TRUE(contains(d.output, "first error: device refused")) << d.output;
+}
+
+TEST(CliContract, WeightsOfAnotherModelSayItInTheFirstLine) {
+    const std::string w = reference_dir() + "/mobilenetv2_w1.0/w.pth";
+    const CommandResult r = run_runner("run --model mobilenetv3 --device cpu --input random --weights " + w);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output.substr(0, r.output.find('\n')), "does not look like mobilenetv3 (large): it holds 314 tensors"))
+        << r.output;
+    EXPECT_LT(std::count(r.output.begin(), r.output.end(), '\n'), 20) << r.output;  // was 619 lines
+}
+
+TEST(CliContract, BundledConfigsResolveOutsideTheCheckout) {
+    // The test runs in the build tree, where yaml/configs/ does not exist: the bundled data folder is used.
+    ASSERT_FALSE(fs::exists("yaml/configs/accuracy_bf16_hifi4.yaml"));
+    const CommandResult r = run_runner("run --model mobilenetv3 --variant small --device cpu --input random --iterations 1 "
+                                       "--config yaml/configs/accuracy_bf16_hifi4.yaml");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "was written for device 'wormhole', running on 'cpu'")) << r.output;
 }

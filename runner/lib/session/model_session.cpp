@@ -95,7 +95,26 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
         setup.random_weights = true;
     } else {
         ZOO_ASSIGN_OR_RETURN(setup.weights, load_weights(options.weights));
-        ZOO_TRY(check_weights(setup.graph, setup.weights).with_context(options.weights));
+        Status fits = check_weights(setup.graph, setup.weights);
+        if (!fits) {
+            // A file of another model fails on every tensor; say that first, in one line, before the details.
+            const auto expected = setup.graph.expected_params();
+            size_t matching = 0;
+            for (const auto& p : expected) matching += setup.weights.count(p.key);
+            std::string message = fits.message();
+            if (matching * 2 < expected.size()) {
+                size_t lines = 0, cut = 0;
+                while (cut != std::string::npos && lines < 12) {
+                    cut = message.find('\n', cut + 1);
+                    ++lines;
+                }
+                if (cut != std::string::npos) message = message.substr(0, cut) + "\n  ... (the rest omitted)";
+                message = "this file does not look like " + options.model + " (" + setup.variant + "): it holds " +
+                          std::to_string(setup.weights.size()) + " tensors and " + std::to_string(matching) + " of the " +
+                          std::to_string(expected.size()) + " expected names match (weights of another model or variant?)\n" + message;
+            }
+            return Status::error(options.weights + ": " + message);
+        }
     }
     setup.load_ms = ms_since(start);
     return setup;
