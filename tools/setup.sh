@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision python3-numpy  # the numerical reference, used at test time only
   chromium                                         # renders `runner report --html` pages in a test
+  clang libclang-rt-14-dev                         # libFuzzer + ASan/UBSan runtimes for tests/fuzz (-DZOO_FUZZ=ON)
 )
 
 missing=()

@@ -29,6 +29,13 @@ void expect_usage_error(const std::string& args, const std::string& message) {
     EXPECT_FALSE(contains(r.output, "17976931348623157")) << r.output;  // CLI11's DBL_MAX range text
 }
 
+// A quick accuracy-only run of V3-Small on the CPU with a .npy input, which is removed afterwards.
+CommandResult run_on_npy(const std::string& path) {
+    const CommandResult r = run_runner("run --model mobilenetv3 --variant small --device cpu --iterations 0 --input " + path);
+    fs::remove(path);
+    return r;
+}
+
 }  // namespace
 
 TEST(CliContract, UsageErrorsExit2WithASuggestion) {
@@ -69,8 +76,7 @@ TEST(CliContract, NonFiniteOutputsAreInvalid) {
     t.data[0] = std::nanf("");
     const std::string path = temp("nan.npy");
     ASSERT_TRUE(zoo::runner::write_npy(path, t));
-    const CommandResult r = run_runner("run --model mobilenetv3 --variant small --device cpu --iterations 0 --input " + path);
-    fs::remove(path);
+    const CommandResult r = run_on_npy(path);
     EXPECT_EQ(r.exit_code, 3) << r.output;
     EXPECT_TRUE(contains(r.output, "INVALID (the outputs hold non-finite values (NaN")) << r.output;
 }
@@ -78,8 +84,7 @@ TEST(CliContract, NonFiniteOutputsAreInvalid) {
 TEST(CliContract, NpyGivesBatchAndResolutionAndRefusesIntegers) {
     const std::string path = temp("small.npy");
     ASSERT_TRUE(zoo::runner::write_npy(path, zoo::Tensor(zoo::Shape{2, 3, 192, 160})));
-    const CommandResult r = run_runner("run --model mobilenetv3 --variant small --device cpu --iterations 0 --input " + path);
-    fs::remove(path);
+    const CommandResult r = run_on_npy(path);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "batch 2  input 192x160")) << r.output;
 
@@ -90,8 +95,7 @@ TEST(CliContract, NpyGivesBatchAndResolutionAndRefusesIntegers) {
     std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header + std::string(48, '\0');
     const std::string ints = temp("ints.npy");
     write_text(ints, bytes);
-    const CommandResult i = run_runner("run --model mobilenetv3 --variant small --device cpu --iterations 0 --input " + ints);
-    fs::remove(ints);
+    const CommandResult i = run_on_npy(ints);
     EXPECT_EQ(i.exit_code, 1) << i.output;
     EXPECT_TRUE(contains(i.output, "already preprocessed float tensor")) << i.output;
 }

@@ -72,6 +72,14 @@ std::string npy_file(const std::string& descr, const std::string& shape, size_t 
     return out + header + std::string(data_bytes, '\0');
 }
 
+// A safetensors file with this header and no data, loaded.
+Result<WeightMap> load_safetensors_header(const std::string& header, const std::string& name) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+    bytes += header;
+    return load_safetensors_bytes(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), name);
+}
+
 }  // namespace
 
 TEST(HostileExperiment, NonScalarKeysAndNamesAreErrorsNotAborts) {
@@ -127,22 +135,15 @@ TEST(HostileYaml, DeepNestingIsBounded) {
 
 TEST(HostileSafetensors, DeeplyNestedHeaderIsAnErrorNotAStackOverflow) {
     // 100,000 nested arrays: the old error message called json::dump() on them recursively.
-    const std::string header = "{\"w\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
-    std::string bytes(8, '\0');
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
-    bytes += header;
-    auto w = load_safetensors_bytes(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "deep.safetensors");
+    auto w = load_safetensors_header("{\"w\": " + std::string(100000, '[') + std::string(100000, ']') + "}", "deep.safetensors");
     ASSERT_FALSE(w);
     EXPECT_TRUE(has(w.status().message(), "nests deeper than")) << w.status().message();
 }
 
 TEST(HostileSafetensors, ShapeWhoseSignedProductOverflowsIsRefused) {
     // The unsigned product (2^63-1) * 2 * 0 is 0 without overflow, but shape_numel() multiplies in int64 (UB).
-    const std::string header = R"({"w": {"dtype": "F32", "shape": [9223372036854775807, 2, 0], "data_offsets": [0, 0]}})";
-    std::string bytes(8, '\0');
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
-    bytes += header;
-    auto w = load_safetensors_bytes(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "ovf.safetensors");
+    auto w = load_safetensors_header(R"({"w": {"dtype": "F32", "shape": [9223372036854775807, 2, 0], "data_offsets": [0, 0]}})",
+                                     "ovf.safetensors");
     ASSERT_FALSE(w);
     EXPECT_TRUE(has(w.status().message(), "overflows 64 bits")) << w.status().message();
 }

@@ -1,0 +1,37 @@
+// The report readers of `runner diff` and `runner report`: read_report (.json and .jsonl), read_results, diff and
+// the sweep table over what they read.
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "report/diff.hpp"
+#include "report/report.hpp"
+#include "sweep/sweep.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static const std::string base = "/tmp/zoo_fuzz_report_" + std::to_string(::getpid());
+    for (const char* ext : {".json", ".jsonl"}) {
+        const std::string path = base + ext;
+        {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+        }
+        auto report = zoo::runner::read_report(path);
+        if (report) {
+            // cmd_diff catches what a report lacking fields throws; the fuzzer looks for everything else.
+            try {
+                (void)zoo::runner::diff_reports(*report, *report, "a", "b");
+            } catch (const nlohmann::json::exception&) {
+            }
+        }
+        auto records = zoo::runner::read_results(path);
+        if (records) {
+            try {
+                (void)zoo::runner::sweep_table(*records, "fps");
+            } catch (const nlohmann::json::exception&) {
+            }
+        }
+    }
+    return 0;
+}
