@@ -138,3 +138,13 @@ TEST(CliContract, BundledConfigsResolveOutsideTheCheckout) {
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "was written for device 'wormhole', running on 'cpu'")) << r.output;
 }
+
+TEST(CliContract, ListNamesTheTableFileThatIsLoaded) {
+    const CommandResult list = run_runner("list");
+    const CommandResult run = run_runner("run --model mobilenetv3 --variant small --device cpu --input random --iterations 0");
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const size_t at = run.output.find("table ");
+    ASSERT_NE(at, std::string::npos) << run.output;
+    const std::string loaded = run.output.substr(at + 6, run.output.find('\n', at) - at - 6);
+    EXPECT_TRUE(contains(list.output, "[" + loaded + "]")) << loaded << "\n" << list.output;
+}
