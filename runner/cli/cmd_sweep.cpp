@@ -93,6 +93,19 @@ private:
 
 }  // namespace
 
+namespace {
+
+// Records from earlier sessions may have been edited by hand; a record lacking a field must not abort the sweep.
+std::string sweep_table_or_error(const std::vector<nlohmann::json>& records, const std::string& sort) {
+    try {
+        return sweep_table(records, sort);
+    } catch (const std::exception& e) {
+        return "(no table: a record of the results file lacks a field: " + std::string(e.what()) + ")\n";
+    }
+}
+
+}  // namespace
+
 int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o) {
     auto ex = load_experiment(o.experiment);
     if (!ex) return fail(ex.status());
@@ -190,7 +203,7 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
         for (const auto& rec : file->records())
             if (rec.value("run_id", "") == run.id) mine.push_back(rec);
     std::cout << "\nResults (" << mine.size() << " runs, sorted by " << o.sort << "), " << results_path << ":\n"
-              << sweep_table(mine, o.sort);
+              << sweep_table_or_error(mine, o.sort);
     size_t errors = 0, invalid = 0;
     for (const auto& rec : mine) {
         if (rec.value("status", "") != "ok")
