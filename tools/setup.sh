@@ -12,6 +12,7 @@ packages=(
   python3-torch python3-torchvision python3-numpy  # the numerical reference, used at test time only
   chromium                                         # renders `runner report --html` pages in a test
   nodejs npm                                       # ONNX Runtime (npm's onnxruntime-node) for the peer benchmark
+  clang libclang-rt-14-dev                         # libFuzzer + ASan/UBSan runtimes for tests/fuzz (-DZOO_FUZZ=ON)
 )
 
 missing=()

@@ -18,7 +18,12 @@ int run_diff(const DiffOptions& o) {
     if (!a) return fail(a.status());
     auto b = read_report(o.b);
     if (!b) return fail(b.status());
-    std::cout << diff_reports(*a, *b, o.a, o.b).text;
+    // A report edited by hand (or of another schema) may lack any field; nlohmann throws then, which must not abort.
+    try {
+        std::cout << diff_reports(*a, *b, o.a, o.b).text;
+    } catch (const std::exception& e) {
+        return fail(Status::error(o.a + " vs " + o.b + ": a report lacks a field the diff reads (" + e.what() + ")"));
+    }
     return kExitOk;
 }
 

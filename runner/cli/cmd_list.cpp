@@ -28,7 +28,7 @@ int run_list(const std::vector<std::string>& plugin_dirs, const ListOptions& opt
             j["variants"] = nlohmann::json::array();
             if (model)
                 for (const auto& v : (*model)->variants())
-                    j["variants"].push_back({{"name", v.name}, {"table", "yaml/models/" + v.table + ".yaml"}, {"description", v.description}});
+                    j["variants"].push_back({{"name", v.name}, {"table", model_table_path(registry, rec.name, v.table)}, {"description", v.description}});
         }
         if (rec.kind == PluginKind::Device && rec.status.is_ok()) {
             auto device = open_device(registry, rec.name);

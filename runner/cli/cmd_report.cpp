@@ -32,14 +32,23 @@ int run_report(const ReportOptions& o) {
                 return fail(Status::error(path + ": invalid JSON: " + e.what()));
             }
         }
-        auto more = html_runs_from_records(records, boost::filesystem::path(path).filename().string());
-        runs.insert(runs.end(), more.begin(), more.end());
+        // A hand-edited or foreign file may lack fields the page reads: an error naming the file, never an abort.
+        try {
+            auto more = html_runs_from_records(records, boost::filesystem::path(path).filename().string());
+            runs.insert(runs.end(), more.begin(), more.end());
+        } catch (const std::exception& e) {
+            return fail(Status::error(path + ": not a runner report or sweep results file (" + e.what() + ")"));
+        }
     }
     if (runs.empty()) return fail(Status::error("no runs found in the inputs (expected sweep records or run reports)"));
     const std::string title = o.title.empty() ? "runner report: " + boost::filesystem::path(o.inputs.front()).stem().string() : o.title;
     std::ofstream out(o.html);
     if (!out) return fail(Status::error(o.html + ": cannot write"));
-    out << render_html_report(runs, title);
+    try {
+        out << render_html_report(runs, title);
+    } catch (const std::exception& e) {
+        return fail(Status::error("cannot render the report: a run lacks a field (" + std::string(e.what()) + ")"));
+    }
     out.close();
     if (!out) return fail(Status::error(o.html + ": write failed"));
     std::cout << "Wrote " << o.html << " (" << runs.size() << " runs)\n";

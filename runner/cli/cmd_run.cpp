@@ -3,10 +3,16 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <thread>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include <unistd.h>
+
+#include "config/run_config.hpp"
+#include "config/yaml_spec.hpp"
 #include "core/data_paths.hpp"
+#include "image/preprocess.hpp"
 #include "io/npy.hpp"
 #include "output/annotate.hpp"
 #include "report/report.hpp"
@@ -29,9 +35,107 @@ std::string with_commas(int64_t v) {
     return s;
 }
 
+namespace {
+
+CLI::Validator number_check(const std::string& description, bool (*ok)(double), const std::string& expected) {
+    return CLI::Validator(
+        [ok, expected](std::string& text) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(text, v) || !ok(v)) return "must be " + expected + ", found " + text;
+            return {};
+        },
+        description);
+}
+
+}  // namespace
+
+CLI::Validator data_file() {
+    return CLI::Validator(
+        [](std::string& path) -> std::string {
+            boost::system::error_code ec;
+            if (fs::is_regular_file(path, ec)) return {};
+            // `--config yaml/configs/x.yaml` from outside the checkout: the bundled file of the same relative name.
+            const fs::path bundled = fs::path(data_dir()) / path;
+            if (fs::path(path).is_relative() && fs::is_regular_file(bundled, ec)) {
+                path = bundled.string();
+                return {};
+            }
+            return "no such file: " + path + " (nor " + bundled.string() + ")";
+        },
+        "FILE");
+}
+
+CLI::Validator positive() {
+    return number_check("POSITIVE", [](double v) { return v > 0; }, "a positive number");
+}
+CLI::Validator non_negative() {
+    return number_check("NON-NEGATIVE", [](double v) { return v >= 0; }, "0 or more");
+}
+CLI::Validator pcc_range() {
+    return number_check("IN [-1, 1]", [](double v) { return v >= -1 && v <= 1; }, "a PCC between -1 and 1");
+}
+
 int fail(const Status& s) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitError;
+}
+
+std::string significant(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
+std::string agreement_text(const Agreement& a) {
+    // Three significant digits: fixed decimals printed a 1e-6 error as 0.00000 beside "27.115%" of it.
+    return "PCC " + fixed(a.pcc, 6) + ", max |err| " + significant(a.max_abs_error) + " (" +
+           significant(100.0 * a.relative_max_error()) + "% of max |ref| " + significant(a.max_abs_reference) + ")";
+}
+
+Status check_threads(int threads) {
+    const unsigned hw = std::thread::hardware_concurrency();
+    // More threads than the host has oversubscribes TBB (a warning on stderr, several times slower): never a valid timing.
+    if (hw > 0 && threads > static_cast<int>(hw))
+        return Status::error("--threads " + std::to_string(threads) + ": this host has " + std::to_string(hw) +
+                             " hardware threads (0 = all of them)");
+    return Status::ok();
+}
+
+Status check_output_file(const std::string& path, const std::string& option) {
+    const fs::path p(path);
+    boost::system::error_code ec;
+    if (fs::is_directory(p, ec)) return Status::error(option + " " + path + ": is a folder, expected a file name");
+    const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    if (!fs::is_directory(parent, ec)) return Status::error(option + " " + path + ": the folder " + parent.string() + " does not exist");
+    if (::access(parent.c_str(), W_OK) != 0) return Status::error(option + " " + path + ": the folder " + parent.string() + " is not writable");
+    return Status::ok();
+}
+
+Status check_input(const std::string& input) {
+    if (input == "random" || input == "samples") return Status::ok();
+    const std::string path = resolve_input_path(input);
+    boost::system::error_code ec;
+    if (!fs::exists(path, ec))
+        return Status::error("--input " + input + ": no such file or folder (--input takes an image, a folder of images, a .npy tensor or 'random')");
+    if (fs::is_directory(path, ec)) return Status::ok();
+    if (!fs::is_regular_file(path, ec)) return Status::error("--input " + input + ": not a regular file (a pipe or device?)");
+    if (is_npy_path(path)) return npy_input_shape(path).status();
+    // An image is decoded later, but a file no decoder knows is refused now, from its first bytes.
+    if (!has_image_decoder(path)) return Status::error(path + ": the file could not be decoded as an image (unsupported format, corrupt or unreadable)");
+    return Status::ok();
+}
+
+Status check_config_device(const std::string& config, const std::string& device) {
+    if (config.empty()) return Status::ok();
+    auto rc = load_run_config(config);
+    if (!rc) return rc.status();
+    // A note, not an error: a config's layer settings may still apply to another device. RunConfig keeps no device,
+    // so the key is read from the YAML itself.
+    auto spec = load_yaml_spec(config);
+    const SpecValue* named = spec ? spec->find("device") : nullptr;
+    if (named && named->kind() == SpecValue::Kind::Scalar && named->text() != device)
+        std::cerr << "note: " << config << " was written for device '" << named->text() << "', running on '" << device << "'\n";
+    return Status::ok();
 }
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -39,9 +143,11 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("--model", o.model, "Model plugin (see `runner list`)")->required();
     app.add_option("--variant", o.variant, "Model variant (default: the model's first, e.g. large)");
     app.add_option("--device", o.device, "Device plugin: cpu, wormhole, ...")->required();
-    app.add_option("--config", o.config, "Run config YAML: per-layer dtype, math fidelity, sharding")->check(CLI::ExistingFile);
+    app.add_option("--config", o.config, "Run config YAML: per-layer dtype, math fidelity, sharding (yaml/configs/...; "
+                                         "relative paths are also looked up in the install's data folder)")
+        ->transform(data_file());
     app.add_option("--hardware", o.hardware, "Device description YAML (default: yaml/devices/<the device's table>.yaml)")
-        ->check(CLI::ExistingFile);
+        ->transform(data_file());
     app.add_option("--set", o.sets, "Override KEY=VALUE of the model table (width_mult, resolution=HxW, ...) or of the layer "
                                     "config (dtype=..., or PATTERN:KEY=VALUE for matching layers); repeatable");
     app.add_option("--weights", o.weights, "torchvision state_dict: .pth (zip or legacy) or .safetensors; default: seeded random")
@@ -49,9 +155,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
     app.add_option("--input", o.input, "IMAGE, DIR of images, FILE.npy (preprocessed float32 NCHW) or 'random'; default: "
                                        "the bundled sample images");
     app.add_option("--resize", o.resize, "Shorter side of an image before the center crop (default 256 for a 224 crop; "
-                                         "232 for torchvision's IMAGENET1K_V2 weights)")->check(CLI::PositiveNumber);
-    app.add_option("--batch", o.batch, "Batch size (default: the .npy's N, the run config's batch, or 1)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", o.threads, "Host threads for the device (0 = all)")->check(CLI::NonNegativeNumber);
+                                         "232 for torchvision's IMAGENET1K_V2 weights)")->check(positive());
+    app.add_option("--batch", o.batch, "Batch size (default: the .npy's N, the run config's batch, or 1)")->check(positive());
+    app.add_option("--threads", o.threads, "Host threads for the device (0 = all)")->check(non_negative());
     app.add_option("--seed", o.seed, "Seed for random weights and random input");
 }
 
@@ -81,17 +187,18 @@ Result<SessionOptions> session_options_with_input_batch(const ModelOptions& m) {
 
 void add_run_options(CLI::App& app, RunOptions& o) {
     add_model_options(app, o.m);
-    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup", o.warmup, "Untimed runs before measuring")->check(non_negative());
     app.add_option("--iterations", o.iterations, "Timed runs: at least this many (0 with --time 0: accuracy only, no timing)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--time", o.time_s, "And at least this many seconds of timed runs")->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
+    app.add_option("--time", o.time_s, "And at least this many seconds of timed runs")->check(non_negative());
     app.add_option("--max-iterations", o.max_iterations, "Cap on timed runs (INVALID if it stops the run before --iterations/--time)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
     app.add_option("--max-time", o.max_time_s, "Cap on the timed loop in seconds (INVALID if it stops the run early)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--top", o.top, "Classes shown per image")->check(CLI::PositiveNumber);
+        ->check(positive());
+    app.add_option("--top", o.top, "Classes shown per image")->check(positive());
     app.add_option("--reference", o.reference, "Also run on this device and report PCC and max error of the outputs against it");
-    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this");
+    app.add_option("--pcc-threshold", o.pcc_threshold, "With --reference: INVALID (exit 3) when the output PCC is below this")
+        ->check(pcc_range());
     app.add_flag("--layer-pcc", o.layer_pcc, "With --reference: also compare every layer (in the report and its HTML)");
     app.add_option("--perf-report", o.perf_report, "Write the device's ops perf report (tt-metal's ops_perf_results "
                                                    "columns) as CSV; Wormhole emulator");
@@ -179,9 +286,7 @@ void print_stage(RunStage stage, const RunResult& r, const RunOptions& o) {
             break;
         case RunStage::Compared: {
             const auto& a = *r.accuracy;
-            std::cout << "      accuracy  vs " << a.reference << ": PCC " << fixed(a.output.pcc, 6) << ", max |err| "
-                      << fixed(a.output.max_abs_error, 5) << " (" << fixed(100.0 * a.output.relative_max_error(), 3)
-                      << "% of max |ref| " << fixed(a.output.max_abs_reference, 4) << ")"
+            std::cout << "      accuracy  vs " << a.reference << ": " << agreement_text(a.output)
                       << (a.layers.empty() ? "" : "; " + std::to_string(a.layers.size()) + " layers compared") << "\n";
             break;
         }
@@ -273,6 +378,23 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         report_format = *f;
     }
 
+    // Everything a path or an option combination can get wrong is checked before the load, compile and run.
+    if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
+    if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
+    for (const auto& f : {o.perf_report, o.trace, o.memory_report})
+        if (!f.empty()) ZOO_CLI_TRY(check_output_file(f, "a device table"));
+    if (!o.output.empty()) {
+        boost::system::error_code ec;
+        if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec))
+            return fail(Status::error("--output " + o.output + ": exists and is not a folder (labelled images are written into a folder)"));
+    }
+    ZOO_CLI_TRY(check_input(o.m.input));
+    if (Status t = check_threads(o.m.threads); !t) {
+        std::cerr << "error: " << t.message() << "\n";
+        return kExitUsage;
+    }
+    ZOO_CLI_TRY(check_config_device(o.m.config, o.m.device));
+
     RunRequest rq;
     rq.session = session_options(o.m);
     rq.input = o.m.input;
@@ -306,7 +428,8 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     if (o.profile) print_profile(r, o.profile_rows);
 
     const LatencyStats& st = r.latency;
-    std::cout << "Device:      " << r.device << " (" << r.device_description << ")\n"
+    std::cout << "Device:      " << r.device << " (" << r.device_description << ")"
+              << (r.threads > 0 ? "; host threads used: " + std::to_string(r.threads) : std::string()) << "\n"
               << "First run:   " << fixed(r.first_inference_ms) << " ms (includes one-time warm-up of the device)\n";
     if (st.count > 0) {
         std::cout << "Count:       " << st.count << " iterations (stopped by " << r.stop.stopped_by << ")\n"
@@ -315,13 +438,14 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
                   << fixed(st.min_ms) << " ms   max " << fixed(st.max_ms) << " ms   p90 " << fixed(st.p90_ms) << " ms   p95 "
                   << fixed(st.p95_ms) << " ms   p99 " << fixed(st.p99_ms) << " ms\n"
                   << "Spread:      stddev " << fixed(st.stddev_ms, 3) << " ms   CV " << fixed(100 * st.cv(), 1) << "%\n"
-                  << "Throughput:  " << fixed(r.throughput_fps, 1) << " images/s (batch " << r.batch << " x " << st.count << " / "
+                  << "Throughput:  " << fixed(r.throughput_fps, 1) << " images/s measured on the host (batch " << r.batch << " x " << st.count << " / "
                   << fixed(r.duration_ms / 1000.0, 3) << " s)\n";
     } else {
         std::cout << "Count:       0 iterations (no timing asked)\n";
     }
     for (const auto& m : r.device_metrics)
-        std::cout << "Metric:      " << m.name << " " << fixed(m.value, 3) << " " << m.unit
+        std::cout << "Metric:      " << (m.source.rfind("modelled", 0) == 0 ? "[modelled] " : "") << m.name << " "
+                  << fixed(m.value, 3) << " " << m.unit
                   << "  (" << m.source << ")\n";
 
     if (!o.output.empty()) {

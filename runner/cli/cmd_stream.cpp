@@ -55,11 +55,11 @@ void add_stream_options(CLI::App& app, StreamOptions& o) {
     app.add_option("--weights", o.m.weights, "torchvision state_dict: .pth or .safetensors; default: seeded random")
         ->check(CLI::ExistingFile);
     app.add_option("--input", o.m.input, "IMAGE or DIR of images; default: the bundled sample images");
-    app.add_option("--batch", o.m.batch, "Batch size (default: the run config's batch, or 1)")->check(CLI::PositiveNumber);
-    app.add_option("--repeat", o.repeat, "Repeat the image list this many times to make a longer stream")->check(CLI::PositiveNumber);
+    app.add_option("--batch", o.m.batch, "Batch size (default: the run config's batch, or 1)")->check(positive());
+    app.add_option("--repeat", o.repeat, "Repeat the image list this many times to make a longer stream")->check(positive());
     app.add_option("--in-flight", o.in_flight, "Batches alive in the pipeline at once (1 = serial, 2 = preprocess the next "
-                                               "batch while the device runs this one)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", o.m.threads, "Host threads for the device (0 = all)")->check(CLI::NonNegativeNumber);
+                                               "batch while the device runs this one)")->check(positive());
+    app.add_option("--threads", o.m.threads, "Host threads for the device (0 = all)")->check(non_negative());
     app.add_option("--seed", o.m.seed, "Seed for random weights and the probe batch");
 }
 

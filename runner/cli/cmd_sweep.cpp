@@ -23,10 +23,10 @@
 namespace zoo::runner::cli {
 
 void add_sweep_options(CLI::App& app, SweepOptions& o) {
-    app.add_option("experiment", o.experiment, "Experiment YAML (yaml/experiments/...)")->required()->check(CLI::ExistingFile);
+    app.add_option("experiment", o.experiment, "Experiment YAML (yaml/experiments/...)")->required()->transform(data_file());
     app.add_option("--results", o.results, "JSONL results file, appended and resumed (default: <experiment name>.jsonl)");
     app.add_option("--jobs", o.jobs, "Runs at a time (default 0: timing runs serial, accuracy-only runs in parallel)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative());
     app.add_option("--sort", o.sort, "Sort the final table by fps (desc), pcc (desc) or latency (asc)")
         ->check(CLI::IsMember({"fps", "pcc", "latency"}))
         ->capture_default_str();
@@ -63,7 +63,8 @@ public:
         } else {
             const auto& r = record["report"];
             outcome = r.value("result", "?");
-            if (r["latency_ms"].value("count", 0) > 0) outcome += ", " + fixed(r.value("throughput_fps", 0.0), 1) + " FPS";
+            if (r["latency_ms"].value("count", 0) > 0) outcome += ", host " + fixed(r.value("throughput_fps", 0.0), 1) + " FPS (measured)";
+            if (modelled_fps(r) > 0) outcome += ", device " + fixed(modelled_fps(r), 1) + " FPS (modelled)";
             if (r.contains("accuracy") && r["accuracy"]["pcc"].is_number()) outcome += ", PCC " + fixed(r["accuracy"]["pcc"].get<double>(), 5);
         }
         if (m_bar) {
@@ -89,6 +90,19 @@ private:
     bool m_bar;
     std::chrono::steady_clock::time_point m_start;
 };
+
+}  // namespace
+
+namespace {
+
+// Records from earlier sessions may have been edited by hand; a record lacking a field must not abort the sweep.
+std::string sweep_table_or_error(const std::vector<nlohmann::json>& records, const std::string& sort) {
+    try {
+        return sweep_table(records, sort);
+    } catch (const std::exception& e) {
+        return "(no table: a record of the results file lacks a field: " + std::string(e.what()) + ")\n";
+    }
+}
 
 }  // namespace
 
@@ -189,7 +203,7 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
         for (const auto& rec : file->records())
             if (rec.value("run_id", "") == run.id) mine.push_back(rec);
     std::cout << "\nResults (" << mine.size() << " runs, sorted by " << o.sort << "), " << results_path << ":\n"
-              << sweep_table(mine, o.sort);
+              << sweep_table_or_error(mine, o.sort);
     size_t errors = 0, invalid = 0;
     for (const auto& rec : mine) {
         if (rec.value("status", "") != "ok")

@@ -96,8 +96,31 @@ struct StreamOptions {
 void add_stream_options(CLI::App& app, StreamOptions& options);
 int run_stream(const std::vector<std::string>& plugin_dirs, const StreamOptions& options);
 
+// Validators with short messages (CLI11's own print the range as 310 digits of DBL_MAX).
+CLI::Validator positive();
+// An existing file, or a relative path resolved against the bundled data folder (yaml/configs/... in an install).
+CLI::Validator data_file();
+CLI::Validator non_negative();
+// The PCC range: a threshold outside [-1, 1] can never or always be met.
+CLI::Validator pcc_range();
+
 // Console helpers shared by the commands.
 std::string with_commas(int64_t v);
 int fail(const Status& s);
+#define ZOO_CLI_TRY(expr)                                 \
+    do {                                                  \
+        const ::zoo::Status zoo_cli_status__ = (expr);    \
+        if (!zoo_cli_status__) return fail(zoo_cli_status__); \
+    } while (0)
+
+// Checks made before any work: an output file's folder exists and is writable; an --input exists, is a regular file
+// or folder, a .npy's header fits its size, an image has a decoder; a run config parses (with a note when it names
+// another device).
+Status check_output_file(const std::string& path, const std::string& option);
+Status check_input(const std::string& input);
+Status check_threads(int threads);
+// "PCC 0.999876, max |err| 1.23e-05 (0.0123% of max |ref| 0.1)"
+std::string agreement_text(const Agreement& a);
+Status check_config_device(const std::string& config, const std::string& device);
 
 }  // namespace zoo::runner::cli

@@ -140,6 +140,8 @@ Status apply_layer_setting(LayerConfig& c, const std::string& key, const SpecVal
     } else if (key == "act_block_h") {
         auto n = v.as_int();
         if (!n || *n < 0 || *n % 32 != 0) return bad_value(v, key, "0 (auto) or a positive multiple of 32");
+        // Bounded before the cast to int: 4294967328 would otherwise silently become 32.
+        if (*n > (int64_t{1} << 20)) return bad_value(v, key, "at most 1048576 rows");
         c.act_block_h = static_cast<int>(*n);
     } else if (key == "core_grid") {
         // [x, y] or "XxY"

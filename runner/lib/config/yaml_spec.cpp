@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+
+#include "core/limits.hpp"
 #include <sstream>
 
 namespace zoo::runner {
@@ -14,8 +16,21 @@ std::string where(const std::string& origin, const YAML::Mark& mark) {
     return origin + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
-Result<SpecValue> convert(const YAML::Node& node, const std::string& origin) {
+// yaml-cpp shares an aliased node instead of copying it, so a few hundred bytes of nested aliases ("billion laughs")
+// describe billions of nodes; converting them would exhaust memory. Nodes are counted as they are converted (every
+// alias expanded) and the nesting is bounded, so neither memory nor the recursion grows with hostile input.
+struct Budget {
+    int64_t nodes = 0;
+};
+
+Result<SpecValue> convert(const YAML::Node& node, const std::string& origin, Budget& budget, int64_t depth) {
     const std::string source = where(origin, node.Mark());
+    if (++budget.nodes > limits().yaml_nodes)
+        return Status::error(source + ": the document has more than " + std::to_string(limits().yaml_nodes) +
+                             " nodes after expanding aliases " + limit_hint("yaml_nodes"));
+    if (depth > limits().yaml_depth)
+        return Status::error(source + ": the document nests deeper than " + std::to_string(limits().yaml_depth) + " levels " +
+                             limit_hint("yaml_depth"));
     switch (node.Type()) {
         case YAML::NodeType::Null:
         case YAML::NodeType::Undefined:
@@ -25,7 +40,7 @@ Result<SpecValue> convert(const YAML::Node& node, const std::string& origin) {
         case YAML::NodeType::Sequence: {
             SpecValue list = SpecValue::list(source);
             for (const auto& item : node) {
-                ZOO_ASSIGN_OR_RETURN(SpecValue v, convert(item, origin));
+                ZOO_ASSIGN_OR_RETURN(SpecValue v, convert(item, origin, budget, depth + 1));
                 list.push_back(std::move(v));
             }
             return list;
@@ -38,7 +53,7 @@ Result<SpecValue> convert(const YAML::Node& node, const std::string& origin) {
                 const std::string key = kv.first.Scalar();
                 if (map.find(key) != nullptr)
                     return Status::error(where(origin, kv.first.Mark()) + ": key '" + key + "' appears twice");
-                ZOO_ASSIGN_OR_RETURN(SpecValue v, convert(kv.second, origin));
+                ZOO_ASSIGN_OR_RETURN(SpecValue v, convert(kv.second, origin, budget, depth + 1));
                 map.set(key, std::move(v));
             }
             return map;
@@ -52,9 +67,12 @@ Result<SpecValue> convert(const YAML::Node& node, const std::string& origin) {
 Result<SpecValue> parse_yaml_spec(const std::string& text, const std::string& origin) {
     try {
         YAML::Node root = YAML::Load(text);
-        return convert(root, origin);
+        Budget budget;
+        return convert(root, origin, budget, 0);
     } catch (const YAML::Exception& e) {
         return Status::error(where(origin, e.mark) + ": invalid YAML: " + e.msg);
+    } catch (const std::exception& e) {
+        return Status::error(origin + ": cannot read the YAML: " + e.what());
     }
 }
 

@@ -1,10 +1,15 @@
 #include "image/preprocess.hpp"
 
+#include "core/limits.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <optional>
+#include <fstream>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -280,37 +285,86 @@ zoo::Result<zoo::Tensor> preprocess_rgb8(const uint8_t* rgb, int height, int wid
     }
 }
 
+namespace {
+
+// Width and height a PNG, JPEG or BMP header declares (other formats: nullopt, OpenCV's own cap applies).
+std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<unsigned char> b(64 * 1024);
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    b.resize(static_cast<size_t>(in.gcount()));
+    auto be = [&](size_t at, int n) {
+        int64_t v = 0;
+        for (int i = 0; i < n; ++i) v = (v << 8) | b[at + static_cast<size_t>(i)];
+        return v;
+    };
+    auto le = [&](size_t at) {
+        return static_cast<int64_t>(static_cast<int32_t>(b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (static_cast<uint32_t>(b[at + 3]) << 24)));
+    };
+    if (b.size() >= 24 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(b.data() + 12, "IHDR", 4) == 0)
+        return std::make_pair(be(16, 4), be(20, 4));
+    if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') return std::make_pair(std::abs(le(18)), std::abs(le(22)));
+    if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+        // Walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT C4, JPG C8, DAC CC).
+        size_t pos = 2;
+        while (pos + 9 < b.size()) {
+            if (b[pos] != 0xFF) return std::nullopt;
+            const unsigned char m = b[pos + 1];
+            if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+                return std::make_pair(be(pos + 7, 2), be(pos + 5, 2));
+            pos += 2 + static_cast<size_t>(be(pos + 2, 2));
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpec& spec) {
     const std::string failure = path + ": the file could not be decoded as an image";
     try {
         std::error_code ec;
         if (!std::filesystem::exists(path, ec)) return zoo::Status::error(failure + " (no such file)");
         if (std::filesystem::is_directory(path, ec)) return zoo::Status::error(failure + " (it is a directory)");
+        // A FIFO would block imread forever.
+        if (!std::filesystem::is_regular_file(path, ec)) return zoo::Status::error(failure + " (not a regular file)");
 
+        // The declared size is checked before OpenCV allocates for it (its own cap, 2^30 pixels, is fixed when the
+        // library loads and far too high).
+        if (const auto dims = declared_image_size(path)) {
+            const double pixels = static_cast<double>(dims->first) * static_cast<double>(dims->second);
+            if (pixels > static_cast<double>(limits().image_pixels))
+                return zoo::Status::error(path + ": the image declares " + std::to_string(dims->first) + " x " +
+                                          std::to_string(dims->second) + " pixels, more than " +
+                                          std::to_string(limits().image_pixels) + " " + limit_hint("image_pixels"));
+        }
         // IMREAD_COLOR: always 3 channels, 8 bits (alpha dropped, gray replicated, 16-bit scaled by 1/256).
         // IMREAD_IGNORE_ORIENTATION: keep stored pixel order, as PIL.Image.open does.
-        const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
         if (bgr.empty())
             return zoo::Status::error(failure + " (unsupported format, corrupt or unreadable)");
         if (bgr.type() != CV_8UC3)
             return zoo::Status::error(failure + " (decoder returned an unexpected pixel type " +
                                       std::to_string(bgr.type()) + ")");
 
-        std::vector<uint8_t> rgb(static_cast<size_t>(bgr.rows) * static_cast<size_t>(bgr.cols) * 3);
-        for (int y = 0; y < bgr.rows; ++y) {
-            const uint8_t* src = bgr.ptr<uint8_t>(y);
-            uint8_t* dst = rgb.data() + static_cast<size_t>(y) * static_cast<size_t>(bgr.cols) * 3;
-            for (int x = 0; x < bgr.cols; ++x) {
-                dst[3 * x + 0] = src[3 * x + 2];
-                dst[3 * x + 1] = src[3 * x + 1];
-                dst[3 * x + 2] = src[3 * x + 0];
-            }
-        }
-        auto result = preprocess_rgb8(rgb.data(), bgr.rows, bgr.cols, spec);
+        // BGR -> RGB in place (imread's Mat is continuous and ours alone): no second full-size copy of a large photo.
+        if (!bgr.isContinuous()) bgr = bgr.clone();
+        uint8_t* px = bgr.ptr<uint8_t>(0);
+        const size_t count = static_cast<size_t>(bgr.rows) * static_cast<size_t>(bgr.cols);
+        for (size_t i = 0; i < count; ++i) std::swap(px[3 * i], px[3 * i + 2]);
+        auto result = preprocess_rgb8(px, bgr.rows, bgr.cols, spec);
         if (!result) return result.status().with_context(path);
         return result;
     } catch (const std::exception& e) {
         return zoo::Status::error(failure + " (" + e.what() + ")");
+    }
+}
+
+bool has_image_decoder(const std::string& path) {
+    try {
+        return cv::haveImageReader(path);
+    } catch (const std::exception&) {
+        return false;
     }
 }
 

@@ -40,6 +40,8 @@ struct PreprocessSpec {
 //  - embedded ICC colour profiles are ignored (as by PIL).
 // Errors: missing / unreadable / undecodable file -> "<path>: the file could not be decoded as an image ...".
 zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpec& spec);
+// Whether a decoder recognises the file's first bytes (cheap: nothing is decoded).
+bool has_image_decoder(const std::string& path);
 
 // Same as load_image from already-decoded pixels: `rgb` points to height * width * 3 bytes, row-major, interleaved
 // R, G, B, no row padding. The caller keeps ownership; the buffer is only read during the call.

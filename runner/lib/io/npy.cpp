@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <new>
@@ -165,7 +166,16 @@ std::optional<StoredType> dtype_of(const std::string& descr) {
     return std::nullopt;
 }
 
-Tensor decode(std::span<const uint8_t> bytes) {
+// What the header says: shape, stored type and where the data starts; `total_size` is the size of the whole file,
+// so a header can be checked against it with only its own bytes read.
+struct Layout {
+    HeaderParser::Header header;
+    StoredType type = StoredType::F32;
+    int64_t numel = 1;
+    size_t data_offset = 0;
+};
+
+Layout parse_layout(std::span<const uint8_t> bytes, uint64_t total_size) {
     if (bytes.size() < kMagicSize + 2 || std::memcmp(bytes.data(), kMagic, kMagicSize) != 0) {
         throw NpyError("not a .npy file (missing the \\x93NUMPY magic)");
     }
@@ -189,7 +199,9 @@ Tensor decode(std::span<const uint8_t> bytes) {
                        std::to_string(bytes.size() - prefix) + " bytes follow");
     }
     const std::string_view text(reinterpret_cast<const char*>(bytes.data() + prefix), static_cast<size_t>(header_len));
-    const HeaderParser::Header header = HeaderParser(text).parse();
+    Layout l;
+    l.header = HeaderParser(text).parse();
+    const HeaderParser::Header& header = l.header;
 
     if (header.fortran_order) {
         throw NpyError("array is stored in Fortran order (fortran_order: True); only C order is supported "
@@ -200,24 +212,34 @@ Tensor decode(std::span<const uint8_t> bytes) {
         throw NpyError("unsupported dtype '" + header.descr +
                        "' (supported: little-endian <f4 <f8 <f2 <i8 <i4 <i2 |i1 |u1 |b1)");
     }
+    l.type = *type;
     int64_t numel = 1;
     for (int64_t d : header.shape) {
         if (__builtin_mul_overflow(numel, d, &numel)) throw NpyError("shape " + shape_to_string(header.shape) + " overflows 64 bits");
     }
+    l.numel = numel;
     const size_t item = stored_type_size(*type);
-    const uint64_t available = bytes.size() - prefix - header_len;
+    l.data_offset = prefix + static_cast<size_t>(header_len);
+    const uint64_t available = total_size - l.data_offset;
     if (available % item != 0 || available / item != static_cast<uint64_t>(numel)) {
         throw NpyError("shape " + shape_to_string(header.shape) + " of '" + header.descr + "' needs " + std::to_string(numel) +
                        " x " + std::to_string(item) + " bytes of data but the file has " + std::to_string(available) +
                        (available / item < static_cast<uint64_t>(numel) ? " (truncated file)" : " (trailing bytes)"));
     }
+    return l;
+}
+
+Tensor decode(std::span<const uint8_t> bytes) {
+    const Layout l = parse_layout(bytes, bytes.size());
     Tensor t;
-    t.shape = header.shape;
-    t.element_type = stored_type_element_type(*type);
-    t.data.resize(static_cast<size_t>(numel));
-    decode_stored_elements(*type, bytes.data() + prefix + header_len, static_cast<size_t>(numel), t.data.data());
+    t.shape = l.header.shape;
+    t.element_type = stored_type_element_type(l.type);
+    t.data.resize(static_cast<size_t>(l.numel));
+    decode_stored_elements(l.type, bytes.data() + l.data_offset, static_cast<size_t>(l.numel), t.data.data());
     return t;
 }
+
+bool is_float_type(StoredType t) { return t == StoredType::F16 || t == StoredType::F32 || t == StoredType::F64; }
 
 std::string shape_literal(const Shape& shape) {
     std::string s = "(";
@@ -240,6 +262,29 @@ Result<Tensor> decode_npy(std::span<const uint8_t> bytes, const std::string& dis
         return Status::error(display_name + ": out of memory while reading the array");
     } catch (const std::exception& e) {
         return Status::error(display_name + ": unexpected error while reading: " + e.what());
+    }
+}
+
+Result<NpyInfo> inspect_npy(const std::string& path) {
+    try {
+        std::error_code ec;
+        const auto status = std::filesystem::status(path, ec);
+        if (ec || !std::filesystem::is_regular_file(status)) return Status::error(path + ": not a regular file");
+        const uint64_t size = std::filesystem::file_size(path, ec);
+        if (ec) return Status::error(path + ": cannot determine the file size: " + ec.message());
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return Status::error(path + ": cannot open for reading: " + std::strerror(errno));
+        // The header is at most 4 GiB by the format, but numpy never writes more than a few hundred bytes; 1 MiB is
+        // read at most, so a huge file costs nothing here.
+        std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, uint64_t{1} << 20)));
+        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+        if (!in) return Status::error(path + ": read failed");
+        const Layout l = parse_layout(head, size);
+        return NpyInfo{l.header.shape, l.header.descr, is_float_type(l.type)};
+    } catch (const NpyError& e) {
+        return Status::error(path + ": " + e.what());
+    } catch (const std::exception& e) {
+        return Status::error(path + ": cannot read: " + e.what());
     }
 }
 

@@ -20,6 +20,15 @@
 namespace zoo::runner {
 
 Result<Tensor> read_npy(const std::string& path);
+
+// The header of a .npy file, checked against the file's size, with only the header read (so a 128-byte file that
+// declares a batch of 2^40 is refused before anything is compiled or allocated for it).
+struct NpyInfo {
+    Shape shape;
+    std::string descr;   // "<f4"
+    bool floating = false;  // f2, f4 or f8
+};
+Result<NpyInfo> inspect_npy(const std::string& path);
 Status write_npy(const std::string& path, const Tensor& tensor);
 
 // The same on bytes in memory; `display_name` prefixes errors.

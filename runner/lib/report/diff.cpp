@@ -1,5 +1,6 @@
 #include "report/diff.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -90,8 +91,9 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
         const json* vb = at_path(b, path);
         if (va || vb) metrics.push_back({name, va, vb, better, unit, precision});
     };
-    add("throughput", {"throughput_fps"}, +1, "images/s", 1);
-    for (const char* k : {"median", "mean", "min", "p90", "p95", "p99", "max"}) add(std::string("latency ") + k, {"latency_ms", k}, -1, "ms", 3);
+    add("host throughput (measured)", {"throughput_fps"}, +1, "images/s", 1);
+    for (const char* k : {"median", "mean", "min", "p90", "p95", "p99", "max"})
+        add(std::string("host latency ") + k + " (measured)", {"latency_ms", k}, -1, "ms", 3);
     add("latency stddev", {"latency_ms", "stddev"}, -1, "ms", 3);
     add("latency CV", {"latency_ms", "cv"}, -1, "", 4);
     add("iterations", {"latency_ms", "count"}, 0, "", 0);
@@ -107,8 +109,14 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
     for (const auto& name : dm) {
         const json& src = a.contains("device_metrics") && a["device_metrics"].contains(name) ? a["device_metrics"][name] : b["device_metrics"][name];
         const std::string unit = src.value("unit", "");
-        add(name, {"device_metrics", name, "value"}, unit == "fps" ? +1 : unit == "ms" ? -1 : 0, unit, 3);
+        const std::string kind = src.value("source", "").rfind("modelled", 0) == 0 ? " (modelled)" : "";
+        add(name + kind, {"device_metrics", name, "value"}, unit == "fps" ? +1 : unit == "ms" ? -1 : 0, unit, 3);
     }
+    auto cv_of = [](const json& doc) {
+        const json* cv = at_path(doc, {"latency_ms", "cv"});
+        return cv ? std::fabs(cv->get<double>()) : 0.0;
+    };
+    const double spread = cv_of(a) + cv_of(b);
     rows.clear();
     for (const auto& m : metrics) {
         std::vector<std::string> row{m.key + (m.unit.empty() ? "" : " (" + m.unit + ")")};
@@ -124,8 +132,11 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
             } else {
                 row.push_back("-");
             }
-            // Within 1% (or exactly equal) is noise for timings; PCC-style metrics compare exactly.
-            const bool same = m.precision >= 6 ? delta == 0 : std::fabs(delta) <= 0.01 * std::fabs(va);
+            // A measured timing changes only beyond the runs' own spread (the sum of their coefficients of variation,
+            // at least 1%); modelled figures and sizes beyond 1%; PCC-style metrics compare exactly.
+            const bool measured = m.key.find("(measured)") != std::string::npos;
+            const double tolerance = measured ? std::max(0.01, spread) : 0.01;
+            const bool same = m.precision >= 6 ? delta == 0 : std::fabs(delta) <= tolerance * std::fabs(va);
             row.push_back(m.better == 0 || same ? "" : (delta > 0) == (m.better > 0) ? "better" : "worse");
         } else {
             row.push_back("-");

@@ -335,18 +335,20 @@ std::string layer_pcc_section(const std::vector<HtmlRun>& runs) {
 
 std::string runs_table(const std::vector<HtmlRun>& runs) {
     std::ostringstream o;
-    o << "<table><thead><tr><th>run</th><th>id</th><th>batch</th><th>FPS</th><th>median ms</th><th>p99 ms</th><th>CV %</th>"
+    o << "<table><thead><tr><th>run</th><th>id</th><th>batch</th><th>host FPS (measured)</th><th>device FPS (modelled)</th>"
+         "<th>host median ms</th><th>host p99 ms</th><th>CV %</th>"
          "<th>PCC</th><th>device metrics</th><th>result</th></tr></thead><tbody>";
     for (const auto& r : runs) {
         o << "<tr><td>" << xml_escape(r.label) << "</td><td><code>" << xml_escape(r.id.substr(0, 8)) << "</code></td>";
         if (r.report.is_null()) {
-            o << "<td colspan=\"7\"></td><td class=\"bad\">ERROR: " << xml_escape(r.error) << "</td></tr>";
+            o << "<td colspan=\"8\"></td><td class=\"bad\">ERROR: " << xml_escape(r.error) << "</td></tr>";
             continue;
         }
         const json& j = r.report;
         const bool t = timed(r);
         o << "<td>" << j["config"].value("batch", 0) << "</td>";
-        o << "<td class=\"n\">" << (t ? num(headline_fps(j), 1) : "-") << "</td>";
+        o << "<td class=\"n\">" << (t ? num(j.value("throughput_fps", 0.0), 1) : "-") << "</td>";
+        o << "<td class=\"n\">" << (modelled_fps(j) > 0 ? num(modelled_fps(j), 1) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(dval(j, {"latency_ms", "median"}), 3) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(dval(j, {"latency_ms", "p99"}), 3) : "-") << "</td>";
         o << "<td class=\"n\">" << (t ? num(100 * dval(j, {"latency_ms", "cv"}), 1) : "-") << "</td>";

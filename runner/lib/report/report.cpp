@@ -18,12 +18,19 @@ std::string fixed(double v, int precision) {
 }
 
 Result<ReportFormat> report_format_for(const std::string& path, const std::string& format) {
-    std::string f = format;
-    if (f.empty()) {
-        f = boost::filesystem::path(path).extension().string();
-        if (!f.empty() && f[0] == '.') f.erase(0, 1);
-    }
-    for (auto& c : f) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto lower = [](std::string t) {
+        for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return t;
+    };
+    std::string ext = lower(boost::filesystem::path(path).extension().string());
+    if (!ext.empty() && ext[0] == '.') ext.erase(0, 1);
+    if (ext == "markdown") ext = "md";
+    std::string f = lower(format.empty() ? ext : format);
+    if (f == "markdown") f = "md";
+    // CSV written into r.json would fool every reader that trusts the extension.
+    if (!format.empty() && (ext == "json" || ext == "jsonl" || ext == "csv" || ext == "md") && ext != f)
+        return Status::error("--report-format " + format + " contradicts the extension of " + path + " (." + ext +
+                             "); name the file ." + f + " or drop --report-format");
     if (f == "json") return ReportFormat::Json;
     if (f == "jsonl") return ReportFormat::Jsonl;
     if (f == "csv") return ReportFormat::Csv;
@@ -284,15 +291,18 @@ Result<json> read_report(const std::string& path) {
     const std::string text = all.str();
     try {
         if (boost::filesystem::path(path).extension() == ".jsonl") {
+            // The first line that is (or holds) a report; a sweep's failed runs carry an error instead and are skipped.
             std::istringstream lines(text);
-            std::string line;
+            std::string line, first_error;
             while (std::getline(lines, line)) {
-                if (line.empty()) continue;
+                if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
                 json j = json::parse(line);
-                if (j.contains("report")) return j["report"];
-                if (j.contains("schema")) return j;
+                if (!j.is_object()) continue;
+                if (j.contains("report") && j["report"].is_object()) return j["report"];
+                if (j.value("schema", "").rfind("zoo-runner-report/", 0) == 0) return j;
+                if (first_error.empty() && j.contains("error") && j["error"].is_string()) first_error = j["error"].get<std::string>();
             }
-            return Status::error(path + ": no report line found");
+            return Status::error(path + ": no report line found" + (first_error.empty() ? "" : " (the runs failed; first error: " + first_error + ")"));
         }
         json j = json::parse(text);
         if (!j.contains("schema") || !j["schema"].is_string() || j["schema"].get<std::string>().rfind("zoo-runner-report/", 0) != 0)
@@ -303,11 +313,16 @@ Result<json> read_report(const std::string& path) {
     }
 }
 
-double headline_fps(const nlohmann::json& report) {
-    if (report.contains("device_metrics") && report["device_metrics"].contains("device_fps")) {
-        const auto& v = report["device_metrics"]["device_fps"]["value"];
-        if (v.is_number()) return v.get<double>();
+double modelled_fps(const nlohmann::json& report) {
+    if (report.contains("device_metrics") && report["device_metrics"].is_object() && report["device_metrics"].contains("device_fps")) {
+        const auto& m = report["device_metrics"]["device_fps"];
+        if (m.is_object() && m.contains("value") && m["value"].is_number()) return m["value"].get<double>();
     }
+    return 0.0;
+}
+
+double headline_fps(const nlohmann::json& report) {
+    if (const double modelled = modelled_fps(report); modelled > 0) return modelled;
     const auto it = report.find("throughput_fps");
     return it != report.end() && it->is_number() ? it->get<double>() : 0.0;
 }

@@ -63,6 +63,8 @@ std::string fixed(double v, int precision = 2);
 // The FPS a reader should compare: the device's own modelled samples/s (device_metrics.device_fps) when the device
 // reports one (the Wormhole emulator: its wall time is the emulator's, not the card's), else the measured throughput.
 // 0 when the report has neither.
+// The device-modelled FPS of a report (device_metrics.device_fps, e.g. the Wormhole emulator), 0 when there is none.
+double modelled_fps(const nlohmann::json& report);
 double headline_fps(const nlohmann::json& report);
 
 }  // namespace zoo::runner

@@ -21,10 +21,19 @@ PreprocessSpec preprocess_for(int64_t height, int64_t width, int resize_shorter)
     return spec;
 }
 
+Result<Shape> npy_input_shape(const std::string& path) {
+    ZOO_ASSIGN_OR_RETURN(NpyInfo info, inspect_npy(path));
+    if (!info.floating)
+        return Status::error(path + ": dtype '" + info.descr + "' is not a float type; a .npy input is an already "
+                             "preprocessed float tensor (float16, float32 or float64), not image bytes or labels");
+    if (info.shape.size() != 4 || info.shape[0] <= 0)
+        return Status::error(path + ": expected a float NCHW tensor [N, C, H, W], found shape " + shape_to_string(info.shape));
+    return info.shape;
+}
+
 Result<int64_t> npy_batch(const std::string& path) {
-    ZOO_ASSIGN_OR_RETURN(Tensor t, read_npy(path));
-    if (t.rank() != 4) return Status::error(path + ": expected a float32 NCHW tensor [N, C, H, W], found shape " + shape_to_string(t.shape));
-    return t.shape[0];
+    ZOO_ASSIGN_OR_RETURN(Shape shape, npy_input_shape(path));
+    return shape[0];
 }
 
 namespace {
@@ -65,6 +74,7 @@ Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint6
     boost::system::error_code ec;
     if (!fs::exists(input, ec)) return Status::error(input + ": no such file or folder (--input takes an image, a folder of images, a .npy tensor or 'random')");
     if (is_npy_path(input)) {
+        ZOO_TRY(npy_input_shape(input).status());
         ZOO_ASSIGN_OR_RETURN(Tensor t, read_npy(input));
         Shape expected = shape;
         if (t.shape != expected)

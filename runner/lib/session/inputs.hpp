@@ -22,6 +22,8 @@ Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint6
 
 // The leading dimension of a .npy input (so the batch can follow the file when not given), or an error.
 Result<int64_t> npy_batch(const std::string& path);
+// [N, C, H, W] of a .npy input from its header alone (checked against the file size); integer dtypes are refused.
+Result<Shape> npy_input_shape(const std::string& path);
 
 // torchvision's preset proportions: the shorter side is resized to 256/224 of the crop's shorter side unless
 // `resize_shorter` says otherwise (232 for torchvision's IMAGENET1K_V2 weights).

@@ -59,18 +59,21 @@ WeightMap random_weights(const Graph& graph, uint64_t seed) {
     return weights;
 }
 
+std::string model_table_path(const PluginRegistry& registry, const std::string& model, const std::string& table) {
+    // Tables live in yaml/models/, or next to the plugin file (plugins built outside this tree bring their own).
+    namespace fs = boost::filesystem;
+    const std::string bundled = (fs::path(data_dir()) / "yaml" / "models" / (table + ".yaml")).string();
+    const fs::path beside_plugin = fs::path(registry.path_of(PluginKind::Model, model)).parent_path() / (table + ".yaml");
+    return !fs::exists(bundled) && fs::exists(beside_plugin) ? beside_plugin.string() : bundled;
+}
+
 Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     ModelSetup setup;
     ZOO_ASSIGN_OR_RETURN(setup.plugin, registry.create_model(options.model));
     ZOO_ASSIGN_OR_RETURN(ModelVariant variant, pick_variant(*setup.plugin, options.model, options.variant));
     setup.variant = variant.name;
-    // Tables live in yaml/models/, or next to the plugin file (plugins built outside this tree bring their own).
-    namespace fs = boost::filesystem;
-    setup.table_path = (fs::path(data_dir()) / "yaml" / "models" / (variant.table + ".yaml")).string();
-    const fs::path beside_plugin =
-        fs::path(registry.path_of(PluginKind::Model, options.model)).parent_path() / (variant.table + ".yaml");
-    if (!fs::exists(setup.table_path) && fs::exists(beside_plugin)) setup.table_path = beside_plugin.string();
+    setup.table_path = model_table_path(registry, options.model, variant.table);
     ZOO_ASSIGN_OR_RETURN(setup.spec, load_yaml_spec(setup.table_path));
 
     if (!options.run_config.empty()) {
@@ -95,7 +98,26 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
         setup.random_weights = true;
     } else {
         ZOO_ASSIGN_OR_RETURN(setup.weights, load_weights(options.weights));
-        ZOO_TRY(check_weights(setup.graph, setup.weights).with_context(options.weights));
+        Status fits = check_weights(setup.graph, setup.weights);
+        if (!fits) {
+            // A file of another model fails on every tensor; say that first, in one line, before the details.
+            const auto expected = setup.graph.expected_params();
+            size_t matching = 0;
+            for (const auto& p : expected) matching += setup.weights.count(p.key);
+            std::string message = fits.message();
+            if (matching * 2 < expected.size()) {
+                size_t lines = 0, cut = 0;
+                while (cut != std::string::npos && lines < 12) {
+                    cut = message.find('\n', cut + 1);
+                    ++lines;
+                }
+                if (cut != std::string::npos) message = message.substr(0, cut) + "\n  ... (the rest omitted)";
+                message = "this file does not look like " + options.model + " (" + setup.variant + "): it holds " +
+                          std::to_string(setup.weights.size()) + " tensors and " + std::to_string(matching) + " of the " +
+                          std::to_string(expected.size()) + " expected names match (weights of another model or variant?)\n" + message;
+            }
+            return Status::error(options.weights + ": " + message);
+        }
     }
     setup.load_ms = ms_since(start);
     return setup;

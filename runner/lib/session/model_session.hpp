@@ -54,6 +54,8 @@ struct CompiledSetup {
 };
 
 Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOptions& options);
+// The file a model's variant table is loaded from: yaml/models/<table>.yaml of the data folder, else beside the plugin.
+std::string model_table_path(const PluginRegistry& registry, const std::string& model, const std::string& table);
 // Creates a device and, when it reads a hardware description, loads and applies it: `hardware_file`, or
 // yaml/devices/<hardware_table()>.yaml when empty.
 Result<std::shared_ptr<DevicePlugin>> open_device(const PluginRegistry& registry, const std::string& name,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/filesystem.hpp>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -164,6 +165,16 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
     }
 
     ZOO_ASSIGN_OR_RETURN(ModelSetup setup, prepare_model(registry, so));
+    // A .npy's height and width are the resolution, as its N is the batch, unless --set resolution= says otherwise.
+    if (is_npy_path(input)) {
+        ZOO_ASSIGN_OR_RETURN(Shape file_shape, npy_input_shape(input));
+        const Shape model_shape = input_shape(setup.graph);
+        const bool resolution_set = std::any_of(so.sets.begin(), so.sets.end(), [](const std::string& s) { return s.rfind("resolution=", 0) == 0; });
+        if (!resolution_set && model_shape.size() == 4 && (file_shape[2] != model_shape[2] || file_shape[3] != model_shape[3])) {
+            so.sets.push_back("resolution=[" + std::to_string(file_shape[2]) + ", " + std::to_string(file_shape[3]) + "]");
+            ZOO_ASSIGN_OR_RETURN(setup, prepare_model(registry, so));
+        }
+    }
     const Shape in_shape = input_shape(setup.graph);
     r.model = so.model;
     r.variant = setup.variant;
@@ -250,6 +261,13 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
             r.predictions.push_back(std::move(p));
         }
     }
+    // Non-finite outputs are never a valid run, whatever the thresholds say.
+    if (rq.predict) {
+        const auto bad = std::find_if(r.logits.data.begin(), r.logits.data.end(), [](float v) { return !std::isfinite(v); });
+        if (bad != r.logits.data.end())
+            r.invalid_reasons.push_back("the outputs hold non-finite values (" + std::string(std::isnan(*bad) ? "NaN" : "Inf") +
+                                        " at element " + std::to_string(bad - r.logits.data.begin()) + ")");
+    }
     notify(RunStage::Predicted, r);
 
     if (!rq.reference.empty()) {
@@ -260,6 +278,12 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
         acc.reference = rq.reference;
         acc.output = cmp.outputs.at(0);
         acc.layers = std::move(cmp.layers);
+        if (!std::isfinite(acc.output.pcc) && r.invalid_reasons.empty()) {
+            std::string layer;
+            for (const auto& l : acc.layers)
+                if (!std::isfinite(l.agreement.pcc)) layer = l.layer;  // worst first: the last non-finite is the least bad
+            r.invalid_reasons.push_back("output PCC is not a number" + (layer.empty() ? std::string() : " (layer " + layer + " compares non-finite)"));
+        }
         if (rq.pcc_threshold > 0 && !(acc.output.pcc >= rq.pcc_threshold))
             r.invalid_reasons.push_back("output PCC " + std::to_string(acc.output.pcc) + " < threshold " +
                                         std::to_string(rq.pcc_threshold));

@@ -15,6 +15,9 @@
 #include <map>
 #include <sstream>
 
+#include "config/run_config.hpp"
+#include "core/limits.hpp"
+#include "core/suggest.hpp"
 #include "report/report.hpp"
 #include "report/text_table.hpp"
 
@@ -37,6 +40,24 @@ std::string where(const YAML::Node& n, const std::string& origin) {
     return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
+// A map key or a name as text. yaml-cpp's as<std::string>() throws on a non-scalar (`? [a]: 1`, `? :`), so every
+// key is checked here and the error names where it is.
+Result<std::string> scalar_text(const YAML::Node& n, const std::string& origin, const std::string& what) {
+    if (!n.IsScalar()) return Status::error(where(n, origin) + ": " + what + " must be a plain name (a scalar)");
+    return n.Scalar();
+}
+
+// A key that is not a run key becomes a --set; one a typo away from a run key is almost certainly a typo
+// (`itertions: 2`) that would otherwise make every run fail later, so refuse it while parsing.
+Status check_param_key(const YAML::Node& key_node, const std::string& key, const std::string& origin) {
+    if (is_run_key(key) || key.find(':') != std::string::npos) return Status::ok();
+    const auto& layer_keys = layer_config_keys();
+    if (std::find(layer_keys.begin(), layer_keys.end(), key) != layer_keys.end()) return Status::ok();
+    const std::string hint = did_you_mean(key, run_keys());
+    if (hint.empty()) return Status::ok();
+    return Status::error(where(key_node, origin) + ": unknown sweep key '" + key + "'" + hint);
+}
+
 // A scalar as text, a sequence of scalars as YAML flow text "[192, 256]" (what --set parses).
 Result<std::string> value_text(const YAML::Node& n, const std::string& origin, const std::string& key) {
     if (n.IsScalar()) return n.Scalar();
@@ -55,7 +76,8 @@ Result<Params> read_params(const YAML::Node& map, const std::string& origin, con
     if (!map.IsMap()) return Status::error(where(map, origin) + ": " + what + " must be a map of KEY: VALUE");
     Params p;
     for (auto it = map.begin(); it != map.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        ZOO_ASSIGN_OR_RETURN(const std::string key, scalar_text(it->first, origin, "a key of " + what));
+        ZOO_TRY(check_param_key(it->first, key, origin));
         ZOO_ASSIGN_OR_RETURN(std::string v, value_text(it->second, origin, key));
         p.emplace_back(key, v);
     }
@@ -153,7 +175,9 @@ std::string run_id(const Params& params) {
     return buf;
 }
 
-Result<Experiment> parse_experiment(const std::string& text, const std::string& origin) {
+namespace {
+
+Result<Experiment> parse_experiment_unchecked(const std::string& text, const std::string& origin) {
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -166,18 +190,19 @@ Result<Experiment> parse_experiment(const std::string& text, const std::string& 
     ex.path = origin;
     ex.name = boost::filesystem::path(origin).stem().string();
     for (auto it = root.begin(); it != root.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        ZOO_ASSIGN_OR_RETURN(const std::string key, scalar_text(it->first, origin, "an experiment key"));
         const YAML::Node v = it->second;
         if (key == "name") {
-            ex.name = v.as<std::string>();
+            ZOO_ASSIGN_OR_RETURN(ex.name, scalar_text(v, origin, "'name'"));
         } else if (key == "description") {
-            ex.description = v.as<std::string>();
+            ZOO_ASSIGN_OR_RETURN(ex.description, scalar_text(v, origin, "'description'"));
         } else if (key == "base") {
             ZOO_ASSIGN_OR_RETURN(ex.base, read_params(v, origin, "'base'"));
         } else if (key == "axes") {
             if (!v.IsMap()) return Status::error(where(v, origin) + ": 'axes' must be a map of NAME: [values]");
             for (auto a = v.begin(); a != v.end(); ++a) {
-                const std::string axis = a->first.as<std::string>();
+                ZOO_ASSIGN_OR_RETURN(const std::string axis, scalar_text(a->first, origin, "an axis name"));
+                ZOO_TRY(check_param_key(a->first, axis, origin));
                 const YAML::Node values = a->second;
                 if (!values.IsSequence() || values.size() == 0)
                     return Status::error(where(values, origin) + ": axis '" + axis + "' must be a non-empty list");
@@ -205,7 +230,33 @@ Result<Experiment> parse_experiment(const std::string& text, const std::string& 
         }
     }
     if (ex.axes.empty() && ex.runs.empty()) return Status::error(origin + ": the experiment has neither axes nor runs");
+    // The cross product is counted before it is built: 40 two-value axes are 2^40 runs.
+    const auto max_runs = static_cast<uint64_t>(limits().sweep_runs);
+    uint64_t count = ex.axes.empty() ? 0 : 1;
+    for (const auto& [axis, values] : ex.axes) {
+        if (__builtin_mul_overflow(count, static_cast<uint64_t>(values.size()), &count) || count > max_runs) {
+            count = max_runs + 1;
+            break;
+        }
+    }
+    count += ex.runs.size();
+    if (count > max_runs)
+        return Status::error(origin + ": the experiment expands to more than " + std::to_string(max_runs) + " runs " +
+                             limit_hint("sweep_runs"));
     return ex;
+}
+
+}  // namespace
+
+Result<Experiment> parse_experiment(const std::string& text, const std::string& origin) {
+    // yaml-cpp throws from conversions and iteration as well as from Load; nothing may escape to the caller.
+    try {
+        return parse_experiment_unchecked(text, origin);
+    } catch (const YAML::Exception& e) {
+        return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    } catch (const std::exception& e) {
+        return Status::error(origin + ": cannot read the experiment: " + e.what());
+    }
 }
 
 Result<Experiment> load_experiment(const std::string& path) {
@@ -488,10 +539,12 @@ std::string sweep_table(const std::vector<json>& records, const std::string& met
     });
     std::vector<std::string> header{"#", "run id"};
     for (const auto& k : varying) header.push_back(k);
-    for (const char* h : {"FPS", "median ms", "p99 ms", "CV %", "PCC", "result"}) header.push_back(h);
+    // Host-measured and device-modelled figures are different quantities: each has its own named column.
+    for (const char* h : {"host FPS (measured)", "device FPS (modelled)", "host median ms", "host p99 ms", "CV %", "PCC", "result"})
+        header.push_back(h);
     std::vector<bool> right(header.size(), false);
     right[0] = true;
-    for (size_t c = header.size() - 6; c < header.size() - 1; ++c) right[c] = true;
+    for (size_t c = header.size() - 7; c < header.size() - 1; ++c) right[c] = true;
     std::vector<std::vector<std::string>> rows;
     size_t rank = 0;
     for (size_t i : order) {
@@ -502,14 +555,18 @@ std::string sweep_table(const std::vector<json>& records, const std::string& met
             row.push_back(v.empty() ? "-" : v);  // not set: the default
         }
         if (rec.value("status", "") != "ok") {
-            for (int c = 0; c < 5; ++c) row.push_back("-");
+            for (int c = 0; c < 6; ++c) row.push_back("-");
             std::string err = rec.value("error", "error");
-            if (err.size() > 90) err = err.substr(0, 87) + "...";
+            // The end of a device error names the layer ("... (layer features.4.block.1.0)"): keep both ends.
+            if (err.size() > 120) err = err.substr(0, 60) + " ... " + err.substr(err.size() - 55);
             row.push_back("ERROR: " + err);
         } else {
             const json& r = rec["report"];
             const bool timed = r["latency_ms"].value("count", 0) > 0;
-            row.push_back(timed || headline_fps(r) > 0 ? fixed(headline_fps(r), 1) : "-");
+            const double host_fps = r.value("throughput_fps", 0.0);
+            const double device_fps = modelled_fps(r);
+            row.push_back(timed && host_fps > 0 ? fixed(host_fps, 1) : "-");
+            row.push_back(device_fps > 0 ? fixed(device_fps, 1) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("median", 0.0), 3) : "-");
             row.push_back(timed ? fixed(r["latency_ms"].value("p99", 0.0), 3) : "-");
             row.push_back(timed ? fixed(100 * r["latency_ms"].value("cv", 0.0), 1) : "-");

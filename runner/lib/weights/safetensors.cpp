@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/limits.hpp"
 #include "weights/weights.hpp"
 
 namespace zoo::runner {
@@ -49,14 +50,33 @@ struct Entry {
     uint64_t end = 0;
 };
 
+// A value for an error message. json::dump() recurses, so containers are described, never printed: a header of
+// 100,000 nested arrays must not overflow the stack while we explain what is wrong with it.
+std::string brief(const json& v) {
+    if (v.is_array()) return "an array of " + std::to_string(v.size()) + " elements";
+    if (v.is_object()) return "an object of " + std::to_string(v.size()) + " fields";
+    std::string text = v.dump();
+    return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+}
+
+// A shape for an error message: its dimensions when they are all integers, else brief().
+std::string brief_shape(const json& shape) {
+    std::string out = "[";
+    for (const json& d : shape) {
+        if (!d.is_primitive()) return brief(shape);
+        out += (out.size() > 1 ? ", " : "") + d.dump();
+    }
+    return out + "]";
+}
+
 uint64_t as_u64(const json& v, const std::string& where) {
-    if (!v.is_number_unsigned()) throw SafetensorsError(where + " must be a non-negative integer, found " + v.dump());
+    if (!v.is_number_unsigned()) throw SafetensorsError(where + " must be a non-negative integer, found " + brief(v));
     return v.get<uint64_t>();
 }
 
 Entry parse_entry(const std::string& name, const json& info) {
     const std::string where = "tensor '" + name + "'";
-    if (!info.is_object()) throw SafetensorsError(where + ": expected an object, found " + info.dump());
+    if (!info.is_object()) throw SafetensorsError(where + ": expected an object, found " + brief(info));
     for (const auto& [field, value] : info.items()) {
         if (field != "dtype" && field != "shape" && field != "data_offsets") {
             throw SafetensorsError(where + ": unexpected field '" + field + "' (expected dtype, shape, data_offsets)");
@@ -68,26 +88,28 @@ Entry parse_entry(const std::string& name, const json& info) {
     Entry e;
     e.name = name;
     const json& dtype = info["dtype"];
-    if (!dtype.is_string()) throw SafetensorsError(where + ": dtype must be a string, found " + dtype.dump());
+    if (!dtype.is_string()) throw SafetensorsError(where + ": dtype must be a string, found " + brief(dtype));
     const auto type = dtype_from_name(dtype.get<std::string>());
     if (!type) {
-        throw SafetensorsError(where + ": unsupported dtype " + dtype.dump() +
+        throw SafetensorsError(where + ": unsupported dtype " + brief(dtype) +
                                " (supported: F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL)");
     }
     e.type = *type;
     const json& shape = info["shape"];
-    if (!shape.is_array()) throw SafetensorsError(where + ": shape must be an array, found " + shape.dump());
+    if (!shape.is_array()) throw SafetensorsError(where + ": shape must be an array, found " + brief(shape));
     uint64_t numel = 1;
+    int64_t signed_numel = 1;  // the product as shape_numel() computes it: every partial product must fit in int64
     for (const json& d : shape) {
         const uint64_t dim = as_u64(d, where + ": shape dimension");
-        if (dim > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel)) {
-            throw SafetensorsError(where + ": shape " + shape.dump() + " overflows 64 bits");
+        if (dim > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel) ||
+            __builtin_mul_overflow(signed_numel, static_cast<int64_t>(dim), &signed_numel)) {
+            throw SafetensorsError(where + ": shape " + brief_shape(shape) + " overflows 64 bits");
         }
         e.shape.push_back(static_cast<int64_t>(dim));
     }
     const json& offsets = info["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2) {
-        throw SafetensorsError(where + ": data_offsets must be [begin, end], found " + offsets.dump());
+        throw SafetensorsError(where + ": data_offsets must be [begin, end], found " + brief(offsets));
     }
     e.begin = as_u64(offsets[0], where + ": data_offsets begin");
     e.end = as_u64(offsets[1], where + ": data_offsets end");
@@ -99,7 +121,7 @@ Entry parse_entry(const std::string& name, const json& info) {
     if (__builtin_mul_overflow(numel, static_cast<uint64_t>(stored_type_size(e.type)), &nbytes) ||
         e.end - e.begin != nbytes) {
         throw SafetensorsError(where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                               "] span " + std::to_string(e.end - e.begin) + " bytes, but shape " + shape.dump() +
+                               "] span " + std::to_string(e.end - e.begin) + " bytes, but shape " + brief_shape(shape) +
                                " of " + dtype.get<std::string>() + " needs " + std::to_string(numel) + " x " +
                                std::to_string(stored_type_size(e.type)) + " bytes");
     }
@@ -110,7 +132,11 @@ Entry parse_entry(const std::string& name, const json& info) {
 json parse_header(std::string_view text) {
     std::vector<std::set<std::string>> seen;
     std::string duplicate;
-    auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    const int max_depth = static_cast<int>(std::min<int64_t>(limits().yaml_depth, 1 << 20));
+    auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
+        // A real header nests three levels; refusing deep nesting early keeps every later walk of the value shallow.
+        if (depth > max_depth)
+            throw SafetensorsError("header nests deeper than " + std::to_string(max_depth) + " levels " + limit_hint("yaml_depth"));
         switch (event) {
             case json::parse_event_t::object_start: seen.emplace_back(); break;
             case json::parse_event_t::object_end:
@@ -155,9 +181,9 @@ WeightMap decode(std::span<const uint8_t> bytes) {
     std::vector<Entry> entries;
     for (const auto& [key, value] : header.items()) {
         if (key == "__metadata__") {
-            if (!value.is_object()) throw SafetensorsError("__metadata__ must be an object of strings, found " + value.dump());
+            if (!value.is_object()) throw SafetensorsError("__metadata__ must be an object of strings, found " + brief(value));
             for (const auto& [mk, mv] : value.items()) {
-                if (!mv.is_string()) throw SafetensorsError("__metadata__ value of '" + mk + "' must be a string, found " + mv.dump());
+                if (!mv.is_string()) throw SafetensorsError("__metadata__ value of '" + mk + "' must be a string, found " + brief(mv));
             }
             continue;
         }

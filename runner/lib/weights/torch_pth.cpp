@@ -1,5 +1,7 @@
 #include "weights/torch_pth.hpp"
 
+#include "core/limits.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/limits.hpp"
 #include "weights/pickle.hpp"
 #include "weights/weights.hpp"
 #include "weights/zip_archive.hpp"
@@ -228,8 +231,9 @@ Tensor materialise(const TensorSpec& spec, const StorageBytes& storages) {
     // C-contiguous views (the usual case) decode in one pass.
     bool contiguous = true;
     int64_t expected = 1;
-    for (size_t d = spec.sizes.size(); d-- > 0;) {
+    for (size_t d = spec.sizes.size(); d-- > 0 && contiguous;) {
         if (spec.sizes[d] != 1 && spec.strides[d] != expected) contiguous = false;
+        // numel fits in int64 (checked above), so this product of a suffix of the sizes does too.
         expected *= spec.sizes[d];
     }
     if (contiguous) {
@@ -257,7 +261,24 @@ Tensor materialise(const TensorSpec& spec, const StorageBytes& storages) {
     return t;
 }
 
-WeightMap build_weights(const std::vector<TensorSpec>& specs, const StorageBytes& storages) {
+// Stride-0 views let a few bytes describe a tensor of any size (the per-tensor cap still allows 8 GiB each), so the
+// host bytes of all tensors together are bounded relative to the file before anything is allocated.
+void check_total_size(const std::vector<TensorSpec>& specs, size_t file_bytes) {
+    int64_t total = 0;
+    for (const TensorSpec& spec : specs) {
+        int64_t numel = 1;
+        for (int64_t s : spec.sizes) numel = checked_mul(numel, s, "tensor '" + spec.name + "'");
+        total = checked_add(total, checked_mul(numel, int64_t{sizeof(float)}, "tensor '" + spec.name + "'"), "the tensors");
+    }
+    const double allowed = limits().weights_expansion * static_cast<double>(file_bytes) + static_cast<double>(limits().weights_slack_bytes);
+    if (static_cast<double>(total) > allowed)
+        throw PthError("the " + std::to_string(specs.size()) + " tensors need " + std::to_string(total) + " bytes in memory, which exceeds the limit of " +
+                       std::to_string(static_cast<int64_t>(allowed)) + " bytes for a file of " + std::to_string(file_bytes) +
+                       " bytes (stride-0 or shared storages expanded?) " + limit_hint("weights_expansion"));
+}
+
+WeightMap build_weights(const std::vector<TensorSpec>& specs, const StorageBytes& storages, size_t file_bytes) {
+    check_total_size(specs, file_bytes);
     WeightMap weights;
     for (const TensorSpec& spec : specs) {
         if (weights.count(spec.name)) throw PthError("tensor '" + spec.name + "' appears twice");
@@ -342,7 +363,7 @@ WeightMap load_zip(std::span<const uint8_t> bytes, const std::string& display_na
         if (!data.is_ok()) throw PrefixedError(data.status().message());
         storages.emplace(key, data.value());
     }
-    return build_weights(specs, storages);
+    return build_weights(specs, storages, bytes.size());
 }
 
 WeightMap load_legacy(std::span<const uint8_t> bytes, const std::string& display_name) {
@@ -416,7 +437,7 @@ WeightMap load_legacy(std::span<const uint8_t> bytes, const std::string& display
         throw PthError(std::to_string(bytes.size() - pos) + " unexpected bytes after the last storage (at byte " +
                        std::to_string(pos) + ")");
     }
-    return build_weights(specs, storages);
+    return build_weights(specs, storages, bytes.size());
 }
 
 }  // namespace

@@ -154,6 +154,8 @@ Result<std::vector<uint8_t>> read_binary_file(const std::string& path) {
         const auto status = std::filesystem::status(path, ec);
         if (ec || !std::filesystem::exists(status)) return Status::error(path + ": no such file");
         if (std::filesystem::is_directory(status)) return Status::error(path + ": is a directory, expected a file");
+        // A FIFO or device would block the open or the read forever (or never end).
+        if (!std::filesystem::is_regular_file(status)) return Status::error(path + ": is not a regular file (a pipe or device?)");
         std::ifstream in(path, std::ios::binary);
         if (!in) return Status::error(path + ": cannot open for reading: " + std::strerror(errno));
         in.seekg(0, std::ios::end);

@@ -207,3 +207,10 @@ TEST(Html, NiceTicksCoverTheRange) {
     EXPECT_LE(t.front(), 0.9912 + 1e-12);
     for (size_t i = 1; i < t.size(); ++i) EXPECT_GT(t[i], t[i - 1]);
 }
+
+// Issue 11 (found by tests/fuzz/fuzz_report): a report lacking sections the diff reads through const operator[]
+// was a use-after-free; JSON_ASSERT now throws, and `runner diff` turns that into an error.
+TEST(Diff, AReportLackingSectionsThrowsInsteadOfReadingFreedMemory) {
+    const nlohmann::json bare = {{"schema", "zoo-runner-report/2"}};
+    EXPECT_THROW((void)diff_reports(bare, bare, "a", "b"), std::out_of_range);
+}

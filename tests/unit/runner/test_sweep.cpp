@@ -162,3 +162,21 @@ TEST(Sweep, TableSortsByMetricAndShowsVaryingParameters) {
     const std::string by_latency = sweep_table(records, "latency");
     EXPECT_LT(by_latency.find("b0000000"), by_latency.find("a0000000"));
 }
+
+// Issue 11: the modelled device FPS and the measured host FPS of one run are two named columns, never one.
+TEST(Sweep, TableKeepsMeasuredAndModelledFpsApart) {
+    json report{{"latency_ms", {{"count", 5}, {"median", 40.0}, {"p99", 41.0}, {"cv", 0.0}}}, {"throughput_fps", 25.0},
+                {"device_metrics", {{"device_fps", {{"value", 1288.2}, {"unit", "samples/s"}, {"source", "modelled: ..."}}}}},
+                {"result", "VALID"}};
+    const std::string long_error = "Out of Memory: Not enough space to allocate 16056320 B L1 buffer across 1 banks, where each bank "
+                                   "needs to store 16056320 B, but bank size is 1369120 B (layer features.0.0)";
+    std::vector<json> records{{{"run_id", "a000000000000000"}, {"status", "ok"}, {"params", json::array({{"batch", "1"}})}, {"report", report}},
+                              {{"run_id", "b000000000000000"}, {"status", "error"}, {"error", long_error},
+                               {"params", json::array({{"batch", "2"}})}}};
+    const std::string t = sweep_table(records, "fps");
+    EXPECT_NE(t.find("host FPS (measured)"), std::string::npos) << t;
+    EXPECT_NE(t.find("device FPS (modelled)"), std::string::npos) << t;
+    EXPECT_NE(t.find("25.0"), std::string::npos) << t;
+    EXPECT_NE(t.find("1288.2"), std::string::npos) << t;
+    EXPECT_NE(t.find("(layer features.0.0)"), std::string::npos) << t;  // a long error keeps the layer at its end
+}

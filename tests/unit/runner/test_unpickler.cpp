@@ -411,6 +411,20 @@ TEST(PthHandmade, ViewsAreMaterialisedAndBoundsChecked) {
         ASSERT_FALSE(w.is_ok());
         EXPECT_NE(w.status().message().find("exceeds the limit"), std::string::npos) << w.status().message();
     }
+    {  // issue 11: four stride-0 tensors, each under the per-tensor cap (2^28 elements, 1 GiB), over one float: the
+       // per-file bound (relative to the file size) refuses them before 4 GiB are allocated
+        Pickler p;
+        p.proto().op('}').op('(');
+        for (const char* name : {"a", "b", "c", "d"}) {
+            p.str(name);
+            tensor(p, "0", 1, 0, {1 << 14, 1 << 14}, {0, 0});
+        }
+        p.op('u').stop();
+        auto w = load_handmade(p, float_bytes(1));
+        ASSERT_FALSE(w.is_ok());
+        EXPECT_NE(w.status().message().find("the 4 tensors need 4294967296 bytes"), std::string::npos) << w.status().message();
+        EXPECT_NE(w.status().message().find("--limit weights_expansion="), std::string::npos) << w.status().message();
+    }
 }
 
 }  // namespace
