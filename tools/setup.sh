@@ -11,9 +11,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision python3-numpy  # the numerical reference, used at test time only
   chromium                                         # renders `runner report --html` pages in a test
-  nodejs npm                                       # ONNX Runtime (npm's onnxruntime-node) for the peer benchmark
   clang libclang-rt-14-dev                         # libFuzzer + ASan/UBSan runtimes for tests/fuzz (-DZOO_FUZZ=ON)
 )
+
+# npm (for ONNX Runtime from npm's onnxruntime-node, the peer benchmark): Debian's nodejs + npm, unless a Node.js
+# with npm is installed already (machines that ship NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
