@@ -76,6 +76,9 @@ CONFIGS = [
     v3("large", 0.75),
     v3("large", 1.0, reduced_tail=True, dilated=True),
     v3("small", 1.0, cases=SQUARE),
+    # torchvision keeps Small's C4 expansion (288) under reduced_tail and halves only its output.
+    v3("small", 1.0, reduced_tail=True),
+    v3("small", 1.0, reduced_tail=True, dilated=True),
     v2(1.0, cases=SQUARE),
     v2(0.5),
     v2(1.4),  # the last conv grows to 1792 = md(1280 * 1.4) only when width > 1
