@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli_harness.hpp"
+#include "report/csv_reader.hpp"
 
 namespace {
 
@@ -18,41 +19,11 @@ std::string temp_file(const std::string& name) {
     return (dir / name).string();
 }
 
-// RFC 4180 rows: quoted fields may hold commas, quotes doubled.
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
-    const std::string text = ss.str();
-    std::vector<std::vector<std::string>> rows(1);
-    std::string field;
-    bool quoted = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-                field += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                field += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            rows.back().push_back(field);
-            field.clear();
-        } else if (c == '\n') {
-            rows.back().push_back(field);
-            field.clear();
-            rows.emplace_back();
-        } else if (c != '\r') {
-            field += c;
-        }
-    }
-    if (rows.back().empty()) rows.pop_back();
-    return rows;
+    return zoo::runner::parse_csv(ss.str());
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "report/csv_reader.hpp"
 #include "session/model_session.hpp"
 
 namespace fs = std::filesystem;
@@ -56,36 +57,6 @@ struct Evaluated {
     std::vector<Row> ops;
 };
 
-// RFC 4180 fields: ATTRIBUTES of the ops CSV hold commas inside quotes.
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-    std::vector<std::vector<std::string>> rows(1);
-    std::string field;
-    bool quoted = false, any = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-            else if (c == '"') quoted = false;
-            else field += c;
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            rows.back().push_back(field), field.clear();
-        } else if (c == '\n' || c == '\r') {
-            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-            rows.back().push_back(field), field.clear();
-            rows.emplace_back();
-            any = false;
-            continue;
-        } else {
-            field += c;
-        }
-        any = true;
-    }
-    if (any) rows.back().push_back(field);
-    else rows.pop_back();
-    return rows;
-}
 
 double to_double(const Row& r, const std::string& col) {
     auto it = r.find(col);

@@ -157,10 +157,6 @@ private:
             lm.buffer_bytes = m_plan.ops[k].buffer_bytes;
             lm.live = m_plan.ops[k].live;
         }
-        // A node with ops of its own but none writing its value (none today) still counts as an op of the card.
-        for (size_t k = 0; k < m_p.ops.size(); ++k)
-            if (m_p.tensor(m_p.ops[k].output).node == m_p.ops[k].node)
-                m_plan.layers[static_cast<size_t>(m_p.ops[k].node)].fused_or_view = false;
     }
 
     const Graph& m_g;

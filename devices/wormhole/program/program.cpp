@@ -880,16 +880,5 @@ Result<Program> lower_program(const Graph& graph, const std::vector<LayerConfig>
     }
 }
 
-std::string format_program(const Program& program) {
-    std::ostringstream os;
-    char line[512];
-    for (size_t k = 0; k < program.ops.size(); ++k) {
-        const DeviceOp& op = program.ops[k];
-        std::snprintf(line, sizeof line, "%4zu  %-38s %-28s %3d  %s\n", k, device_op_code_name(op.code),
-                      program.tensor(op.output).name.c_str(), op.cores, program.placement(op.output).describe().c_str());
-        os << line;
-    }
-    return os.str();
-}
 
 }  // namespace zoo::wormhole

@@ -163,7 +163,4 @@ struct Program {
 // the grid cannot hold). Memory limits are the memory plan's business (plan_memory on the program).
 Result<Program> lower_program(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw);
 
-// One line per op: index, op code, layer, cores, output tensor.
-std::string format_program(const Program& program);
-
 }  // namespace zoo::wormhole

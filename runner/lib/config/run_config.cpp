@@ -54,8 +54,9 @@ Status bad_value(const SpecValue& v, const std::string& key, const std::string& 
     return Status::error(v.source() + ": '" + key + "' must be " + expected + ", found " + v.describe());
 }
 
-// The boolean program options, by key (null for other keys).
-bool* flag_field(LayerConfig& c, const std::string& key) {
+// The boolean program options, by key (null for other keys); Config is LayerConfig or const LayerConfig.
+template <class Config>
+auto flag_field(Config& c, const std::string& key) -> decltype(&c.fuse_activation) {
     if (key == "fuse_activation") return &c.fuse_activation;
     if (key == "composite_activation") return &c.composite_activation;
     if (key == "enable_act_double_buffer") return &c.enable_act_double_buffer;
@@ -78,7 +79,7 @@ std::string config_cell(const LayerConfig& c, const std::string& key) {
     if (key == "deallocate_activation") return c.deallocate_activation ? "yes" : "no";
     if (key == "output_memory") return output_memory_name(c.output_memory);
     if (key == "output_layout") return tensor_layout_name(c.output_layout);
-    if (const bool* flag = flag_field(const_cast<LayerConfig&>(c), key)) return *flag ? "on" : "off";
+    if (const bool* flag = flag_field(c, key)) return *flag ? "on" : "off";
     if (key == "convert_output") {
         std::string out;
         for (ConvertOp op : c.convert_output) out += (out.empty() ? "" : ">") + std::string(convert_op_name(op));

@@ -1,43 +1,25 @@
 // Directions and magnitudes of the published MobileNetV2 optimisations (issue 8, item 5): the modelled device FPS must
 // move the way silicon did, and, where a figure is published, by a similar amount (within a factor of two of the
 // published relative change). Published figures: reference s6 / s10 (tt-metal models/demos/mobilenetv2 perf tests,
-// the seed tech report); the same figures are cases of yaml/devices/wormhole_n150_calibration.yaml. Tests that use
-// the per-layer keys being added (enable_*_double_buffer, enable_split_reader, fuse_activation, l1_small_size) fail
-// with the runner's error until those keys exist.
+// the seed tech report); the same figures are cases of yaml/devices/wormhole_n150_calibration.yaml.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "session/model_session.hpp"
+#include "wh_perf_support.hpp"
 
 using namespace zoo;
 using namespace zoo::runner;
 
 namespace {
 
-const PluginRegistry& plugins() {
-    static PluginRegistry r = PluginRegistry::discover({std::string(ZOO_BUILD_DIR) + "/lib/zoo"});
-    return r;
-}
-
 // Modelled device samples/s of MobileNetV2 under yaml/configs/mobilenetv2_ttmetal_n150.yaml plus `sets`.
 double device_fps(const std::vector<std::string>& sets, int64_t batch = 10) {
-    SessionOptions so;
-    so.model = "mobilenetv2";
-    so.device = "wormhole";
-    so.run_config = std::string(ZOO_SOURCE_DIR) + "/yaml/configs/mobilenetv2_ttmetal_n150.yaml";
-    so.batch = batch;
-    so.sets = sets;
-    so.threads = 2;
-    auto setup = prepare_model(plugins(), so);
-    if (!setup) throw std::runtime_error(setup.status().message());
-    auto compiled = compile_on_device(plugins(), *setup, "wormhole", 2);
-    if (!compiled) throw std::runtime_error(compiled.status().message());
-    for (const auto& m : compiled->compiled->metrics())
-        if (m.name == "device_fps") return m.value;
-    throw std::runtime_error("the compiled model reports no device_fps");
+    auto c = zoo::wormhole::test::compile_wormhole("mobilenetv2", "", "mobilenetv2_ttmetal_n150", batch, sets);
+    if (!c) throw std::runtime_error(c.status().message());
+    return c->metrics.at("device_fps");
 }
 
 // yaml/configs/mobilenetv2_ttmetal_n150.yaml is the newer batch-10 config (3730 samples/s); the older one (3335) had

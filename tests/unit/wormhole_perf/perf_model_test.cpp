@@ -11,42 +11,23 @@
 #include <set>
 #include <sstream>
 
-#include "session/model_session.hpp"
+#include "report/csv_reader.hpp"
+#include "wh_perf_support.hpp"
 
 using namespace zoo;
 using namespace zoo::runner;
+using namespace zoo::wormhole;
 
 namespace {
 
-const PluginRegistry& registry() {
-    static PluginRegistry r = PluginRegistry::discover({std::string(ZOO_BUILD_DIR) + "/lib/zoo"});
-    return r;
-}
+using test::Compiled;
 
-std::string config_path(const std::string& name) { return std::string(ZOO_SOURCE_DIR) + "/yaml/configs/" + name + ".yaml"; }
-
-struct Compiled {
-    CompiledSetup setup;
-    std::map<std::string, double> metrics;
-};
-
+// The compiled model, or the test fails with the runner's error.
 Compiled compile(const std::string& model, const std::string& variant, const std::string& config, int64_t batch,
                  const std::vector<std::string>& sets = {}) {
-    SessionOptions so;
-    so.model = model;
-    so.variant = variant;
-    so.device = "wormhole";
-    so.run_config = config.empty() ? "" : config_path(config);
-    so.batch = batch;
-    so.sets = sets;
-    so.threads = 2;
-    auto setup = prepare_model(registry(), so);
-    if (!setup) throw std::runtime_error(setup.status().message());
-    auto compiled = compile_on_device(registry(), *setup, "wormhole", 2);
-    if (!compiled) throw std::runtime_error(compiled.status().message());
-    Compiled c{std::move(*compiled), {}};
-    for (const auto& m : c.setup.compiled->metrics()) c.metrics[m.name] = m.value;
-    return c;
+    auto c = test::compile_wormhole(model, variant, config, batch, sets);
+    if (!c) throw std::runtime_error(c.status().message());
+    return std::move(*c);
 }
 
 const Compiled& mobilenetv2_ttmetal() {
@@ -54,35 +35,6 @@ const Compiled& mobilenetv2_ttmetal() {
     return c;
 }
 
-// RFC 4180 reader: quoted fields, doubled quotes, commas and newlines inside quotes.
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> row;
-    std::string field;
-    bool quoted = false, any = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-            else if (c == '"') quoted = false;
-            else field += c;
-        } else if (c == '"') {
-            quoted = true;
-            any = true;
-        } else if (c == ',') {
-            row.push_back(field), field.clear();
-        } else if (c == '\n') {
-            row.push_back(field), field.clear();
-            rows.push_back(row), row.clear();
-            any = false;
-        } else if (c != '\r') {
-            field += c;
-            any = true;
-        }
-    }
-    if (any || !field.empty() || !row.empty()) row.push_back(field), rows.push_back(row);
-    return rows;
-}
 
 double duration_of(const CompiledSetup& s, const std::string& node) {
     double total = 0;

@@ -4,25 +4,20 @@
 // Models come through the real plugins, random weights.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "session/model_session.hpp"
+#include "report/csv_reader.hpp"
+#include "wh_perf_support.hpp"
 
 using namespace zoo;
 using namespace zoo::runner;
 
 namespace {
 
-const PluginRegistry& plugins() {
-    static PluginRegistry r = PluginRegistry::discover({std::string(ZOO_BUILD_DIR) + "/lib/zoo"});
-    return r;
-}
-
 struct Compiled {
-    CompiledSetup setup;
     std::vector<std::string> op_codes;  // OP CODE column of the ops table
     std::vector<std::string> outputs;   // OUTPUT TENSOR column
     std::map<std::string, double> metrics;
@@ -30,28 +25,18 @@ struct Compiled {
 
 Result<Compiled> compile(const std::string& model, const std::string& variant, const std::string& config, int64_t batch,
                          const std::vector<std::string>& sets = {}, const std::string& hardware = "") {
-    SessionOptions so;
-    so.model = model;
-    so.variant = variant;
-    so.device = "wormhole";
-    so.run_config = config.empty() ? "" : std::string(ZOO_SOURCE_DIR) + "/yaml/configs/" + config + ".yaml";
-    so.batch = batch;
-    so.sets = sets;
-    ZOO_ASSIGN_OR_RETURN(auto setup, prepare_model(plugins(), so));
-    const std::string hw = hardware.empty() ? "" : std::string(ZOO_SOURCE_DIR) + "/yaml/devices/" + hardware + ".yaml";
-    ZOO_ASSIGN_OR_RETURN(auto compiled, compile_on_device(plugins(), setup, "wormhole", 2, true, hw));
-    Compiled c{std::move(compiled), {}, {}, {}};
-    for (const auto& m : c.setup.compiled->metrics()) c.metrics[m.name] = m.value;
+    ZOO_ASSIGN_OR_RETURN(auto c, zoo::wormhole::test::compile_wormhole(model, variant, config, batch, sets, hardware));
     ZOO_ASSIGN_OR_RETURN(std::string csv, c.setup.compiled->table("ops"));
-    // Our CSV has no quoted newlines; the first field is OP CODE and the last OUTPUT TENSOR (never quoted).
-    std::istringstream lines(csv);
-    std::string line;
-    std::getline(lines, line);
-    while (std::getline(lines, line)) {
-        c.op_codes.push_back(line.substr(0, line.find(',')));
-        c.outputs.push_back(line.substr(line.rfind(',') + 1));
+    const auto rows = parse_csv(csv);
+    Compiled out{{}, {}, c.metrics};
+    const auto& header = rows.at(0);
+    const size_t code = std::find(header.begin(), header.end(), "OP CODE") - header.begin();
+    const size_t tensor = std::find(header.begin(), header.end(), "OUTPUT TENSOR") - header.begin();
+    for (size_t r = 1; r < rows.size(); ++r) {
+        out.op_codes.push_back(rows[r].at(code));
+        out.outputs.push_back(rows[r].at(tensor));
     }
-    return c;
+    return out;
 }
 
 int count(const std::vector<std::string>& v, const std::string& what) {
