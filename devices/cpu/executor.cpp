@@ -815,19 +815,7 @@ void CpuModel::execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<s
 Status CpuModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                      std::map<std::string, Tensor>* captured) noexcept {
     try {
-        if (inputs.size() != m_input_nodes.size())
-            return Status::error("cpu: expected " + std::to_string(m_input_nodes.size()) + " input tensor(s), found " +
-                                 std::to_string(inputs.size()));
-        for (size_t k = 0; k < inputs.size(); ++k) {
-            const Node& n = m_graph.nodes[static_cast<size_t>(m_input_nodes[k])];
-            if (inputs[k].shape != n.output_shape)
-                return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "'): expected shape " +
-                                     shape_to_string(n.output_shape) + ", found " + shape_to_string(inputs[k].shape));
-            if (static_cast<int64_t>(inputs[k].data.size()) != inputs[k].numel())
-                return Status::error("cpu: input " + std::to_string(k) + " ('" + n.name + "') holds " +
-                                     std::to_string(inputs[k].data.size()) + " values for shape " +
-                                     shape_to_string(inputs[k].shape));
-        }
+        ZOO_TRY(check_inputs(m_graph, inputs).with_context("cpu"));
         if (!captured && !m_per_image.empty()) return run_per_image(inputs, outputs);
         if (!m_full_built) {
             ZOO_TRY(build_full(*m_weights));

@@ -110,6 +110,16 @@ Status verify_attrs(const Node& node) {
 
 }  // namespace
 
+bool is_known_op(OpKind op) {
+    switch (op) {
+#define ZOO_KNOWN_OP__(name, attrs, text, arity) case OpKind::name:
+        ZOO_OP_LIST(ZOO_KNOWN_OP__)
+#undef ZOO_KNOWN_OP__
+        return true;
+    }
+    return false;
+}
+
 const char* op_name(OpKind op) { return k_op_traits[static_cast<int>(op)].name; }
 int op_arity(OpKind op) { return k_op_traits[static_cast<int>(op)].arity; }
 
@@ -312,6 +322,38 @@ Status check_weights(const Graph& graph, const WeightMap& weights) {
     }
     if (count == 0) return Status::ok();
     return Status::error(std::to_string(count) + " weight problem(s) for model '" + graph.name + "':" + problems.str());
+}
+
+Status check_inputs(const Graph& graph, const std::vector<Tensor>& inputs) {
+    const std::vector<int> input_nodes = graph.input_nodes();
+    if (inputs.size() != input_nodes.size())
+        return Status::error("expected " + std::to_string(input_nodes.size()) + " input tensor(s), found " +
+                             std::to_string(inputs.size()));
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const Node& n = graph.nodes[static_cast<size_t>(input_nodes[k])];
+        const std::string which = "input " + std::to_string(k) + " ('" + n.name + "')";
+        if (inputs[k].shape != n.output_shape)
+            return Status::error(which + ": expected shape " + shape_to_string(n.output_shape) + ", found " +
+                                 shape_to_string(inputs[k].shape));
+        if (static_cast<int64_t>(inputs[k].data.size()) != inputs[k].numel())
+            return Status::error(which + " holds " + std::to_string(inputs[k].data.size()) + " values for shape " +
+                                 shape_to_string(inputs[k].shape));
+    }
+    return Status::ok();
+}
+
+Status check_node_weights(const Graph& graph, const WeightMap& weights) {
+    for (const Node& n : graph.nodes)
+        for (const ParamSpec& p : n.params) {
+            if (!p.used) continue;
+            auto it = weights.find(p.key);
+            if (it == weights.end()) return node_error(n, "weight '" + p.key + "' is missing");
+            if (static_cast<int64_t>(it->second.data.size()) != shape_numel(p.shape))
+                return node_error(n, "weight '" + p.key + "' has " + std::to_string(it->second.data.size()) +
+                                         " values, expected " + std::to_string(shape_numel(p.shape)) + " " +
+                                         shape_to_string(p.shape));
+        }
+    return Status::ok();
 }
 
 Status fold_batchnorm(Graph& graph, WeightMap& weights) {

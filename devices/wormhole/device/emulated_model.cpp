@@ -600,9 +600,9 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
 Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                                std::map<std::string, Tensor>* captured) {
     const Program& p = m_program;
-    const auto input_nodes = m_graph.input_nodes();
-    if (inputs.size() != input_nodes.size() || inputs.size() != p.input_tensors.size())
-        return Status::error("expected " + std::to_string(input_nodes.size()) + " input tensor(s), got " +
+    ZOO_TRY(check_inputs(m_graph, inputs));
+    if (inputs.size() != p.input_tensors.size())
+        return Status::error("the program takes " + std::to_string(p.input_tensors.size()) + " input tensor(s), got " +
                              std::to_string(inputs.size()));
     std::vector<std::shared_ptr<Value>> values(p.tensors.size());
     auto new_value = [&](int node_index) -> Result<std::shared_ptr<Value>> {
@@ -617,9 +617,6 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         const int node_index = p.tensor(t).node;
         const Node& node = m_graph.nodes[static_cast<size_t>(node_index)];
         const Tensor& in = inputs[k];
-        if (in.shape != node.output_shape)
-            return Status::error("input '" + node.name + "': expected shape " + shape_to_string(node.output_shape) +
-                                 ", found " + shape_to_string(in.shape));
         ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
         nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, v->h * v->w, v->cp);
         const DataFormat f = p.placement(t).dtype;

@@ -14,9 +14,18 @@
 
 namespace zoo {
 
+// How close a device's value of one op comes to the SDK's fp32 reference (zoo/reference.hpp) under the device's
+// default layer config: max |device - reference| <= rel_tolerance * max |reference|, and PCC >= min_pcc (tt-metal's
+// comparison). The conformance suite (tests/conformance) holds every device to what it declares here.
+struct NumericTolerance {
+    double rel_tolerance = 1e-5;
+    double min_pcc = 0.99999;
+};
+
 struct DeviceInfo {
     std::string description;        // "fp32 reference on the host CPU (8 threads)"
     bool wants_folded_batchnorm = true;  // the runner folds BatchNorm into convs before compile when true
+    NumericTolerance tolerance;     // per op, against zoo::reference_node
 };
 
 struct CompileOptions {

@@ -75,6 +75,8 @@ enum class OpKind : uint8_t {
 using OpAttrs = std::variant<NoAttrs, InputAttrs, Conv2dAttrs, BatchNormAttrs, LinearAttrs, FlattenAttrs, DropoutAttrs,
                              SoftmaxAttrs>;
 
+// False for a value outside ZOO_OP_LIST (sent by a plugin built against another SDK); check before op_name().
+bool is_known_op(OpKind op);
 const char* op_name(OpKind op);
 int op_arity(OpKind op);
 // Parses "conv2d" etc.; false when unknown.
@@ -136,6 +138,15 @@ public:
 // Checks a WeightMap against graph.expected_params(): every missing, unexpected or mis-shaped tensor is reported (all of
 // them, one per line), naming the tensor, the expected and the found shape.
 Status check_weights(const Graph& graph, const WeightMap& weights);
+
+// What every device checks at its boundary, with one wording:
+// - check_inputs: one tensor per Input node in graph order, each with the node's shape and as many values as the
+//   shape holds ("input 0 ('input'): expected shape [1, 3, 224, 224], found [1, 3, 224, 225]");
+// - check_node_weights: every parameter a node reads (ParamSpec::used) is in `weights` with its declared number of
+//   values; the error names the layer and the key. Unlike check_weights it allows extra tensors (a folded graph
+//   leaves the BatchNorm's behind).
+Status check_inputs(const Graph& graph, const std::vector<Tensor>& inputs);
+Status check_node_weights(const Graph& graph, const WeightMap& weights);
 
 // Folds each BatchNorm whose sole input is a Conv2d read by nothing else into that conv: the conv gains a bias
 // (key "<conv>.bias", added to `weights`, existing conv weights rescaled into new keys "<conv>.weight" are replaced),
