@@ -271,9 +271,8 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
             ZOO_ASSIGN_OR_RETURN(const Tensor* var, find_weight(n, weights, "running_var", c));
             std::vector<float> scale(static_cast<size_t>(c));
             for (int64_t i = 0; i < c; ++i)
-                scale[static_cast<size_t>(i)] =
-                    static_cast<float>(static_cast<double>(w->data[static_cast<size_t>(i)]) /
-                                       std::sqrt(static_cast<double>(var->data[static_cast<size_t>(i)]) + a.eps));
+                scale[static_cast<size_t>(i)] = static_cast<float>(
+                    batchnorm_scale(w->data[static_cast<size_t>(i)], var->data[static_cast<size_t>(i)], a.eps));
             prep->bn_mean = padded_copy(mean->data.data(), c, cp);
             prep->bn_scale = padded_copy(scale.data(), c, cp);
             prep->bn_shift = padded_copy(b->data.data(), c, cp);

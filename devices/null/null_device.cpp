@@ -7,7 +7,6 @@
 // supports() (the runner then names the layer and your reason), keep the rest. The conformance suite checks your
 // device against the reference within the tolerance you declare in info().
 #include <chrono>
-#include <exception>
 #include <string>
 
 #include "zoo/plugin_export.hpp"
@@ -16,19 +15,6 @@
 namespace zoo::null_device {
 
 namespace {
-
-// Nothing may throw across the plugin boundary: every entry point runs its body through this and turns an exception
-// into a Status naming the device and what it was doing.
-template <class F>
-auto guarded(const char* what, F&& body) noexcept -> decltype(body()) {
-    try {
-        return body();
-    } catch (const std::exception& e) {
-        return Status::error(std::string("null: ") + what + ": " + e.what());
-    } catch (...) {
-        return Status::error(std::string("null: ") + what + ": unknown exception");
-    }
-}
 
 // What compile() hands out. It owns a copy of the graph and weights, so it outlives the caller's objects.
 // Thread safety (as the interface documents): run() is not called concurrently on one object; it keeps no state
@@ -39,7 +25,8 @@ public:
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                std::map<std::string, Tensor>* captured) noexcept override {
-        return guarded("run", [&]() -> Status {
+        // Nothing may throw across the plugin boundary: status_guard turns an exception into a Status.
+        return status_guard("null: run", [&]() -> Status {
             // Wrong inputs are the caller's error, reported with what was expected and what was found.
             ZOO_TRY(check_inputs(m_graph, inputs).with_context("null"));
             std::vector<Tensor> values(m_graph.nodes.size());
@@ -115,7 +102,7 @@ public:
     Result<std::unique_ptr<CompiledModel>> compile(const Graph& graph, const WeightMap& weights,
                                                    const std::vector<LayerConfig>& configs,
                                                    const CompileOptions& /*options: no threads, no L1*/) const noexcept override {
-        try {
+        return status_guard("null: compile", [&]() -> Result<std::unique_ptr<CompiledModel>> {
             if (!configs.empty() && configs.size() != graph.nodes.size())
                 return Status::error("null: got " + std::to_string(configs.size()) + " layer configs for " +
                                      std::to_string(graph.nodes.size()) + " nodes");
@@ -123,9 +110,7 @@ public:
             for (size_t i = 0; i < graph.nodes.size() && !configs.empty(); ++i) ZOO_TRY(supports(graph.nodes[i], configs[i]));
             ZOO_TRY(check_node_weights(graph, weights).with_context("null"));
             return std::unique_ptr<CompiledModel>(new NullCompiledModel(graph, weights));
-        } catch (const std::exception& e) {
-            return Status::error(std::string("null: compile failed: ") + e.what());
-        }
+        });
     }
 };
 

@@ -399,7 +399,7 @@ Status fold_batchnorm(Graph& graph, WeightMap& weights) {
         Tensor folded_b(Shape{out_c});
         for (int64_t o = 0; o < out_c; ++o) {
             // Double precision so folding adds no error beyond the final rounding to float.
-            double scale = static_cast<double>(gamma->data[o]) / std::sqrt(static_cast<double>(var->data[o]) + ba.eps);
+            const double scale = batchnorm_scale(gamma->data[o], var->data[o], ba.eps);
             for (int64_t k = 0; k < per_out; ++k)
                 folded_w.data[o * per_out + k] = static_cast<float>(w->data[o * per_out + k] * scale);
             double b = old_bias ? old_bias->data[o] : 0.0;

@@ -119,8 +119,8 @@ Status compute(const Node& node, const std::vector<const Tensor*>& in, const Wei
                 const size_t ch = static_cast<size_t>((e / inner) % c);
                 const double x = in[0]->data[static_cast<size_t>(e)];
                 out.data[static_cast<size_t>(e)] =
-                    static_cast<float>((x - mean->data[ch]) / std::sqrt(static_cast<double>(var->data[ch]) + eps) *
-                                           gamma->data[ch] + beta->data[ch]);
+                    static_cast<float>((x - mean->data[ch]) * batchnorm_scale(gamma->data[ch], var->data[ch], eps) +
+                                       beta->data[ch]);
             }
             return Status::ok();
         }

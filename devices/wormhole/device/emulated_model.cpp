@@ -474,7 +474,7 @@ Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const Wei
     const float* v = weight_data(weights, node, "running_var");
     for (int64_t c = 0; c < a.channels; ++c) {
         mean[static_cast<size_t>(c)] = m[c];
-        scale[static_cast<size_t>(c)] = static_cast<float>(w[c] / std::sqrt(static_cast<double>(v[c]) + a.eps));
+        scale[static_cast<size_t>(c)] = static_cast<float>(batchnorm_scale(w[c], v[c], a.eps));
         shift[static_cast<size_t>(c)] = b[c];
     }
     return std::unique_ptr<EmulatedStep>(new BatchNormStep(std::move(mean), std::move(scale), std::move(shift), cfg));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -147,6 +148,10 @@ Status check_weights(const Graph& graph, const WeightMap& weights);
 //   leaves the BatchNorm's behind).
 Status check_inputs(const Graph& graph, const std::vector<Tensor>& inputs);
 Status check_node_weights(const Graph& graph, const WeightMap& weights);
+
+// BatchNorm at inference is y = (x - running_mean) * scale + bias per channel with this scale, computed in double
+// (weight / sqrt(running_var + eps)): the one definition the fold, the reference and every device use.
+inline double batchnorm_scale(double weight, double running_var, double eps) { return weight / std::sqrt(running_var + eps); }
 
 // Folds each BatchNorm whose sole input is a Conv2d read by nothing else into that conv: the conv gains a bias
 // (key "<conv>.bias", added to `weights`, existing conv weights rescaled into new keys "<conv>.weight" are replaced),
