@@ -20,6 +20,10 @@ const char* const k_model_cmake = R"zoo(# Model plugin @NAME@, built against an 
 #   <zoo prefix>/bin/runner --plugin-dir build run --model @NAME@ --device cpu --input random
 cmake_minimum_required(VERSION 3.22)
 project(zoo_model_@NAME@ LANGUAGES CXX)
+# Optimised unless asked otherwise (a model plugin's graph code runs once, a device plugin's kernels every inference).
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
 
 find_package(zoo @VERSION@ REQUIRED)
 
@@ -97,6 +101,10 @@ const char* const k_device_cmake = R"zoo(# Device plugin @NAME@, built against a
 #   <zoo prefix>/bin/runner --plugin-dir build run --model opcase --set op=avgpool --device @NAME@ --input random
 cmake_minimum_required(VERSION 3.22)
 project(zoo_device_@NAME@ LANGUAGES CXX)
+# Optimised unless asked otherwise (a model plugin's graph code runs once, a device plugin's kernels every inference).
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
 
 find_package(zoo @VERSION@ REQUIRED)
 
