@@ -1,8 +1,12 @@
 // The smallest useful model plugin: a template to copy. It builds a conv-bn-relu, a pool and a classifier from its
 // table (tinynet.yaml, found next to the plugin file or in yaml/models/), with node names that are the state_dict keys
-// a PyTorch module of the same structure would have.
-#include "blocks/mobilenet_blocks.hpp"
-#include "blocks/spec_reading.hpp"
+// a PyTorch module of the same structure would have. Build it in this tree or outside it against an installed SDK
+// (examples/tinynet/CMakeLists.txt).
+#include <exception>
+#include <string>
+
+#include "zoo/blocks/mobilenet_blocks.hpp"
+#include "zoo/blocks/spec_reading.hpp"
 #include "zoo/plugin_export.hpp"
 
 namespace {
@@ -13,7 +17,20 @@ public:
         return {{"default", "tinynet", "conv + pool + linear (SDK example)"}};
     }
 
+    // Nothing may throw across the plugin boundary: the graph code can (std::bad_alloc, a std::get on the wrong
+    // attribute type), so the one exception-safe wrapper turns that into a Status naming the model.
     zoo::Result<zoo::Graph> build(const zoo::SpecValue& spec) const noexcept override {
+        try {
+            return build_graph(spec);
+        } catch (const std::exception& e) {
+            return zoo::Status::error(std::string("tinynet: ") + e.what());
+        } catch (...) {
+            return zoo::Status::error("tinynet: unknown exception while building the graph");
+        }
+    }
+
+private:
+    static zoo::Result<zoo::Graph> build_graph(const zoo::SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "resolution", "channels", "num_classes"}));
         ZOO_ASSIGN_OR_RETURN(auto hw, zoo::models::read_resolution(spec));
         ZOO_ASSIGN_OR_RETURN(int64_t channels, zoo::models::read_int(spec, "channels", 16, 1));

@@ -96,6 +96,13 @@ struct StreamOptions {
 void add_stream_options(CLI::App& app, StreamOptions& options);
 int run_stream(const std::vector<std::string>& plugin_dirs, const StreamOptions& options);
 
+// `runner new-plugin model|device NAME DIR`: a plugin project that builds against the installed SDK.
+struct NewPluginOptions {
+    std::string kind, name, dir;
+};
+void add_new_plugin_options(CLI::App& app, NewPluginOptions& options);
+int run_new_plugin(const NewPluginOptions& options);
+
 // Validators with short messages (CLI11's own print the range as 310 digits of DBL_MAX).
 CLI::Validator positive();
 // An existing file, or a relative path resolved against the bundled data folder (yaml/configs/... in an install).

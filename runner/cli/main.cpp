@@ -96,6 +96,11 @@ int main(int argc, char** argv) {
                                                 "and device runs; end-to-end images/s");
     cli::add_stream_options(*stream, stream_options);
 
+    cli::NewPluginOptions new_plugin_options;
+    auto* new_plugin = app.add_subcommand("new-plugin", "Write a model or device plugin project that builds against the "
+                                                        "installed SDK (find_package(zoo))");
+    cli::add_new_plugin_options(*new_plugin, new_plugin_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -115,5 +120,6 @@ int main(int argc, char** argv) {
     if (*report) return cli::run_report(report_options);
     if (*diff) return cli::run_diff(diff_options);
     if (*stream) return cli::run_stream(plugin_dirs, stream_options);
+    if (*new_plugin) return cli::run_new_plugin(new_plugin_options);
     return cli::kExitUsage;
 }
