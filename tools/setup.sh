@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(
+  slurm-wlm munge  # the one-node Slurm of tests/slurm (tools/slurm_cluster.sh)
   g++ cmake ninja-build pkg-config                 # toolchain
   libboost-dev libboost-filesystem-dev             # Boost.DLL (header-only in 1.74) and Boost.Filesystem
   libyaml-cpp-dev libopencv-dev nlohmann-json3-dev libtbb-dev libcli11-dev

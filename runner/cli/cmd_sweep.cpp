@@ -10,6 +10,9 @@
 #include <atomic>
 #include <boost/filesystem.hpp>
 #include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -18,6 +21,7 @@
 #include "cli/commands.hpp"
 #include "core/data_paths.hpp"
 #include "report/report.hpp"
+#include "sweep/slurm_launcher.hpp"
 #include "sweep/sweep.hpp"
 
 namespace zoo::runner::cli {
@@ -32,6 +36,20 @@ void add_sweep_options(CLI::App& app, SweepOptions& o) {
         ->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "List the runs (ids, parameters, done or pending) and exit");
     app.add_flag("!--no-progress-bar", o.progress_bar, "Plain progress lines even on a terminal");
+    app.add_option("--launcher", o.launcher, "Where runs execute: local (this process) or slurm (one sbatch job array)")
+        ->check(CLI::IsMember({"local", "slurm"}))
+        ->capture_default_str();
+    app.add_option("--shards", o.shards, "slurm: array tasks (default: from --runs-per-task, else one task per run)");
+    app.add_option("--runs-per-task", o.runs_per_task, "slurm: runs per array task (ignored with --shards)");
+    app.add_option("--partition", o.partition, "slurm: partition to submit to");
+    app.add_option("--time", o.time_limit, "slurm: time limit per array task (sbatch --time)");
+    app.add_option("--cpus-per-task", o.cpus_per_task, "slurm: cores per array task")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--sbatch-arg", o.sbatch_args, "slurm: extra sbatch argument, repeatable (--sbatch-arg=--qos=low)");
+    app.add_flag("--wait", o.wait, "slurm: follow the array until it ends, then merge and print the table");
+    app.add_flag("--merge", o.merge, "Fold the part files beside the results file into it (each run once) and exit");
+    app.add_flag("--allow-mixed-builds", o.allow_mixed_builds, "Merge records made by different runner builds");
+    app.add_option("--shard", o.shard, "Run only shard K/N of the pending runs into a part file (what each array task runs)");
+    app.add_option("--run-ids", o.run_ids_file, "With --shard: split these run ids (one a line) instead of the pending runs");
 }
 
 namespace {
@@ -106,51 +124,21 @@ std::string sweep_table_or_error(const std::vector<nlohmann::json>& records, con
 
 }  // namespace
 
-int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o) {
-    auto ex = load_experiment(o.experiment);
-    if (!ex) return fail(ex.status());
-    const std::vector<SweepRun> runs = expand_experiment(*ex);
-    const std::string results_path = o.results.empty() ? ex->name + ".jsonl" : o.results;
+namespace {
 
-    // Every run's request is checked before anything runs: a typo in run 17 must not surface after an hour.
+struct Sweep {
+    Experiment ex;
+    std::vector<SweepRun> runs;
     std::vector<RunRequest> requests;
-    for (const auto& run : runs) {
-        auto rq = request_for(run.params);
-        if (!rq) return fail(rq.status().with_context(o.experiment + ": run " + run.id + " (" + run.label + ")"));
-        rq->command_line = command_line();
-        requests.push_back(std::move(rq).value());
-    }
+    std::map<std::string, size_t> index_of;  // run id -> position in runs
+    std::string results_path;
+};
 
-    auto file = ResultsFile::open(results_path);
-    if (!file) return fail(file.status());
-    if (file->truncated_bytes() > 0)
-        std::cerr << "note: " << results_path << ": dropped a torn last line (" << file->truncated_bytes()
-                  << " bytes, a run killed while being recorded); that run runs again\n";
-    if (file->corrupt_lines() > 0)
-        std::cerr << "warning: " << results_path << ": " << file->corrupt_lines() << " corrupt line(s) ignored\n";
-
+// Runs the given runs into `sink`, timing runs one at a time unless --jobs says otherwise (see the file comment).
+Status execute_runs(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw,
+                    const std::vector<size_t>& todo, ResultsFile& sink) {
     std::vector<size_t> timing, accuracy_only;
-    size_t already = 0;
-    for (size_t i = 0; i < runs.size(); ++i) {
-        if (file->has(runs[i].id)) {
-            ++already;
-            continue;
-        }
-        (is_timing_run(requests[i]) ? timing : accuracy_only).push_back(i);
-    }
-    std::cout << "Sweep " << ex->name << ": " << runs.size() << " runs (" << ex->axes.size() << " axes"
-              << (ex->runs.empty() ? "" : " + " + std::to_string(ex->runs.size()) + " listed") << "), " << already
-              << " already in " << results_path << ", " << timing.size() + accuracy_only.size() << " to run";
-    if (!ex->description.empty()) std::cout << "\n  " << ex->description;
-    std::cout << "\n";
-
-    if (o.dry_run) {
-        for (size_t i = 0; i < runs.size(); ++i) {
-            std::cout << "  " << runs[i].id << "  " << (file->has(runs[i].id) ? "done   " : "pending") << "  " << runs[i].label << "\n";
-        }
-        return kExitOk;
-    }
-
+    for (size_t i : todo) (is_timing_run(sw.requests[i]) ? timing : accuracy_only).push_back(i);
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const int timing_jobs = o.jobs > 0 ? o.jobs : 1;
     const int accuracy_jobs = o.jobs > 0 ? o.jobs : static_cast<int>(hw);
@@ -159,7 +147,7 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
                   << hw << " hardware threads (each record notes concurrent_runs)\n";
 
     PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
-    Progress progress(timing.size() + accuracy_only.size(), o.progress_bar && ::isatty(::fileno(stderr)));
+    Progress progress(todo.size(), o.progress_bar && ::isatty(::fileno(stderr)));
     std::atomic<bool> write_failed{false};
     std::string write_error;
     std::mutex error_mutex;
@@ -169,20 +157,20 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
         const auto start = std::chrono::steady_clock::now();
         Result<RunResult> result = Status::error("not run");
         try {
-            result = run_job(registry, requests[i]);
+            result = run_job(registry, sw.requests[i]);
         } catch (const std::exception& e) {
             result = Status::error(std::string("unexpected exception: ") + e.what());
         }
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        nlohmann::json record = sweep_record(ex->name, runs[i], result, elapsed, concurrency);
-        Status s = file->append(record);
+        nlohmann::json record = sweep_record(sw.ex.name, sw.runs[i], result, elapsed, concurrency);
+        Status s = sink.append(record);
         if (!s) {
             std::lock_guard<std::mutex> lock(error_mutex);
             write_failed = true;
             write_error = s.message();
             return;
         }
-        progress.finished(runs[i], record);
+        progress.finished(sw.runs[i], record);
     };
     auto run_group = [&](const std::vector<size_t>& group, int jobs) {
         if (group.empty()) return;
@@ -195,15 +183,22 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
     };
     run_group(accuracy_only, accuracy_jobs);
     run_group(timing, timing_jobs);
-    if (write_failed) return fail(Status::error(write_error));
+    if (write_failed) return Status::error(write_error);
+    return Status::ok();
+}
 
-    // The table covers every run of this experiment that the file holds (this session's and earlier ones).
+// The table of the given runs' records and the exit code they mean.
+int print_table(const Sweep& sw, const std::vector<nlohmann::json>& records, const std::string& where, const std::string& sort,
+                const std::vector<size_t>& which) {
     std::vector<nlohmann::json> mine;
-    for (const auto& run : runs)
-        for (const auto& rec : file->records())
-            if (rec.value("run_id", "") == run.id) mine.push_back(rec);
-    std::cout << "\nResults (" << mine.size() << " runs, sorted by " << o.sort << "), " << results_path << ":\n"
-              << sweep_table_or_error(mine, o.sort);
+    for (size_t i : which)
+        for (const auto& rec : records)
+            if (rec.value("run_id", "") == sw.runs[i].id) {
+                mine.push_back(rec);
+                break;
+            }
+    std::cout << "\nResults (" << mine.size() << " runs, sorted by " << sort << "), " << where << ":\n"
+              << sweep_table_or_error(mine, sort);
     size_t errors = 0, invalid = 0;
     for (const auto& rec : mine) {
         if (rec.value("status", "") != "ok")
@@ -213,6 +208,261 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
     }
     if (errors || invalid) std::cout << errors << " run(s) failed, " << invalid << " INVALID\n";
     return errors ? kExitError : invalid ? kExitInvalid : kExitOk;
+}
+
+std::vector<size_t> all_of(const Sweep& sw) {
+    std::vector<size_t> v(sw.runs.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = i;
+    return v;
+}
+
+void report_open_notes(const ResultsFile& file) {
+    if (file.truncated_bytes() > 0)
+        std::cerr << "note: " << file.path() << ": dropped a torn last line (" << file.truncated_bytes()
+                  << " bytes, a run killed while being recorded); that run runs again\n";
+    if (file.corrupt_lines() > 0) std::cerr << "warning: " << file.path() << ": " << file.corrupt_lines() << " corrupt line(s) ignored\n";
+}
+
+Result<MergeSummary> merge_and_say(ResultsFile& file, bool allow_mixed) {
+    auto m = merge_parts(file, allow_mixed);
+    if (!m) return m;
+    if (m->parts > 0) {
+        std::cout << "Merged " << m->parts << " part file(s) into " << file.path() << ": " << m->added << " run(s) added, "
+                  << m->duplicates << " duplicate record(s) skipped";
+        if (m->torn_lines) std::cout << ", " << m->torn_lines << " torn last line(s) dropped";
+        if (m->corrupt_lines) std::cout << ", " << m->corrupt_lines << " corrupt line(s) ignored";
+        if (m->in_use) std::cout << ", " << m->in_use << " part(s) still being written (kept)";
+        std::cout << "\n";
+    }
+    if (m->builds.size() > 1) std::cout << "warning: the results mix " << m->builds.size() << " runner builds (--allow-mixed-builds)\n";
+    return m;
+}
+
+// `--shard K/N`: this process's share of the pending runs, into its own part file. Never locks the results file
+// (a merge may hold it); reads it only to skip what is already done.
+int run_shard(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw) {
+    auto shard = parse_shard(o.shard);
+    if (!shard) return fail(shard.status());
+    std::vector<std::string> ids;
+    if (!o.run_ids_file.empty()) {
+        std::ifstream in(o.run_ids_file);
+        if (!in) return fail(Status::error(o.run_ids_file + ": cannot read the run ids"));
+        size_t line_no = 0;
+        for (std::string line; std::getline(in, line);) {
+            ++line_no;
+            if (line.empty()) continue;
+            if (!sw.index_of.count(line))
+                return fail(Status::error(o.run_ids_file + ":" + std::to_string(line_no) + ": run id '" + line + "' is not a run of " +
+                                          sw.ex.path + " (was the experiment edited after submission?)"));
+            ids.push_back(line);
+        }
+    } else {
+        std::set<std::string> done;
+        if (boost::filesystem::exists(sw.results_path)) {
+            auto c = read_part(sw.results_path);
+            if (!c) return fail(c.status());
+            for (const auto& r : c->records) done.insert(r["run_id"].get<std::string>());
+        }
+        for (const auto& run : sw.runs)
+            if (!done.count(run.id)) ids.push_back(run.id);
+    }
+    const std::vector<std::string> mine = shard_ids(ids, *shard);
+    const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
+    const std::string tag = job ? std::string(job) + "_" + std::to_string(shard->index)
+                                : "local_" + std::to_string(shard->index) + "of" + std::to_string(shard->count);
+    auto part = ResultsFile::open(part_path(sw.results_path, tag));
+    if (!part) return fail(part.status());
+    report_open_notes(*part);
+    std::vector<size_t> todo, which;
+    for (const auto& id : mine) {
+        const size_t i = sw.index_of.at(id);
+        which.push_back(i);
+        if (!part->has(id)) todo.push_back(i);
+    }
+    std::cout << "Sweep " << sw.ex.name << " shard " << shard->index << "/" << shard->count << ": " << mine.size() << " of "
+              << ids.size() << " runs, " << mine.size() - todo.size() << " already in " << part->path() << ", " << todo.size()
+              << " to run\n";
+    if (o.dry_run) {
+        for (size_t i : which) std::cout << "  " << sw.runs[i].id << "  " << sw.runs[i].label << "\n";
+        return kExitOk;
+    }
+    Status s = execute_runs(plugin_dirs, o, sw, todo, *part);
+    if (!s) return fail(s);
+    return print_table(sw, part->records(), part->path(), o.sort, which);
+}
+
+std::string absolute(const std::string& p) { return boost::filesystem::absolute(p).lexically_normal().string(); }
+
+std::string executable_path() {
+    boost::system::error_code ec;
+    const auto p = boost::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : p.string();
+}
+
+// `--launcher slurm`: merge what earlier arrays left, split the missing runs into one array, submit, maybe follow it.
+int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw, ResultsFile& file) {
+    auto merged = merge_and_say(file, o.allow_mixed_builds);
+    if (!merged) return fail(merged.status());
+    std::vector<std::string> pending;
+    for (const auto& run : sw.runs)
+        if (!file.has(run.id)) pending.push_back(run.id);
+    const size_t tasks = task_count(pending.size(), o.shards, o.runs_per_task);
+    std::cout << "Sweep " << sw.ex.name << ": " << sw.runs.size() << " runs, " << sw.runs.size() - pending.size() << " already in "
+              << file.path() << ", " << pending.size() << " to run as a Slurm array of " << tasks << " task(s)\n";
+    if (pending.empty()) return print_table(sw, file.records(), file.path(), o.sort, all_of(sw));
+
+    if (o.dry_run) {
+        for (size_t k = 1; k <= tasks; ++k) {
+            const auto ids = shard_ids(pending, {k, tasks});
+            std::cout << "  task " << k << "/" << tasks << ": " << ids.size() << " run(s)\n";
+            for (const auto& id : ids) std::cout << "    " << id << "  " << sw.runs[sw.index_of.at(id)].label << "\n";
+        }
+        return kExitOk;
+    }
+    auto max_array = slurm_max_array_size();
+    if (!max_array) return fail(max_array.status());
+    if (tasks > *max_array - 1)
+        return fail(Status::error(std::to_string(tasks) + " array tasks exceed this cluster's MaxArraySize " + std::to_string(*max_array) +
+                                  " (task ids 1.." + std::to_string(*max_array - 1) + "): use --runs-per-task " +
+                                  std::to_string((pending.size() + *max_array - 2) / (*max_array - 1)) + " or more"));
+
+    SlurmArraySpec spec;
+    spec.job_name = "sweep-" + sw.ex.name;
+    spec.runner = executable_path();
+    for (const auto& d : plugin_dirs) spec.plugin_dirs.push_back(absolute(d));
+    spec.experiment = absolute(sw.ex.path);
+    spec.results = absolute(sw.results_path);
+    const std::string stamp = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch()).count());
+    spec.log_dir = spec.results + ".slurm";
+    spec.script_path = spec.log_dir + "/array-" + stamp + ".sh";
+    spec.run_ids_file = spec.log_dir + "/array-" + stamp + ".ids";
+    spec.tasks = tasks;
+    spec.cpus_per_task = o.cpus_per_task;
+    spec.jobs = o.jobs;
+    spec.partition = o.partition;
+    spec.time_limit = o.time_limit;
+    spec.extra_sbatch_args = o.sbatch_args;
+    boost::system::error_code ec;
+    boost::filesystem::create_directories(spec.log_dir, ec);
+    {
+        std::ofstream ids(spec.run_ids_file);
+        for (const auto& id : pending) ids << id << "\n";
+        if (!ids) return fail(Status::error(spec.run_ids_file + ": cannot write the run ids"));
+    }
+    const auto submitted_at = std::chrono::steady_clock::now();
+    auto job = slurm_submit(spec);
+    if (!job) return fail(job.status());
+    std::cout << "Submitted job array " << *job << " (" << tasks << " task(s), script " << spec.script_path << ", logs "
+              << spec.log_dir << "/" << *job << "_K.out)\n";
+    std::cout.flush();
+    if (!o.wait) {
+        std::cout << "Merge when it ends: runner sweep " << sw.ex.path << " --merge" << (o.results.empty() ? "" : " --results " + o.results)
+                  << " (or submit with --wait)\n";
+        return kExitOk;
+    }
+
+    // Follow: new records in this array's part files drive the progress bar; squeue says when the array is gone.
+    Progress progress(pending.size(), o.progress_bar && ::isatty(::fileno(stderr)));
+    std::set<std::string> wanted(pending.begin(), pending.end()), reported;
+    auto poll_parts = [&] {
+        for (const auto& path : part_files(sw.results_path, *job + "_")) {
+            auto c = read_part(path);
+            if (!c) continue;
+            for (const auto& rec : c->records) {
+                const std::string id = rec["run_id"].get<std::string>();
+                if (wanted.count(id) && reported.insert(id).second) progress.finished(sw.runs[sw.index_of.at(id)], rec);
+            }
+        }
+    };
+    while (slurm_active_tasks(*job) > 0) {
+        poll_parts();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    poll_parts();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_at).count();
+    std::string states;
+    for (const auto& [state, n] : slurm_task_states(*job)) states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + state;
+    std::cout << "Job array " << *job << " ended after " << fixed(wall, 1) << " s: " << (states.empty() ? "task states unknown" : states)
+              << "\n";
+    merged = merge_and_say(file, o.allow_mixed_builds);
+    if (!merged) return fail(merged.status());
+    size_t missing = 0;
+    for (const auto& run : sw.runs) missing += !file.has(run.id);
+    const int code = print_table(sw, file.records(), file.path(), o.sort, all_of(sw));
+    if (missing) {
+        std::cout << missing << " run(s) missing: run the same command again to resubmit only those\n";
+        return kExitError;
+    }
+    return code;
+}
+
+}  // namespace
+
+int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o) {
+    Sweep sw;
+    auto ex = load_experiment(o.experiment);
+    if (!ex) return fail(ex.status());
+    sw.ex = std::move(ex).value();
+    sw.runs = expand_experiment(sw.ex);
+    sw.results_path = o.results.empty() ? sw.ex.name + ".jsonl" : o.results;
+    for (size_t i = 0; i < sw.runs.size(); ++i) sw.index_of[sw.runs[i].id] = i;
+
+    // Every run's request is checked before anything runs: a typo in run 17 must not surface after an hour.
+    for (const auto& run : sw.runs) {
+        auto rq = request_for(run.params);
+        if (!rq) return fail(rq.status().with_context(o.experiment + ": run " + run.id + " (" + run.label + ")"));
+        rq->command_line = command_line();
+        sw.requests.push_back(std::move(rq).value());
+    }
+    if (!o.shard.empty()) {
+        if (o.merge || o.launcher != "local") return fail(Status::error("--shard runs one shard here; it takes no --merge or --launcher slurm"));
+        return run_shard(plugin_dirs, o, sw);
+    }
+    if (!o.run_ids_file.empty()) return fail(Status::error("--run-ids only goes with --shard K/N"));
+
+    auto file = ResultsFile::open(sw.results_path);
+    if (!file) return fail(file.status());
+    report_open_notes(*file);
+
+    if (o.merge) {
+        auto m = merge_and_say(*file, o.allow_mixed_builds);
+        if (!m) return fail(m.status());
+        if (m->parts == 0) std::cout << "No part files beside " << sw.results_path << "\n";
+        size_t missing = 0;
+        for (const auto& run : sw.runs) missing += !file->has(run.id);
+        const int code = print_table(sw, file->records(), sw.results_path, o.sort, all_of(sw));
+        if (missing) std::cout << missing << " run(s) of " << sw.runs.size() << " not in the results yet\n";
+        return code;
+    }
+    if (o.launcher == "slurm") return run_slurm(plugin_dirs, o, sw, *file);
+    if (o.wait) return fail(Status::error("--wait follows a Slurm array: it needs --launcher slurm"));
+
+    std::vector<size_t> todo;
+    size_t already = 0;
+    for (size_t i = 0; i < sw.runs.size(); ++i) {
+        if (file->has(sw.runs[i].id))
+            ++already;
+        else
+            todo.push_back(i);
+    }
+    std::cout << "Sweep " << sw.ex.name << ": " << sw.runs.size() << " runs (" << sw.ex.axes.size() << " axes"
+              << (sw.ex.runs.empty() ? "" : " + " + std::to_string(sw.ex.runs.size()) + " listed") << "), " << already
+              << " already in " << sw.results_path << ", " << todo.size() << " to run";
+    if (!sw.ex.description.empty()) std::cout << "\n  " << sw.ex.description;
+    std::cout << "\n";
+    if (!part_files(sw.results_path).empty())
+        std::cout << "note: part files of a sharded sweep lie beside " << sw.results_path << ": `--merge` folds them in\n";
+
+    if (o.dry_run) {
+        for (const auto& run : sw.runs)
+            std::cout << "  " << run.id << "  " << (file->has(run.id) ? "done   " : "pending") << "  " << run.label << "\n";
+        return kExitOk;
+    }
+    Status s = execute_runs(plugin_dirs, o, sw, todo, *file);
+    if (!s) return fail(s);
+    // The table covers every run of this experiment that the file holds (this session's and earlier ones).
+    return print_table(sw, file->records(), sw.results_path, o.sort, all_of(sw));
 }
 
 }  // namespace zoo::runner::cli

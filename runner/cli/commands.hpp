@@ -71,6 +71,12 @@ struct SweepOptions {
     int jobs = 0;  // 0 = automatic: timing runs serial, accuracy-only runs parallel
     bool dry_run = false;
     bool progress_bar = true;
+    // Launchers (issue 12): local runs here; slurm submits one job array whose tasks run `--shard K/N`.
+    std::string launcher = "local", shard, run_ids_file, partition, time_limit;
+    size_t shards = 0, runs_per_task = 0;
+    int cpus_per_task = 1;
+    std::vector<std::string> sbatch_args;
+    bool wait = false, merge = false, allow_mixed_builds = false;
 };
 void add_sweep_options(CLI::App& app, SweepOptions& options);
 int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& options);

@@ -1,6 +1,7 @@
 #include "sweep/sweep.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "core/suggest.hpp"
 #include "report/report.hpp"
 #include "report/text_table.hpp"
+#include "zoo/abi.h"
 
 namespace zoo::runner {
 
@@ -432,14 +434,28 @@ Status ResultsFile::append(const json& record) {
     std::lock_guard<std::mutex> lock(*m_mutex);
     const std::string id = record.value("run_id", "");
     if (m_ids.count(id)) return Status::ok();  // already recorded: never duplicate
+    size_t limit = line.size();
+    // Fault injection for the tests of torn lines (tests/slurm): ZOO_SWEEP_TEST_KILL_MID_WRITE=N makes the N-th append
+    // of this process write half its line and then SIGKILL the process, as a kill during a write would leave it.
+    static const long kill_at = [] {
+        const char* v = std::getenv("ZOO_SWEEP_TEST_KILL_MID_WRITE");
+        return v ? std::atol(v) : 0L;
+    }();
+    static long appends = 0;
+    const bool kill_after = kill_at > 0 && ++appends == kill_at;
+    if (kill_after) limit = line.size() / 2;
     size_t done = 0;
-    while (done < line.size()) {
+    while (done < limit) {
         const ssize_t w = ::write(m_fd, line.data() + done, line.size() - done);
         if (w < 0) {
             if (errno == EINTR) continue;
             return Status::error(m_path + ": cannot append a result: " + std::strerror(errno));
         }
         done += static_cast<size_t>(w);
+    }
+    if (kill_after) {
+        ::fsync(m_fd);
+        ::raise(SIGKILL);
     }
     if (::fsync(m_fd) != 0) return Status::error(m_path + ": fsync failed: " + std::strerror(errno));
     m_ids.insert(id);
@@ -463,15 +479,205 @@ Result<std::vector<json>> read_results(const std::string& path) {
     return out;
 }
 
+// ---------------------------------------------------------------------------------------------------------------------
+// Shards, provenance, part files, merge
+
+Result<Shard> parse_shard(const std::string& text) {
+    const size_t slash = text.find('/');
+    auto number = [](const std::string& t, size_t& out) {
+        if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos) return false;
+        out = std::stoul(t);
+        return true;
+    };
+    Shard s;
+    if (slash == std::string::npos || !number(text.substr(0, slash), s.index) || !number(text.substr(slash + 1), s.count) ||
+        s.count == 0 || s.index == 0 || s.index > s.count)
+        return Status::error("--shard '" + text + "': expected K/N with 1 <= K <= N (e.g. 2/4)");
+    return s;
+}
+
+std::vector<std::string> shard_ids(const std::vector<std::string>& ids, const Shard& shard) {
+    std::vector<std::string> out;
+    for (size_t i = shard.index - 1; i < ids.size(); i += shard.count) out.push_back(ids[i]);
+    return out;
+}
+
+size_t task_count(size_t pending, size_t shards, size_t runs_per_task) {
+    if (pending == 0) return 0;
+    const size_t n = shards > 0 ? shards : (pending + std::max<size_t>(runs_per_task, 1) - 1) / std::max<size_t>(runs_per_task, 1);
+    return std::min(n, pending);
+}
+
+const std::string& runner_build_id() {
+    static const std::string id = [] {
+        std::ifstream exe("/proc/self/exe", std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(exe)), std::istreambuf_iterator<char>());
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(bytes)));
+        return std::string(ZOO_BUILD_ID) + " exe:" + (bytes.empty() ? std::string("unreadable") : std::string(hex));
+    }();
+    return id;
+}
+
+json provenance() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    auto env = [](const char* name) -> json {
+        const char* v = std::getenv(name);
+        return v ? json(v) : json(nullptr);
+    };
+    return {{"host", host},
+            {"slurm_job_id", env("SLURM_JOB_ID")},
+            {"slurm_array_job_id", env("SLURM_ARRAY_JOB_ID")},
+            {"slurm_array_task_id", env("SLURM_ARRAY_TASK_ID")},
+            {"runner_build", runner_build_id()}};
+}
+
+std::string part_path(const std::string& results_path, const std::string& tag) { return results_path + ".part." + tag + ".jsonl"; }
+
+std::vector<std::string> part_files(const std::string& results_path, const std::string& tag_prefix) {
+    namespace fs = boost::filesystem;
+    const fs::path results(results_path);
+    const fs::path dir = results.parent_path().empty() ? fs::path(".") : results.parent_path();
+    const std::string prefix = results.filename().string() + ".part." + tag_prefix;
+    std::vector<std::string> out;
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() > prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+            name.compare(name.size() - 6, 6, ".jsonl") == 0)
+            out.push_back((results.parent_path() / name).string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Result<PartContents> read_part(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::error(path + ": cannot open the part file");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    PartContents c;
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t nl = text.find('\n', start);
+        if (nl == std::string::npos) {
+            c.torn_bytes = text.size() - start;  // no newline: the writer died mid-line
+            break;
+        }
+        const std::string line = text.substr(start, nl - start);
+        start = nl + 1;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            json j = json::parse(line);
+            if (!j.is_object() || !j.contains("run_id") || !j["run_id"].is_string()) throw std::runtime_error("no run_id");
+            c.records.push_back(std::move(j));
+        } catch (...) {
+            ++c.corrupt_lines;
+        }
+    }
+    return c;
+}
+
+namespace {
+
+std::string build_of(const json& record) {
+    if (record.contains("provenance") && record["provenance"].is_object() && record["provenance"].contains("runner_build") &&
+        record["provenance"]["runner_build"].is_string())
+        return record["provenance"]["runner_build"].get<std::string>();
+    return "(not recorded)";
+}
+
+}  // namespace
+
+Result<MergeSummary> merge_parts(ResultsFile& results, bool allow_mixed_builds) {
+    MergeSummary m;
+    for (const auto& rec : results.records()) ++m.builds[build_of(rec)];
+    struct Part {
+        std::string path;
+        int lock_fd = -1;  // held while merging; -1 when the writer still holds it
+        PartContents contents;
+    };
+    std::vector<Part> parts;
+    std::set<std::string> seen;
+    std::vector<json> to_add;
+    for (const auto& path : part_files(results.path())) {
+        Part p;
+        p.path = path;
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0)
+            p.lock_fd = fd;
+        else if (fd >= 0)
+            ::close(fd);
+        auto c = read_part(path);
+        if (!c) {
+            if (p.lock_fd >= 0) ::close(p.lock_fd);
+            for (auto& q : parts)
+                if (q.lock_fd >= 0) ::close(q.lock_fd);
+            return c.status();
+        }
+        p.contents = std::move(c).value();
+        ++m.parts;
+        m.in_use += p.lock_fd < 0;
+        // A torn line in a part a live writer holds is a write in progress, not damage.
+        if (p.lock_fd >= 0) m.torn_lines += p.contents.torn_bytes > 0;
+        m.corrupt_lines += p.contents.corrupt_lines;
+        for (const auto& rec : p.contents.records) {
+            const std::string id = rec["run_id"].get<std::string>();
+            if (results.has(id) || !seen.insert(id).second) {
+                ++m.duplicates;
+                continue;
+            }
+            ++m.builds[build_of(rec)];
+            to_add.push_back(rec);
+        }
+        parts.push_back(std::move(p));
+    }
+    auto release = [&] {
+        for (auto& p : parts)
+            if (p.lock_fd >= 0) ::close(p.lock_fd);
+    };
+    if (m.builds.size() > 1 && !allow_mixed_builds) {
+        release();
+        std::string list;
+        for (const auto& [build, n] : m.builds) list += "\n  " + std::to_string(n) + " record(s) from '" + build + "'";
+        return Status::error(results.path() + ": refusing to merge records from " + std::to_string(m.builds.size()) +
+                             " different runner builds (timings and numerics of different builds are not one experiment; "
+                             "a table of them would compare the builds, not the parameters):" + list +
+                             "\nrerun the odd ones with one build, or pass --allow-mixed-builds to merge anyway");
+    }
+    for (const auto& rec : to_add) {
+        Status s = results.append(rec);
+        if (!s) {
+            release();
+            return s;
+        }
+        ++m.added;
+    }
+    for (auto& p : parts) {
+        if (p.lock_fd < 0) continue;  // still being written: merged as far as complete, kept for the next merge
+        boost::system::error_code ec;
+        boost::filesystem::remove(p.path, ec);
+        m.removed += !ec;
+        ::close(p.lock_fd);
+        p.lock_fd = -1;
+    }
+    return m;
+}
+
 json sweep_record(const std::string& experiment, const SweepRun& run, const Result<RunResult>& result, double elapsed_s,
                   int concurrency) {
     json params = json::array();
     for (const auto& [k, v] : run.params) params.push_back({k, v});
     json j{{"schema", "zoo-runner-sweep-result/1"}, {"experiment", experiment}, {"run_id", run.id}, {"label", run.label},
            {"params", params}, {"elapsed_s", elapsed_s}, {"concurrent_runs", concurrency}};
+    j["provenance"] = provenance();
     if (result) {
         j["status"] = "ok";
         j["report"] = report_json(result.value());
+        json plugin_builds = json::array();
+        for (const auto& pl : j["report"]["provenance"]["plugins"])
+            plugin_builds.push_back({{"name", pl.value("name", "")}, {"build_id", pl.value("build_id", "")}});
+        j["provenance"]["plugin_builds"] = plugin_builds;
     } else {
         j["status"] = "error";
         j["error"] = result.status().message();

@@ -23,6 +23,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -100,6 +102,49 @@ private:
 
 // Reads every well-formed record of a results file without locking or repairing it (for `runner report`).
 Result<std::vector<nlohmann::json>> read_results(const std::string& path);
+
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Shards, part files and the merge (the Slurm launcher's pieces that need no Slurm).
+//
+// A shard is "K/N" with K in 1..N (Slurm's array task ids 1..N). Shard K of a list of run ids takes every N-th id
+// starting at the K-th: round robin keeps the shards' sizes within one run of each other and spreads the axes (the
+// first axis varies slowest, so contiguous blocks would put one model's slow runs all in one task).
+struct Shard {
+    size_t index = 1, count = 1;
+};
+Result<Shard> parse_shard(const std::string& text);
+std::vector<std::string> shard_ids(const std::vector<std::string>& ids, const Shard& shard);
+// How many array tasks: `shards` when given (> 0), else ceil(pending / runs_per_task); never more than the runs.
+size_t task_count(size_t pending, size_t shards, size_t runs_per_task);
+
+// The identity of this runner build: the toolchain/SDK id plugins are checked against plus a hash of the executable's
+// bytes, so two builds of different sources with one compiler still differ.
+const std::string& runner_build_id();
+// Where a record was made: host, SLURM_JOB_ID, SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID (null outside Slurm), runner build.
+nlohmann::json provenance();
+
+// A part file sits beside the results file: "<results>.part.<tag>.jsonl" (tag: "<array job>_<task>" under Slurm,
+// "local_<K>of<N>" by hand). Each task appends to its own, so no two writers ever share a file.
+std::string part_path(const std::string& results_path, const std::string& tag);
+std::vector<std::string> part_files(const std::string& results_path, const std::string& tag_prefix = "");
+
+struct PartContents {
+    std::vector<nlohmann::json> records;  // well-formed records with a run_id, in file order
+    size_t torn_bytes = 0, corrupt_lines = 0;
+};
+// Reads a part (or results) file without locking or repairing it: a torn last line is counted and ignored.
+Result<PartContents> read_part(const std::string& path);
+
+struct MergeSummary {
+    size_t parts = 0, added = 0, duplicates = 0, torn_lines = 0, corrupt_lines = 0, removed = 0, in_use = 0;
+    std::map<std::string, size_t> builds;  // runner build -> records (results file and parts together)
+};
+// Folds every part file into `results`: each run id at most once (the results file's record wins, then the first
+// part's in name order), torn and corrupt lines dropped, failures kept. Refuses, before appending anything, when the
+// records come from more than one runner build unless allow_mixed_builds. A part whose writer still holds its lock is
+// merged as far as it is complete and kept; the others are deleted once folded in.
+Result<MergeSummary> merge_parts(ResultsFile& results, bool allow_mixed_builds);
 
 // The record a finished (or failed) run appends.
 nlohmann::json sweep_record(const std::string& experiment, const SweepRun& run, const Result<RunResult>& result, double elapsed_s,
