@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "cli_harness.hpp"
 #include "io/npy.hpp"
@@ -79,6 +82,40 @@ TEST(CliContract, NonFiniteOutputsAreInvalid) {
     const CommandResult r = run_on_npy(path);
     EXPECT_EQ(r.exit_code, 3) << r.output;
     EXPECT_TRUE(contains(r.output, "INVALID (the outputs hold non-finite values (NaN")) << r.output;
+}
+
+// A copy of torchvision's V3-Small weights (safetensors) with one NaN in the depthwise conv of block 4: the run is
+// INVALID and, with a reference device or per-layer capture, the message names that conv as where it started, not the
+// input, not the first layer that compares badly, not the output.
+TEST(CliContract, NonFiniteOutputsNameTheFirstLayerThatProducedThem) {
+    const std::string source = reference_dir() + "/mobilenetv3_small_w1.0/w.safetensors";
+    std::ifstream in(source, std::ios::binary);
+    ASSERT_TRUE(in) << source;
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint64_t header_size = 0;
+    std::memcpy(&header_size, bytes.data(), sizeof header_size);
+    const auto header = nlohmann::json::parse(bytes.substr(8, header_size));
+    const std::string tensor = "features.4.block.1.0.weight";
+    ASSERT_TRUE(header.contains(tensor)) << header.dump().substr(0, 400);
+    ASSERT_EQ(header[tensor]["dtype"], "F32");
+    const size_t offset = 8 + header_size + header[tensor]["data_offsets"][0].get<size_t>() + 5 * sizeof(float);
+    const float nan = std::nanf("");
+    std::memcpy(bytes.data() + offset, &nan, sizeof nan);
+    const std::string path = temp("nan_conv.safetensors");
+    std::ofstream(path, std::ios::binary) << bytes;
+
+    const std::string base = "run --model mobilenetv3 --variant small --device cpu --iterations 0 --input random --weights " + path;
+    for (const std::string extra : {" --reference cpu", " --reference cpu --layer-pcc"}) {
+        const CommandResult r = run_runner(base + extra);
+        EXPECT_EQ(r.exit_code, 3) << extra << "\n" << r.output;
+        EXPECT_TRUE(contains(r.output, "INVALID (the outputs hold non-finite values (NaN")) << r.output;
+        EXPECT_TRUE(contains(r.output, "first non-finite value at layer features.4.block.1.0 (")) << extra << "\n" << r.output;
+    }
+    // Without a reference nothing is captured: the verdict is the same, the layer is not searched for.
+    const CommandResult plain = run_runner(base);
+    EXPECT_EQ(plain.exit_code, 3) << plain.output;
+    EXPECT_FALSE(contains(plain.output, "first non-finite value")) << plain.output;
+    fs::remove(path);
 }
 
 TEST(CliContract, NpyGivesBatchAndResolutionAndRefusesIntegers) {

@@ -38,6 +38,34 @@ Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& r
     return result;
 }
 
+namespace {
+std::optional<NonFiniteOrigin> non_finite_in(const Tensor& t, const std::string& layer, const std::string& op) {
+    const auto bad = std::find_if(t.data.begin(), t.data.end(), [](float v) { return !std::isfinite(v); });
+    if (bad == t.data.end()) return std::nullopt;
+    return NonFiniteOrigin{layer, op, bad - t.data.begin(), std::isnan(*bad)};
+}
+}  // namespace
+
+std::string NonFiniteOrigin::describe() const {
+    const std::string what = std::string(nan ? "NaN" : "Inf") + " at element " + std::to_string(element);
+    if (layer.empty()) return "the input holds " + what;
+    return "first non-finite value at layer " + layer + " (" + op + ", " + what + ")";
+}
+
+Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const Tensor& input) {
+    if (auto origin = non_finite_in(input, "", "")) return origin;
+    std::vector<Tensor> outputs;
+    std::map<std::string, Tensor> captured;
+    ZOO_TRY(device.compiled->run({input}, outputs, &captured).with_context(device.device_name + " (capture run)"));
+    for (const auto& node : device.graph.nodes) {
+        if (node.op == OpKind::Input) continue;
+        auto it = captured.find(node.name);
+        if (it == captured.end()) continue;
+        if (auto origin = non_finite_in(it->second, node.name, op_name(node.op))) return origin;
+    }
+    return std::optional<NonFiniteOrigin>{};
+}
+
 std::string format_layer_table(const std::vector<LayerAgreement>& layers, size_t limit) {
     size_t name_width = 5;
     for (size_t i = 0; i < std::min(limit, layers.size()); ++i) name_width = std::max(name_width, layers[i].layer.size());

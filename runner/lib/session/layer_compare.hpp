@@ -1,6 +1,7 @@
 // Accuracy of one device against a reference device on the same graph, weights and input: per output and per layer.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,18 @@ struct ComparisonResult {
 // Runs `input` through both compiled setups (which must come from the same ModelSetup) and compares.
 // With per_layer, both run in capture mode and every node present in both is compared.
 Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& reference, const Tensor& input, bool per_layer);
+
+// Where a non-finite value first appears: the input itself, else the first node (in graph order, so every earlier
+// node, hence all of this node's inputs, held finite values) whose captured output holds a NaN or an Inf. Runs
+// `input` once in capture mode. Empty when every captured value is finite or the device captures nothing.
+struct NonFiniteOrigin {
+    std::string layer;    // node name; empty when the input itself is non-finite
+    std::string op;
+    int64_t element = 0;  // flat index into that node's output (or the input)
+    bool nan = true;      // NaN, else +-Inf
+    std::string describe() const;
+};
+Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const Tensor& input);
 
 std::string format_layer_table(const std::vector<LayerAgreement>& layers, size_t limit);
 

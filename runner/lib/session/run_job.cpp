@@ -264,9 +264,21 @@ Result<RunResult> run_job(const PluginRegistry& registry, const RunRequest& rq, 
     // Non-finite outputs are never a valid run, whatever the thresholds say.
     if (rq.predict) {
         const auto bad = std::find_if(r.logits.data.begin(), r.logits.data.end(), [](float v) { return !std::isfinite(v); });
-        if (bad != r.logits.data.end())
-            r.invalid_reasons.push_back("the outputs hold non-finite values (" + std::string(std::isnan(*bad) ? "NaN" : "Inf") +
-                                        " at element " + std::to_string(bad - r.logits.data.begin()) + ")");
+        if (bad != r.logits.data.end()) {
+            std::string reason = "the outputs hold non-finite values (" + std::string(std::isnan(*bad) ? "NaN" : "Inf") +
+                                 " at element " + std::to_string(bad - r.logits.data.begin()) + ")";
+            // With a reference or per-layer capture asked, say where it started: one capture run of the batch holding
+            // the first bad item (only on this failure path, so a valid run pays nothing).
+            if (!rq.reference.empty() || rq.per_layer_pcc) {
+                const int64_t classes = r.logits.shape.back();
+                const int64_t item = classes > 0 ? (bad - r.logits.data.begin()) / classes : 0;
+                const size_t batch_index = std::min(static_cast<size_t>(item / std::max<int64_t>(setup.batch, 1)), inputs.batches.size() - 1);
+                auto origin = first_non_finite_layer(dev, inputs.batches[batch_index]);
+                if (!origin) return origin.status().with_context("locating the first non-finite layer");
+                if (*origin) reason += "; " + (*origin)->describe();
+            }
+            r.invalid_reasons.push_back(std::move(reason));
+        }
     }
     notify(RunStage::Predicted, r);
 
