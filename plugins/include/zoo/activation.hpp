@@ -17,7 +17,9 @@
     X(A, Relu, "relu", Clamp)                     \
     X(A, Relu6, "relu6", Clamp)                   \
     X(A, Hardswish, "hardswish", Computed)        \
-    X(A, Hardsigmoid, "hardsigmoid", Computed)
+    X(A, Hardsigmoid, "hardsigmoid", Computed)    \
+    X(A, Silu, "silu", Computed)                  \
+    X(A, Sigmoid, "sigmoid", Computed)
 
 // ZOO_ACTIVATION_LIST(X) calls X(enum name, printable name, category) for each activation.
 #define ZOO_ACTIVATION_ENTRY__(X, name, text, category) X(name, text, category)
@@ -83,6 +85,20 @@ struct ActivationFormula<ActivationId::Hardswish> {
         return x * t / M::c(6.0f);
     }
 };
+// silu = x * sigmoid(x), evaluated as ATen's CPU kernel does: x / (1 + exp(-x)). For x below about -88 exp(-x) is inf
+// and the result is -0, as torch gives.
+template <>
+struct ActivationFormula<ActivationId::Silu> {
+    template <class M>
+    static typename M::T apply(typename M::T x) { return x / (M::c(1.0f) + M::exp(-x)); }
+};
+// sigmoid = 1 / (1 + exp(-x))
+template <>
+struct ActivationFormula<ActivationId::Sigmoid> {
+    template <class M>
+    static typename M::T apply(typename M::T x) { return M::c(1.0f) / (M::c(1.0f) + M::exp(-x)); }
+};
+
 // The fp32 reference of an activation.
 inline float activation_reference(ActivationId a, float x) {
     switch (a) {
