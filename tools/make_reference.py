@@ -29,7 +29,7 @@ import torch
 import torchvision
 from torchvision import models as tvm
 
-SCRIPT_VERSION = 2
+SCRIPT_VERSION = 3
 
 # Activation scale the calibration aims for at every BatchNorm / conv / linear output (RMS). 2 rather than 1 so the
 # piecewise parts of the activations are all exercised often: hardswish's zero (x < -3) and identity (x > 3) regions,
@@ -71,6 +71,18 @@ def v2(width, cases=ONE, init="calibrated"):
     }
 
 
+def efficientnet_b0(cases=ONE, init="calibrated"):
+    return {
+        "id": "efficientnet_b0" + ("_tvinit" if init == "torchvision" else ""),
+        "init": init,
+        "model": "efficientnet",
+        "variant": "b0",
+        "settings": {},
+        "build": lambda: tvm.efficientnet_b0(weights=None),
+        "cases": cases,
+    }
+
+
 CONFIGS = [
     v3("large", 1.0, cases=SQUARE),
     v3("large", 0.75),
@@ -81,6 +93,7 @@ CONFIGS = [
     v3("small", 1.0, reduced_tail=True, dilated=True),
     v2(1.0, cases=SQUARE),
     v2(0.5),
+    efficientnet_b0(cases=SQUARE),
     v2(1.4),  # the last conv grows to 1792 = md(1280 * 1.4) only when width > 1
     # torchvision's own initialisation (kaiming-normal convs, unit BatchNorm, N(0, 0.01) classifiers), untouched: the
     # "random weights" of tt-metal's PCC thresholds. Such networks damp perturbations, where the calibrated ones above
@@ -88,6 +101,7 @@ CONFIGS = [
     v3("large", 1.0, init="torchvision"),
     v3("small", 1.0, init="torchvision"),
     v2(1.0, init="torchvision"),
+    efficientnet_b0(init="torchvision"),
 ]
 
 

@@ -102,16 +102,7 @@ void from_dense(const Layout& l, const float* src, float* dst) {
     }
 }
 
-Act act_of(OpKind op) {
-    switch (op) {
-        case OpKind::Relu: return Act::Relu;
-        case OpKind::Relu6: return Act::Relu6;
-        case OpKind::Hardswish: return Act::Hardswish;
-        case OpKind::Hardsigmoid: return Act::Hardsigmoid;
-        default: return Act::None;
-    }
-}
-bool is_activation(OpKind op) { return act_of(op) != Act::None; }
+Act act_of(OpKind op) { return is_activation(op) ? act_for(activation_of(op)) : Act::None; }
 
 Status node_error(const Node& n, const std::string& what) {
     return Status::error("cpu: node '" + n.name + "' (" + op_name(n.op) + "): " + what);
@@ -386,10 +377,10 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
             }
             return Status::ok();
         }
-        case OpKind::Relu:
-        case OpKind::Relu6:
-        case OpKind::Hardswish:
-        case OpKind::Hardsigmoid: {
+#define ZOO_CPU_ACTIVATION_CASE__(name, text, category) case OpKind::name:
+            ZOO_ACTIVATION_LIST(ZOO_CPU_ACTIVATION_CASE__)
+#undef ZOO_CPU_ACTIVATION_CASE__
+        {
             const int64_t count = out.floats();
             const Act a = act_of(n.op);
             step.fn = [count, a, in0, last](StepContext& ctx) { activation(ctx.plan.ptr(in0), ctx.plan.ptr(last), count, a); };
@@ -498,6 +489,7 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
         if (m_is_output[static_cast<size_t>(node)] || m_readers[static_cast<size_t>(node)].size() != 1) return -1;
         return m_readers[static_cast<size_t>(node)][0];
     };
+    const std::vector<int> uses = m_graph.use_counts();
     for (size_t i = 0; i < count; ++i) {
         const Node& n = m_graph.nodes[i];
         if (taken[i] || n.op == OpKind::Input || plan.root[i] != static_cast<int>(i)) continue;
@@ -505,11 +497,9 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
         const bool fusable_head =
             n.op == OpKind::Conv2d || (n.op == OpKind::Linear && !m_layouts[static_cast<size_t>(n.inputs[0])].spatial);
         if (fused && fusable_head) {
-            int r = sole_reader(group.back());
-            if (r >= 0 && is_activation(m_graph.nodes[static_cast<size_t>(r)].op)) {
-                group.push_back(r);
-                r = sole_reader(r);
-            }
+            int r = fusable_activation(m_graph, group.back(), uses);
+            if (r >= 0) group.push_back(r);
+            r = sole_reader(group.back());
             if (r >= 0 && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
                 const Node& add = m_graph.nodes[static_cast<size_t>(r)];
                 const int other = add.inputs[0] == group.back() ? add.inputs[1] : add.inputs[0];

@@ -63,13 +63,7 @@ int GraphBuilder::unary(const std::string& name, int in, OpKind op) {
 }
 
 int GraphBuilder::activation(const std::string& name, int in, Activation act) {
-    switch (act) {
-        case Activation::None: return in;
-        case Activation::ReLU: return unary(name, in, OpKind::Relu);
-        case Activation::ReLU6: return unary(name, in, OpKind::Relu6);
-        case Activation::Hardswish: return unary(name, in, OpKind::Hardswish);
-    }
-    return in;
+    return act.id ? unary(name, in, op_of(*act.id)) : in;
 }
 
 int GraphBuilder::binary(const std::string& name, int a, int b, OpKind op) {
@@ -135,13 +129,13 @@ int conv_bn_act(GraphBuilder& b, const std::string& prefix, int in, const ConvBn
     return b.activation(prefix + ".2", x, spec.act);
 }
 
-int squeeze_excite(GraphBuilder& b, const std::string& prefix, int in, int64_t squeeze_channels) {
+int squeeze_excite(GraphBuilder& b, const std::string& prefix, int in, const SqueezeExciteSpec& spec) {
     int64_t channels = b.channels(in);
     int s = b.global_avg_pool(prefix + ".avgpool", in);
-    s = b.conv(prefix + ".fc1", s, conv_attrs(channels, squeeze_channels, 1, 1, 1, 1, true));
-    s = b.unary(prefix + ".activation", s, OpKind::Relu);
-    s = b.conv(prefix + ".fc2", s, conv_attrs(squeeze_channels, channels, 1, 1, 1, 1, true));
-    s = b.unary(prefix + ".scale_activation", s, OpKind::Hardsigmoid);
+    s = b.conv(prefix + ".fc1", s, conv_attrs(channels, spec.squeeze_channels, 1, 1, 1, 1, true));
+    s = b.activation(prefix + ".activation", s, spec.activation);
+    s = b.conv(prefix + ".fc2", s, conv_attrs(spec.squeeze_channels, channels, 1, 1, 1, 1, true));
+    s = b.activation(prefix + ".scale_activation", s, spec.scale_activation);
     return b.binary(prefix, s, in, OpKind::Mul);
 }
 
@@ -158,8 +152,11 @@ int inverted_residual(GraphBuilder& b, const std::string& prefix, int in, const 
     x = conv_bn_act(b, base + std::to_string(layer++), x,
                     {spec.expanded_channels, spec.kernel, dw_stride, spec.dilation, spec.expanded_channels, spec.act,
                      spec.bn_eps});
-    if (spec.squeeze_excite)
-        x = squeeze_excite(b, base + std::to_string(layer++), x, make_divisible(static_cast<double>(spec.expanded_channels / 4), 8));
+    if (spec.squeeze_excite) {
+        SqueezeExciteSpec se = spec.se;
+        if (se.squeeze_channels == 0) se.squeeze_channels = make_divisible(static_cast<double>(spec.expanded_channels / 4), 8);
+        x = squeeze_excite(b, base + std::to_string(layer++), x, se);
+    }
     if (spec.flat_projection) {
         x = b.conv(base + std::to_string(layer), x, conv_attrs(spec.expanded_channels, spec.out_channels, 1, 1, 1, 1, false));
         x = b.batchnorm(base + std::to_string(layer + 1), x, spec.out_channels, spec.bn_eps);

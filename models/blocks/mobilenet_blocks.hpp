@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "zoo/graph.hpp"
@@ -12,7 +13,18 @@ namespace zoo::models {
 // torchvision's _make_divisible: nearest multiple of `divisor`, never below `divisor` nor more than 10% below v.
 int64_t make_divisible(double v, int64_t divisor = 8);
 
-enum class Activation { None, ReLU, ReLU6, Hardswish };
+// The activation of a block: none, or any SDK activation (zoo/activation.hpp), so a new activation needs no change here.
+// ReLU / ReLU6 / Hardswish are the spellings the MobileNet plugins were written with.
+struct Activation {
+    std::optional<ActivationId> id;
+    constexpr Activation() = default;
+    constexpr Activation(ActivationId a) : id(a) {}  // NOLINT: implicit, so ActivationId::Silu can be passed directly
+    static const Activation None, ReLU, ReLU6, Hardswish;
+};
+inline constexpr Activation Activation::None{};
+inline constexpr Activation Activation::ReLU{ActivationId::Relu};
+inline constexpr Activation Activation::ReLU6{ActivationId::Relu6};
+inline constexpr Activation Activation::Hardswish{ActivationId::Hardswish};
 
 // Appends nodes to a graph; each call returns the index of the node whose output is the block's output.
 class GraphBuilder {
@@ -52,11 +64,17 @@ struct ConvBnActSpec {
 };
 int conv_bn_act(GraphBuilder& b, const std::string& prefix, int in, const ConvBnActSpec& spec);
 
-// torchvision's SqueezeExcitation with Hardsigmoid scale: <prefix>.avgpool, .fc1 (1x1 conv with bias), .activation
-// (ReLU), .fc2, .scale_activation, and the multiply named <prefix> (the module's output).
-int squeeze_excite(GraphBuilder& b, const std::string& prefix, int in, int64_t squeeze_channels);
+// torchvision's SqueezeExcitation: <prefix>.avgpool, .fc1 (1x1 conv with bias), .activation, .fc2, .scale_activation,
+// and the multiply named <prefix> (the module's output). MobileNetV3 uses ReLU + Hardsigmoid, EfficientNet SiLU + Sigmoid.
+struct SqueezeExciteSpec {
+    int64_t squeeze_channels = 0;
+    Activation activation = Activation::ReLU;
+    Activation scale_activation{ActivationId::Hardsigmoid};
+};
+int squeeze_excite(GraphBuilder& b, const std::string& prefix, int in, const SqueezeExciteSpec& spec);
 
-// One inverted residual block, V2 or V3 style.
+// One inverted residual block, V2 or V3 style, or EfficientNet's MBConv (V3-style naming, its stochastic depth being the
+// identity at inference).
 struct InvertedResidualSpec {
     int64_t expanded_channels = 0;
     int64_t out_channels = 0;
@@ -65,6 +83,9 @@ struct InvertedResidualSpec {
     int64_t dilation = 1;  // a dilated block runs its depthwise conv with stride 1 (torchvision V3)
     bool expand = true;    // whether a 1x1 expansion conv exists
     bool squeeze_excite = false;
+    // The squeeze-excite's width and activations. squeeze_channels 0 is MobileNetV3's make_divisible(expanded / 4, 8);
+    // EfficientNet's MBConv passes max(1, in / 4) with SiLU and Sigmoid.
+    SqueezeExciteSpec se;
     Activation act = Activation::ReLU6;
     double bn_eps = 1e-5;
     // Naming: V2 keeps its layers in "conv" and its projection as a bare conv + BN (conv.N, conv.N+1);

@@ -17,6 +17,14 @@ struct BneckRow {
     std::string source;
 };
 
+// The table's activation codes: RE (ReLU) or HS (Hardswish).
+Result<Activation> parse_activation(const SpecValue& v) {
+    ZOO_ASSIGN_OR_RETURN(std::string act, v.as_string());
+    if (act == "RE") return Activation::ReLU;
+    if (act == "HS") return Activation::Hardswish;
+    return Status::error(v.source() + ": activation must be RE (ReLU) or HS (Hardswish), found '" + act + "'");
+}
+
 // Columns: in, kernel, expanded, out, se, activation (RE|HS), stride, tail ("-" or the channel fields the reduced
 // tail divides, e.g. "exp/out").
 Result<BneckRow> parse_row(const SpecValue& row) {
@@ -28,14 +36,7 @@ Result<BneckRow> parse_row(const SpecValue& row) {
     ZOO_ASSIGN_OR_RETURN(r.expanded, c[2].as_int());
     ZOO_ASSIGN_OR_RETURN(r.out, c[3].as_int());
     ZOO_ASSIGN_OR_RETURN(r.se, c[4].as_bool());
-    ZOO_ASSIGN_OR_RETURN(std::string act, c[5].as_string());
-    if (act == "RE") {
-        r.act = Activation::ReLU;
-    } else if (act == "HS") {
-        r.act = Activation::Hardswish;
-    } else {
-        return Status::error(c[5].source() + ": activation must be RE (ReLU) or HS (Hardswish), found '" + act + "'");
-    }
+    ZOO_ASSIGN_OR_RETURN(r.act, parse_activation(c[5]));
     ZOO_ASSIGN_OR_RETURN(r.stride, c[6].as_int());
     if (r.in <= 0 || r.expanded <= 0 || r.out <= 0)
         return Status::error(row.source() + ": channel counts must be positive");
@@ -63,7 +64,9 @@ class MobileNetV3 final : public ModelPlugin {
 public:
     std::vector<ModelVariant> variants() const noexcept override {
         return {{"large", "mobilenetv3_large", "MobileNetV3-Large (torchvision mobilenet_v3_large)"},
-                {"small", "mobilenetv3_small", "MobileNetV3-Small (torchvision mobilenet_v3_small)"}};
+                {"small", "mobilenetv3_small", "MobileNetV3-Small (torchvision mobilenet_v3_small)"},
+                {"large_minimalistic", "mobilenetv3_large_minimalistic", "MobileNetV3-Large-minimalistic (TF reference)"},
+                {"small_minimalistic", "mobilenetv3_small_minimalistic", "MobileNetV3-Small-minimalistic (TF reference)"}};
     }
 
     Result<Graph> build(const SpecValue& spec) const noexcept override {
@@ -77,7 +80,7 @@ public:
 private:
     static Result<Graph> build_graph(const SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "resolution", "in_channels", "num_classes", "width_mult",
-                                 "reduced_tail", "dilated", "dropout", "bn_eps", "blocks", "last_channel"}));
+                                 "reduced_tail", "dilated", "dropout", "bn_eps", "blocks", "last_channel", "head_activation"}));
         ZOO_ASSIGN_OR_RETURN(auto resolution, read_resolution(spec));
         ZOO_ASSIGN_OR_RETURN(int64_t in_channels, read_int(spec, "in_channels", 3, 1));
         ZOO_ASSIGN_OR_RETURN(int64_t num_classes, read_int(spec, "num_classes", 1000, 1));
@@ -89,6 +92,11 @@ private:
         ZOO_ASSIGN_OR_RETURN(const SpecValue* last_value, spec.get("last_channel"));
         ZOO_ASSIGN_OR_RETURN(int64_t last_channel, last_value->as_int());
         ZOO_ASSIGN_OR_RETURN(const SpecValue* table, read_table(spec, "blocks", 8));
+        // Stem, last conv and classifier hidden layer: Hardswish in torchvision, ReLU in the minimalistic variants.
+        Activation head_act = Activation::Hardswish;
+        if (const SpecValue* h = spec.find("head_activation")) {
+            ZOO_ASSIGN_OR_RETURN(head_act, parse_activation(*h));
+        }
 
         const int64_t rd = reduced_tail ? 2 : 1;
         const int64_t dilation = dilated ? 2 : 1;
@@ -107,7 +115,7 @@ private:
             if (r.reduce_out) r.out /= rd;
             rows.push_back(r);
         }
-        x = conv_bn_act(b, "features.0", x, {adjust(rows.front().in), 3, 2, 1, 1, Activation::Hardswish, eps});
+        x = conv_bn_act(b, "features.0", x, {adjust(rows.front().in), 3, 2, 1, 1, head_act, eps});
 
         int index = 1;
         for (const auto& r : rows) {
@@ -130,14 +138,14 @@ private:
             x = inverted_residual(b, "features." + std::to_string(index++), x, s);
         }
         const int64_t last_in = b.channels(x);
-        x = conv_bn_act(b, "features." + std::to_string(index), x, {6 * last_in, 1, 1, 1, 1, Activation::Hardswish, eps});
+        x = conv_bn_act(b, "features." + std::to_string(index), x, {6 * last_in, 1, 1, 1, 1, head_act, eps});
         const int64_t head_in = 6 * last_in;
         const int64_t head_hidden = adjust(last_channel / rd);
 
         x = b.global_avg_pool("avgpool", x);
         x = b.flatten("flatten", x);
         x = b.linear("classifier.0", x, head_in, head_hidden);
-        x = b.unary("classifier.1", x, OpKind::Hardswish);
+        x = b.activation("classifier.1", x, head_act);
         x = b.dropout("classifier.2", x, dropout);
         x = b.linear("classifier.3", x, head_hidden, num_classes);
         b.output(x);

@@ -3,12 +3,15 @@
 // the padded channel layout and an aligned, zero-initialised float buffer.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <utility>
+
+#include "zoo/activation.hpp"
 
 namespace zoo::kernels {
 
@@ -30,59 +33,38 @@ inline void store(float* p, Vec v) { *reinterpret_cast<VecU*>(p) = v; }
 // Written as an initializer (not Vec{} + x, which must keep a scalar 0 + x for -0.0) so it is one vbroadcastss.
 inline Vec splat(float x) { return Vec{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
-enum class Act : uint8_t { None, Relu, Relu6, Hardswish, Hardsigmoid };
+// The fused activation of a kernel: none, or one of zoo/activation.hpp's list (same order, so Act k+1 is ActivationId k).
+enum class Act : uint8_t {
+    None,
+#define ZOO_KERNEL_ACT__(name, text, category) name,
+    ZOO_ACTIVATION_LIST(ZOO_KERNEL_ACT__)
+#undef ZOO_KERNEL_ACT__
+};
+inline Act act_for(ActivationId a) { return static_cast<Act>(static_cast<uint8_t>(a) + 1); }
+constexpr ActivationId activation_id(Act a) { return static_cast<ActivationId>(static_cast<uint8_t>(a) - 1); }
 const char* act_name(Act act);
 
-// Scalar and vector activations. The formulas (and their evaluation order) follow ATen's CPU kernels so the golden
-// matches PyTorch bit for bit: hardswish = x * min(max(x + 3, 0), 6) / 6, hardsigmoid = min(max(x + 3, 0), 6) / 6.
-// Written with "x < 0 ? 0 : x" so a NaN propagates like torch.relu.
-inline float apply_act(Act act, float x) {
-    switch (act) {
-        case Act::None: return x;
-        case Act::Relu: return x < 0.0f ? 0.0f : x;
-        case Act::Relu6: {
-            float t = x < 0.0f ? 0.0f : x;
-            return t > 6.0f ? 6.0f : t;
-        }
-        case Act::Hardswish: {
-            float t = x + 3.0f;
-            t = t < 0.0f ? 0.0f : t;
-            t = t > 6.0f ? 6.0f : t;
-            return x * t / 6.0f;
-        }
-        case Act::Hardsigmoid: {
-            float t = x + 3.0f;
-            t = t < 0.0f ? 0.0f : t;
-            t = t > 6.0f ? 6.0f : t;
-            return t / 6.0f;
-        }
+// Scalar activation: the SDK's fp32 reference (ATen's formulas, so the golden matches PyTorch).
+inline float apply_act(Act act, float x) { return act == Act::None ? x : activation_reference(activation_id(act), x); }
+
+// The vector arithmetic the SDK formulas are evaluated with in the kernels' epilogue: the same expression, lane-wise.
+struct VecMath {
+    using T = Vec;
+    static Vec c(float v) { return splat(v); }
+    // No vector exp in the GCC extensions: per lane with the scalar exp, so vector and scalar results are identical.
+    static Vec exp(Vec x) {
+        Vec r;
+        for (int i = 0; i < kVecWidth; ++i) r[i] = std::exp(x[i]);
+        return r;
     }
-    return x;
-}
+};
 
 template <Act A>
 inline Vec act_vec(Vec x) {
-    const Vec zero = splat(0.0f);
     if constexpr (A == Act::None) {
         return x;
-    } else if constexpr (A == Act::Relu) {
-        return x < zero ? zero : x;
-    } else if constexpr (A == Act::Relu6) {
-        const Vec six = splat(6.0f);
-        Vec t = x < zero ? zero : x;
-        return t > six ? six : t;
-    } else if constexpr (A == Act::Hardswish) {
-        const Vec six = splat(6.0f);
-        Vec t = x + splat(3.0f);
-        t = t < zero ? zero : t;
-        t = t > six ? six : t;
-        return x * t / six;
     } else {
-        const Vec six = splat(6.0f);
-        Vec t = x + splat(3.0f);
-        t = t < zero ? zero : t;
-        t = t > six ? six : t;
-        return t / six;
+        return ActivationFormula<activation_id(A)>::template apply<VecMath>(x);
     }
 }
 
@@ -92,10 +74,10 @@ template <class F>
 inline void dispatch_act(Act act, F&& f) {
     switch (act) {
         case Act::None: f.template operator()<Act::None>(); break;
-        case Act::Relu: f.template operator()<Act::Relu>(); break;
-        case Act::Relu6: f.template operator()<Act::Relu6>(); break;
-        case Act::Hardswish: f.template operator()<Act::Hardswish>(); break;
-        case Act::Hardsigmoid: f.template operator()<Act::Hardsigmoid>(); break;
+#define ZOO_KERNEL_DISPATCH__(name, text, category) \
+    case Act::name: f.template operator()<Act::name>(); break;
+        ZOO_ACTIVATION_LIST(ZOO_KERNEL_DISPATCH__)
+#undef ZOO_KERNEL_DISPATCH__
     }
 }
 

@@ -28,10 +28,10 @@ void parallel_chunks(int64_t count, int64_t grain, F&& body) {
 const char* act_name(Act act) {
     switch (act) {
         case Act::None: return "none";
-        case Act::Relu: return "relu";
-        case Act::Relu6: return "relu6";
-        case Act::Hardswish: return "hardswish";
-        case Act::Hardsigmoid: return "hardsigmoid";
+#define ZOO_KERNEL_ACT_NAME__(name, text, category) \
+    case Act::name: return text;
+        ZOO_ACTIVATION_LIST(ZOO_KERNEL_ACT_NAME__)
+#undef ZOO_KERNEL_ACT_NAME__
     }
     return "?";
 }

@@ -230,10 +230,9 @@ Status Graph::infer_shapes() {
                 n.output_shape = x;
                 break;
             }
-            case OpKind::Relu:
-            case OpKind::Relu6:
-            case OpKind::Hardswish:
-            case OpKind::Hardsigmoid:
+#define ZOO_ACTIVATION_CASE__(name, text, category) case OpKind::name:
+            ZOO_ACTIVATION_LIST(ZOO_ACTIVATION_CASE__)
+#undef ZOO_ACTIVATION_CASE__
             case OpKind::Dropout:
                 n.output_shape = in_shape(0);
                 break;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <exception>
 
+#include "zoo/activation.hpp"
+
 namespace zoo {
 
 namespace {
@@ -124,13 +126,11 @@ Status compute(const Node& node, const std::vector<const Tensor*>& in, const Wei
             }
             return Status::ok();
         }
-        // Activation formulas as PyTorch documents them (torch.nn.ReLU, ReLU6, Hardswish, Hardsigmoid).
-        case OpKind::Relu: return elementwise(*in[0], out, [](double x) { return std::max(x, 0.0); });
-        case OpKind::Relu6: return elementwise(*in[0], out, [](double x) { return std::min(std::max(x, 0.0), 6.0); });
-        case OpKind::Hardswish:
-            return elementwise(*in[0], out, [](double x) { return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; });
-        case OpKind::Hardsigmoid:
-            return elementwise(*in[0], out, [](double x) { return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; });
+        // Every activation through its one definition (zoo/activation.hpp).
+#define ZOO_REFERENCE_ACTIVATION__(name, text, category) case OpKind::name:
+        ZOO_ACTIVATION_LIST(ZOO_REFERENCE_ACTIVATION__)
+#undef ZOO_REFERENCE_ACTIVATION__
+            return elementwise(*in[0], out, [&](double x) { return activation_reference(node.op, static_cast<float>(x)); });
         case OpKind::Add:
         case OpKind::Mul:
             for (int64_t e = 0; e < out.numel(); ++e) {

@@ -107,7 +107,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Param{"mobilenetv3_large", "pth_zip"}, Param{"mobilenetv3_large", "pth_legacy"},
                       Param{"mobilenetv3_large", "safetensors"}, Param{"mobilenetv3_small", "pth_zip"},
                       Param{"mobilenetv3_small", "pth_legacy"}, Param{"mobilenetv3_small", "safetensors"},
-                      Param{"mobilenetv2", "pth_zip"}, Param{"mobilenetv2", "pth_legacy"}, Param{"mobilenetv2", "safetensors"}),
+                      Param{"mobilenetv2", "pth_zip"}, Param{"mobilenetv2", "pth_legacy"}, Param{"mobilenetv2", "safetensors"},
+                      Param{"efficientnet", "pth_zip"}, Param{"efficientnet", "pth_legacy"},
+                      Param{"efficientnet", "safetensors"}),
     [](const ::testing::TestParamInfo<Param>& info) { return info.param.family + "_" + info.param.format; });
 
 TEST(VsTorchvisionErrors, WeightsOfAnotherModelAreRefusedNamingTensorsAndShapes) {

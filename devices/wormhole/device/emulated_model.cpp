@@ -216,11 +216,12 @@ public:
     ActivationStep(Act act, const LayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
-        // relu and relu6 only select or clamp (0 and 6 are representable): a bf16 input stays bf16 in Dst, and a value
-        // already in the output's format stays exactly representable (a clamp can only lower a block's exponent, whose
-        // finer grid holds the coarser one's values).
+        // A clamp activation (relu, relu6) only selects or clamps (0 and 6 are representable): a bf16 input stays bf16 in
+        // Dst, and a value already in the output's format stays exactly representable (a clamp can only lower a block's
+        // exponent, whose finer grid holds the coarser one's values).
         const DataFormat f = in[0]->format;
-        const bool selects = (m_act == Act::Relu || m_act == Act::Relu6) && f != DataFormat::Float32;
+        const bool selects = m_act != Act::None && activation_category(activation_id(m_act)) == ActivationCategory::Clamp &&
+                             f != DataFormat::Float32;
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
         if (selects && fits_output) {
@@ -415,18 +416,7 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
     return out;
 }
 
-Act act_of(UnaryFunction f) {
-    switch (f) {
-        case UnaryFunction::Relu: return Act::Relu;
-        case UnaryFunction::Relu6: return Act::Relu6;
-        case UnaryFunction::Hardsigmoid: return Act::Hardsigmoid;
-        case UnaryFunction::Hardswish: return Act::Hardswish;
-        case UnaryFunction::None:
-        case UnaryFunction::AddScalar:
-        case UnaryFunction::MulScalar: return Act::None;
-    }
-    return Act::None;
-}
+Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activation_of(f)) : Act::None; }
 
 Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
     const auto& a = node.attr<Conv2dAttrs>();

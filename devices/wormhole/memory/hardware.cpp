@@ -254,13 +254,18 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
                                                       "halo_setup_cycles", "single_buffer_stall_fraction",
                                                       "split_reader_efficiency"}));
         auto& p = hw.perf;
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu_instructions_per_pass",
-                                                            {"relu", "relu6", "hardsigmoid", "hardswish", "softmax"}));
+        // One entry per SDK activation (by its name) plus softmax: an activation the table does not cost is an error
+        // naming it, so a new activation is never modelled as free.
+        std::vector<std::string> sfpu_keys{"softmax"};
+        for (ActivationId a : kAllActivations) sfpu_keys.push_back(activation_name(a));
+        ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu_instructions_per_pass", sfpu_keys));
         const std::string sp = "perf.sfpu_instructions_per_pass";
-        ZOO_TRY(r.integer(*sf, sp, "relu", p.sfpu_relu, 1));
-        ZOO_TRY(r.integer(*sf, sp, "relu6", p.sfpu_relu6, 1));
-        ZOO_TRY(r.integer(*sf, sp, "hardsigmoid", p.sfpu_hardsigmoid, 1));
-        ZOO_TRY(r.integer(*sf, sp, "hardswish", p.sfpu_hardswish, 1));
+        for (ActivationId a : kAllActivations) {
+            if (!sf->find(activation_name(a)))
+                return Status::error(sf->source() + ": " + sp + " has no entry for activation '" + activation_name(a) +
+                                     "' (every activation the SDK defines needs its SFPU instruction count)");
+            ZOO_TRY(r.integer(*sf, sp, activation_name(a), p.sfpu_activation[static_cast<size_t>(a)], 1));
+        }
         ZOO_TRY(r.integer(*sf, sp, "softmax", p.sfpu_softmax, 1));
         ZOO_TRY(r.integer(*s, "perf", "op_launch_cycles", p.op_launch_cycles, 0));
         ZOO_TRY(r.integer(*s, "perf", "conv_setup_cycles", p.conv_setup_cycles, 0));

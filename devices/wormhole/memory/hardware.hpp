@@ -5,8 +5,10 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <iterator>
 #include <string>
 
+#include "zoo/activation.hpp"
 #include "zoo/layer_config.hpp"
 #include "zoo/spec_value.hpp"
 #include "zoo/status.hpp"
@@ -123,7 +125,11 @@ struct WormholeHardware {
 
     // Performance model constants that the reference does not publish (assumed or calibrated; see the YAML sources).
     struct Perf {
-        int64_t sfpu_relu = 0, sfpu_relu6 = 0, sfpu_hardsigmoid = 0, sfpu_hardswish = 0, sfpu_softmax = 0;  // per pass
+        // SFPU instructions per pass of each SDK activation, indexed by ActivationId (keyed by activation name in the
+        // YAML; every activation must have one), and of softmax.
+        std::array<int64_t, std::size(kAllActivations)> sfpu_activation{};
+        int64_t sfpu_softmax = 0;
+        int64_t sfpu(ActivationId a) const { return sfpu_activation[static_cast<size_t>(a)]; }
         int64_t op_launch_cycles = 0;
         int64_t conv_setup_cycles = 0;
         int64_t noc_request_issue_cycles = 0;

@@ -124,13 +124,13 @@ private:
     int64_t sfpu_instructions(UnaryFunction f) const {
         switch (f) {
             case UnaryFunction::None: return 0;
-            case UnaryFunction::Relu: return m_hw.perf.sfpu_relu;
-            case UnaryFunction::Relu6: return m_hw.perf.sfpu_relu6;
-            case UnaryFunction::Hardsigmoid: return m_hw.perf.sfpu_hardsigmoid;
-            case UnaryFunction::Hardswish: return m_hw.perf.sfpu_hardswish;
             // load, one multiply-add, store: as the cheapest clamp
             case UnaryFunction::AddScalar:
-            case UnaryFunction::MulScalar: return m_hw.perf.sfpu_relu;
+            case UnaryFunction::MulScalar: return m_hw.perf.sfpu(ActivationId::Relu);
+#define ZOO_WH_SFPU_COST__(name, text, category) case UnaryFunction::name:
+            ZOO_ACTIVATION_LIST(ZOO_WH_SFPU_COST__)
+#undef ZOO_WH_SFPU_COST__
+                return m_hw.perf.sfpu(activation_of(f));
         }
         return 0;
     }

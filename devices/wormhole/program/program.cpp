@@ -1,6 +1,7 @@
 #include "program/program.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -17,15 +18,31 @@ const char* device_op_code_name(DeviceOpCode code) {
     return "?";
 }
 
+UnaryFunction unary_of(ActivationId a) { return static_cast<UnaryFunction>(static_cast<uint8_t>(a) + 1); }
+bool is_activation_function(UnaryFunction f) { return f != UnaryFunction::None && f < UnaryFunction::AddScalar; }
+ActivationId activation_of(UnaryFunction f) { return static_cast<ActivationId>(static_cast<uint8_t>(f) - 1); }
+
 const char* unary_function_name(UnaryFunction f) {
     switch (f) {
         case UnaryFunction::None: return "NONE";
-        case UnaryFunction::Relu: return "RELU";
-        case UnaryFunction::Relu6: return "RELU6";
-        case UnaryFunction::Hardsigmoid: return "HARDSIGMOID";
-        case UnaryFunction::Hardswish: return "HARDSWISH";
         case UnaryFunction::AddScalar: return "ADD_UNARY_SFPU";
         case UnaryFunction::MulScalar: return "MUL_UNARY_SFPU";
+#define ZOO_WH_UNARY_CASE__(name, text, category) case UnaryFunction::name:
+        ZOO_ACTIVATION_LIST(ZOO_WH_UNARY_CASE__)
+#undef ZOO_WH_UNARY_CASE__
+        {
+            // Built once: the activation names in capitals, as tt-metal spells its UnaryOpType.
+            static const std::vector<std::string> upper = [] {
+                std::vector<std::string> names;
+                for (ActivationId a : kAllActivations) {
+                    std::string t = activation_name(a);
+                    for (char& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                    names.push_back(t);
+                }
+                return names;
+            }();
+            return upper[static_cast<size_t>(activation_of(f))].c_str();
+        }
     }
     return "?";
 }
@@ -129,15 +146,10 @@ TensorPlacement restyle(const TensorPlacement& like, DataFormat dtype, bool row_
     return make_interleaved(like.kind, {like.rows, like.cols}, dtype, row_major, hw);
 }
 
-UnaryFunction unary_of(OpKind op) {
-    switch (op) {
-        case OpKind::Relu: return UnaryFunction::Relu;
-        case OpKind::Relu6: return UnaryFunction::Relu6;
-        case OpKind::Hardsigmoid: return UnaryFunction::Hardsigmoid;
-        case OpKind::Hardswish: return UnaryFunction::Hardswish;
-        default: return UnaryFunction::None;
-    }
-}
+// ttnn composes hardswish and hardsigmoid from simpler ops when asked (composite_activation); the others are one op.
+bool has_composite(OpKind op) { return op == OpKind::Hardswish || op == OpKind::Hardsigmoid; }
+
+UnaryFunction unary_of(OpKind op) { return is_activation(op) ? zoo::wormhole::unary_of(zoo::activation_of(op)) : UnaryFunction::None; }
 
 // The halo output of one core: for its output rows [c * shard, (c + 1) * shard) of the flattened N*Ho*Wo, the padded
 // input image rows those outputs read ((last_oh - first_oh) * stride_h + (kh - 1) * dilation_h + 1 rows per image
@@ -315,10 +327,10 @@ private:
             case OpKind::Mul: return lower_binary(i, EltwiseFunction::Mul);
             case OpKind::GlobalAvgPool: return lower_pool(i);
             case OpKind::Softmax: return lower_softmax(i);
-            case OpKind::Relu:
-            case OpKind::Relu6:
-            case OpKind::Hardsigmoid:
-            case OpKind::Hardswish: return lower_activation(i);
+#define ZOO_WH_LOWER_ACTIVATION__(name, text, category) case OpKind::name:
+            ZOO_ACTIVATION_LIST(ZOO_WH_LOWER_ACTIVATION__)
+#undef ZOO_WH_LOWER_ACTIVATION__
+                return lower_activation(i);
             case OpKind::BatchNorm: return lower_batchnorm(i);
             case OpKind::Dropout: alias(i, n.inputs[0]); return Status::ok();
             case OpKind::Flatten: return lower_flatten(i);
@@ -375,16 +387,11 @@ private:
 
     // The activation node fused into conv i, or -1.
     int fusable_activation(int i) const {
-        if (!cfg(i).fuse_activation || m_use_counts[static_cast<size_t>(i)] != 1 || is_graph_output(i)) return -1;
-        for (size_t j = static_cast<size_t>(i) + 1; j < m_g.nodes.size(); ++j) {
-            const Node& r = m_g.nodes[j];
-            if (r.inputs.empty() || r.inputs[0] != i) continue;
-            const bool single_op = unary_of(r.op) != UnaryFunction::None &&
-                                   !(m_cfg[j].composite_activation &&
-                                     (r.op == OpKind::Hardswish || r.op == OpKind::Hardsigmoid));
-            return single_op && m_cfg[j].fuse_activation ? static_cast<int>(j) : -1;
-        }
-        return -1;
+        if (!cfg(i).fuse_activation || is_graph_output(i)) return -1;
+        const int j = zoo::fusable_activation(m_g, i, m_use_counts);
+        if (j < 0) return -1;
+        const bool single_op = !(m_cfg[static_cast<size_t>(j)].composite_activation && has_composite(node(j).op));
+        return single_op && m_cfg[static_cast<size_t>(j)].fuse_activation ? j : -1;
     }
 
     // `auto` sharding is what ttnn picks by its NHW-vs-C heuristic; when that choice cannot hold its circular buffers
@@ -608,7 +615,7 @@ private:
             return Status::ok();
         }
         const int x = value_id(n.inputs[0]);
-        const bool composite = cfg(i).composite_activation && (n.op == OpKind::Hardswish || n.op == OpKind::Hardsigmoid);
+        const bool composite = cfg(i).composite_activation && has_composite(n.op);
         if (!composite) {
             ZOO_ASSIGN_OR_RETURN(int out, unary(i, x, unary_of(n.op), 0, n.name, false));
             set_value(i, out);

@@ -93,9 +93,21 @@ enum class DeviceOpCode : uint8_t {
 };
 const char* device_op_code_name(DeviceOpCode code);  // "Conv2dDeviceOperation", ...
 
-// What a Unary op (or the activation fused into a conv) computes on the SFPU.
-enum class UnaryFunction : uint8_t { None, Relu, Relu6, Hardsigmoid, Hardswish, AddScalar, MulScalar };
-const char* unary_function_name(UnaryFunction f);  // "RELU6", "HARDSWISH", "ADD_UNARY_SFPU", ...
+// What a Unary op (or the activation fused into a conv) computes on the SFPU: one of the SDK's activations (in list
+// order after None) or a scalar step of a composite.
+enum class UnaryFunction : uint8_t {
+    None,
+#define ZOO_WH_UNARY_ENUM__(name, text, category) name,
+    ZOO_ACTIVATION_LIST(ZOO_WH_UNARY_ENUM__)
+#undef ZOO_WH_UNARY_ENUM__
+    AddScalar,
+    MulScalar
+};
+// tt-metal's UnaryOpType name: the activation's name in capitals ("RELU6", "HARDSWISH", "SILU"), "ADD_UNARY_SFPU", ...
+const char* unary_function_name(UnaryFunction f);
+UnaryFunction unary_of(ActivationId a);
+bool is_activation_function(UnaryFunction f);
+ActivationId activation_of(UnaryFunction f);  // precondition is_activation_function(f)
 
 enum class EltwiseFunction : uint8_t { Add, Mul };
 

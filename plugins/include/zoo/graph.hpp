@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "zoo/activation.hpp"
 #include "zoo/status.hpp"
 #include "zoo/tensor.hpp"
 
@@ -50,15 +51,15 @@ struct SoftmaxAttrs {
     int64_t axis = -1;
 };
 
+// Every activation (zoo/activation.hpp) is a one-input op without attributes.
+#define ZOO_ACTIVATION_AS_OP__(X, name, text, category) X(name, NoAttrs, text, 1)
+
 // X(enum name, attribute struct, printable name, number of inputs)
 #define ZOO_OP_LIST(X)                                  \
     X(Input, InputAttrs, "input", 0)                    \
     X(Conv2d, Conv2dAttrs, "conv2d", 1)                 \
     X(BatchNorm, BatchNormAttrs, "batchnorm", 1)        \
-    X(Relu, NoAttrs, "relu", 1)                         \
-    X(Relu6, NoAttrs, "relu6", 1)                       \
-    X(Hardswish, NoAttrs, "hardswish", 1)               \
-    X(Hardsigmoid, NoAttrs, "hardsigmoid", 1)           \
+    ZOO_ACTIVATION_TABLE(ZOO_ACTIVATION_AS_OP__, X)     \
     X(Add, NoAttrs, "add", 2)                           \
     X(Mul, NoAttrs, "mul", 2)                           \
     X(GlobalAvgPool, NoAttrs, "global_avg_pool", 1)     \
