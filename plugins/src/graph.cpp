@@ -290,6 +290,20 @@ std::vector<ParamSpec> Graph::expected_params() const {
     return all;
 }
 
+int64_t Graph::mac_count() const {
+    int64_t macs = 0;
+    for (const Node& n : nodes) {
+        if (n.op == OpKind::Conv2d) {
+            const auto& a = n.attr<Conv2dAttrs>();
+            macs += shape_numel(n.output_shape) * (a.in_channels / a.groups) * a.kernel[0] * a.kernel[1];
+        } else if (n.op == OpKind::Linear) {
+            const auto& a = n.attr<LinearAttrs>();
+            macs += shape_numel(n.output_shape) * a.in_features;
+        }
+    }
+    return macs;
+}
+
 int64_t Graph::parameter_count() const {
     int64_t count = 0;
     for (const auto& p : expected_params())
