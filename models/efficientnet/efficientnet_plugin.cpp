@@ -17,11 +17,7 @@ public:
     }
 
     Result<Graph> build(const SpecValue& spec) const noexcept override {
-        try {
-            return build_graph(spec);
-        } catch (const std::exception& e) {
-            return Status::error(std::string("efficientnet: ") + e.what());
-        }
+        return status_guard("efficientnet", [&] { return build_graph(spec); });
     }
 
 private:

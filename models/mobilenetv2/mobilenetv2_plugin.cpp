@@ -15,11 +15,7 @@ public:
     }
 
     Result<Graph> build(const SpecValue& spec) const noexcept override {
-        try {
-            return build_graph(spec);
-        } catch (const std::exception& e) {
-            return Status::error(std::string("mobilenetv2: ") + e.what());
-        }
+        return status_guard("mobilenetv2", [&] { return build_graph(spec); });
     }
 
 private:

@@ -70,11 +70,7 @@ public:
     }
 
     Result<Graph> build(const SpecValue& spec) const noexcept override {
-        try {
-            return build_graph(spec);
-        } catch (const std::exception& e) {
-            return Status::error(std::string("mobilenetv3: ") + e.what());
-        }
+        return status_guard("mobilenetv3", [&] { return build_graph(spec); });
     }
 
 private:

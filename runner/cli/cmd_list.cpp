@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -60,9 +61,13 @@ int run_list(const std::vector<std::string>& plugin_dirs, const ListOptions& opt
             std::cout << "v" << std::setw(8) << j["version"].get<std::string>() << " ABI " << j["abi"].get<std::string>() << "  "
                       << j["path"].get<std::string>() << "\n";
             if (models) {
-                for (const auto& v : j["variants"])
-                    std::cout << "      variant " << std::setw(10) << v["name"].get<std::string>() << v["description"].get<std::string>()
+                for (const auto& v : j["variants"]) {
+                    const std::string name = v["name"].get<std::string>();
+                    // Names longer than the column still get a space before the description.
+                    std::cout << "      variant " << std::setw(static_cast<int>(std::max<size_t>(10, name.size() + 1))) << name
+                              << v["description"].get<std::string>()
                               << "  [" << v["table"].get<std::string>() << "]\n";
+                }
             } else {
                 std::cout << "      " << j.value("info", std::string()) << "\n";
             }

@@ -111,13 +111,13 @@ TEST(CliRun, WidthAndResolutionOverridesChangeTheModel) {
 TEST(CliErrors, UnknownNamesListWhatExists) {
     CommandResult r = run_runner("run --model resnet50 --device cpu");
     EXPECT_NE(r.exit_code, 0);
-    EXPECT_TRUE(contains(r.output, "unknown model 'resnet50' (available: mobilenetv2, mobilenetv3")) << r.output;
+    EXPECT_TRUE(contains(r.output, "unknown model 'resnet50' (available: efficientnet, mobilenetv2, mobilenetv3")) << r.output;
     r = run_runner("run --model mobilenetv3 --device tpu");
     EXPECT_NE(r.exit_code, 0);
     EXPECT_TRUE(contains(r.output, "unknown device 'tpu'")) << r.output;
     r = run_runner("run --model mobilenetv3 --variant medium --device cpu");
     EXPECT_NE(r.exit_code, 0);
-    EXPECT_TRUE(contains(r.output, "unknown variant 'medium' of model 'mobilenetv3' (available: large, small)")) << r.output;
+    EXPECT_TRUE(contains(r.output, "unknown variant 'medium' of model 'mobilenetv3' (available: large, small, large_minimalistic, small_minimalistic)")) << r.output;
 }
 
 TEST(CliErrors, BadYamlNamesFileLineAndColumn) {
