@@ -269,7 +269,18 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
             prep->bn_shift = padded_copy(b->data.data(), c, cp);
             break;
         }
-        default: break;
+        // Ops without weights: nothing to prepare.
+        case OpKind::Input:
+#define ZOO_CPU_NO_WEIGHTS_ACTIVATION__(name, text, category) case OpKind::name:
+        ZOO_ACTIVATION_LIST(ZOO_CPU_NO_WEIGHTS_ACTIVATION__)
+#undef ZOO_CPU_NO_WEIGHTS_ACTIVATION__
+        case OpKind::Add:
+        case OpKind::Mul:
+        case OpKind::GlobalAvgPool:
+        case OpKind::Flatten:
+        case OpKind::Dropout:
+        case OpKind::Softmax:
+            break;
     }
     m_prepared[static_cast<size_t>(index)] = std::move(prep);
     return Status::ok();

@@ -103,9 +103,17 @@ Status verify_attrs(const Node& node) {
         case OpKind::Flatten:
             if (node.attr<FlattenAttrs>().start_dim < 0) return node_error(node, "start_dim must be non-negative");
             return Status::ok();
-        default:
+        // No attribute that can be out of range (softmax's axis is checked against the rank in infer_shapes).
+#define ZOO_VERIFY_ACTIVATION__(name, text, category) case OpKind::name:
+        ZOO_ACTIVATION_LIST(ZOO_VERIFY_ACTIVATION__)
+#undef ZOO_VERIFY_ACTIVATION__
+        case OpKind::Add:
+        case OpKind::Mul:
+        case OpKind::GlobalAvgPool:
+        case OpKind::Softmax:
             return Status::ok();
     }
+    return node_error(node, "op kind outside ZOO_OP_LIST");
 }
 
 }  // namespace
