@@ -336,7 +336,7 @@ void print_profile(const RunResult& r, size_t rows) {
     std::vector<std::pair<std::string, std::pair<double, int>>> types(by_type.begin(), by_type.end());
     std::sort(types.begin(), types.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
     std::cout << "By op type:";
-    for (size_t i = 0; i < std::min<size_t>(6, types.size()); ++i)
+    for (size_t i = 0; i < types.size(); ++i)  // all of them: a top-N cut would hide a different type run to run
         std::cout << (i ? ", " : " ") << types[i].first << " " << fixed(100 * types[i].second.first / total, 1) << "% ("
                   << types[i].second.second << ")";
     std::cout << "\n\n";

@@ -605,7 +605,6 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
     for (size_t k = 0; k < inputs.size(); ++k) {
         const int t = p.input_tensors[k];
         const int node_index = p.tensor(t).node;
-        const Node& node = m_graph.nodes[static_cast<size_t>(node_index)];
         const Tensor& in = inputs[k];
         ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
         nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, v->h * v->w, v->cp);

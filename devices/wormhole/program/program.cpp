@@ -798,6 +798,15 @@ private:
         return Status::ok();
     }
 
+    // ttnn's view test for reshape [1, 1, N*H*W, C] -> [N, H, W, C]: last dim kept, memory kept, and either ROW_MAJOR
+    // or no tile padding in the second-last dim before (N*H*W) and after (W).
+    bool reshape_is_view(int i, const TensorPlacement& in) const {
+        if (in.row_major) return true;
+        const Shape& s = node(i).output_shape;  // NCHW
+        const int64_t w = s.size() == 4 ? s[3] : 1;
+        return in.rows % m_hw.tile.width == 0 && w % m_hw.tile.height == 0;  // as ttnn pairs them
+    }
+
     // The conversion ops a layer's convert_output lists, in order, on the layer's value.
     Status convert_output(int i) {
         const std::vector<ConvertOp>& steps = cfg(i).convert_output;
@@ -838,6 +847,11 @@ private:
                     out = restyle(in, cfg(i).dtype, false, m_hw);
                     break;
                 case ConvertOp::Reshape:
+                    // reshape(N, H, W, C) of the [1, 1, N*H*W, C] tensor keeps the last dim and the memory: ttnn makes
+                    // it a view (no device op, no row in the profiler's ops log) when the tensor is ROW_MAJOR or its
+                    // tiles line up on both sides (tt-metal ttnn/cpp/ttnn/operations/data_movement/reshape_view/
+                    // reshape.cpp, `this_is_view`). Otherwise it is a ReshapeView op that moves the data.
+                    if (reshape_is_view(i, in)) continue;
                     code = DeviceOpCode::Reshape;
                     break;
             }

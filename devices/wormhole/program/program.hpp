@@ -17,7 +17,8 @@
 //   * An eltwise op reading two full-size tensors sharded differently reshards the second one first.
 //   * The host's image is written to DRAM and moved into L1 as the first conv reads it (a Reshard of the input).
 //   * A layer's `convert_output` list appends conversion ops after it (ShardedToInterleaved, InterleavedToSharded,
-//     Untilize, Tilize, Reshape); later readers read the converted tensor.
+//     Untilize, Tilize, Reshape); later readers read the converted tensor. A Reshape that ttnn makes a view (a
+//     ROW_MAJOR tensor, or tiles that line up) is no op: the card runs nothing and its profiler lists no row.
 //   * Flatten of [N, C, 1, 1] and Dropout are views (no op); a spatial Flatten is a Reshape.
 #pragma once
 

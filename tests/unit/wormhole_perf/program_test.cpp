@@ -62,10 +62,11 @@ TEST(WormholeProgram, MobileNetV3SmallTtMetalConfigListsTheCardsOpSequence) {
     EXPECT_EQ(convs, 52);
     // The round trip after every conv.
     EXPECT_EQ(count(c->op_codes, "ShardedToInterleavedDeviceOperation"), 52);
-    EXPECT_EQ(count(c->op_codes, "ReshapeViewDeviceOperation"), 52);
-    EXPECT_EQ(after(*c, "features.0.0", 4),
+    // reshape(1, H, W, C) of the row-major tensor is a view in ttnn: no device op, no profiler row.
+    EXPECT_EQ(count(c->op_codes, "ReshapeViewDeviceOperation"), 0);
+    EXPECT_EQ(after(*c, "features.0.0", 3),
               (std::vector<std::string>{"ShardedToInterleavedDeviceOperation", "UntilizeWithUnpaddingDeviceOperation",
-                                        "ReshapeViewDeviceOperation", "TilizeWithValPaddingDeviceOperation"}));
+                                        "TilizeWithValPaddingDeviceOperation"}));
     // hardswish after the round trip, as its own op; SE: row-major, pool, fc1, relu on its own, fc2, hardsigmoid, mul.
     EXPECT_EQ(after(*c, "features.0.0:to_tile", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
     EXPECT_EQ(after(*c, "features.4.block.1.2", 2),
