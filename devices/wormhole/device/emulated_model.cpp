@@ -499,7 +499,8 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
         case DeviceOpCode::BinaryNg:
             return std::unique_ptr<EmulatedStep>(new BinaryStep(op.eltwise == EltwiseFunction::Mul ? BinaryOp::Mul : BinaryOp::Add, cfg));
         case DeviceOpCode::BatchNorm: return batchnorm_step(node, weights, cfg);
-        case DeviceOpCode::Pool2D: return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
+        case DeviceOpCode::Pool2D:
+        case DeviceOpCode::Reduce: return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
         case DeviceOpCode::Softmax: {
             const Shape& s = node.output_shape;
             int64_t axis = node.attr<SoftmaxAttrs>().axis;

@@ -96,7 +96,8 @@ public:
             case DeviceOpCode::BatchNorm: cost_unary(op, r); break;
             case DeviceOpCode::Tilize:
             case DeviceOpCode::Untilize: cost_layout_change(op, r); break;
-            case DeviceOpCode::Pool2D: cost_pool(op, r); break;
+            case DeviceOpCode::Pool2D:
+            case DeviceOpCode::Reduce: cost_pool(op, r); break;  // both reduce each input tile on the FPU
             case DeviceOpCode::Softmax: cost_softmax(op, r); break;
         }
         return r;

@@ -699,8 +699,14 @@ private:
     Status lower_pool(int i) {
         const int x = value_id(node(i).inputs[0]);
         const TensorPlacement in = m_p.placement(x);
-        DeviceOp op = start(DeviceOpCode::Pool2D, i, {x});
-        op.attributes = "pool_type=AVG;global=1";
+        // ttnn.global_avg_pool2d is ttnn's sum over H (the [N, 1, H*W, C] view) scaled by 1/(H*W): a reduction op
+        // (tt-metal ttnn/cpp/ttnn/operations/pool/global_avg_pool/global_avg_pool.cpp, pool_sum); avg_pool2d and
+        // adaptive_avg_pool2d are Pool2D.
+        const bool reduction = cfg(i).pool_as_reduction;
+        DeviceOp op = start(reduction ? DeviceOpCode::Reduce : DeviceOpCode::Pool2D, i, {x});
+        const Shape& xs = node(node(i).inputs[0]).output_shape;
+        op.attributes = reduction ? "math_op=SUM;dim=H;scaler=1/" + std::to_string(xs.size() == 4 ? xs[2] * xs[3] : 1)
+                                  : std::string("pool_type=AVG;global=1");
         const Dims2D out2d = as_2d(node(i).output_shape);
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out,
                              requested_output(i, make_interleaved(BufferKind::L1Interleaved, out2d, cfg(i).dtype, false, m_hw), false));

@@ -81,6 +81,7 @@ struct DramWeight {
     X(Unary, "UnaryDeviceOperation")                                            \
     X(BatchNorm, "BatchNormOperation")                                          \
     X(Pool2D, "Pool2D")                                                         \
+    X(Reduce, "ReduceDeviceOperation")                                          \
     X(Softmax, "SoftmaxDeviceOperation")                                        \
     X(Tilize, "TilizeWithValPaddingDeviceOperation")                            \
     X(Untilize, "UntilizeWithUnpaddingDeviceOperation")                         \

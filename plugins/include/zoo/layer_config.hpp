@@ -56,6 +56,9 @@ struct LayerConfig {
     // hardswish / hardsigmoid as the composite of simpler ops (hardsigmoid then multiply; add, relu6, multiply)
     // instead of one SFPU op.
     bool composite_activation = false;
+    // A global average pool as ttnn.global_avg_pool2d runs it (a sum over H*W scaled by 1/(H*W): one reduction op)
+    // instead of ttnn.avg_pool2d / adaptive_avg_pool2d (a pool op).
+    bool pool_as_reduction = false;
     // Conv2d program options (ttnn Conv2dConfig): double-buffered activation / weight CBs, the activation reader
     // split over both data-movement RISCs, resharding an input whose sharding is not the conv's own choice.
     bool enable_act_double_buffer = false;

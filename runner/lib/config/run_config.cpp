@@ -23,6 +23,7 @@ const std::vector<std::string>& layer_config_keys() {
                                                "output_layout",
                                                "fuse_activation",
                                                "composite_activation",
+                                               "pool_as_reduction",
                                                "enable_act_double_buffer",
                                                "enable_weights_double_buffer",
                                                "enable_split_reader",
@@ -59,6 +60,7 @@ template <class Config>
 auto flag_field(Config& c, const std::string& key) -> decltype(&c.fuse_activation) {
     if (key == "fuse_activation") return &c.fuse_activation;
     if (key == "composite_activation") return &c.composite_activation;
+    if (key == "pool_as_reduction") return &c.pool_as_reduction;
     if (key == "enable_act_double_buffer") return &c.enable_act_double_buffer;
     if (key == "enable_weights_double_buffer") return &c.enable_weights_double_buffer;
     if (key == "enable_split_reader") return &c.enable_split_reader;

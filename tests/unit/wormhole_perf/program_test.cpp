@@ -70,7 +70,10 @@ TEST(WormholeProgram, MobileNetV3SmallTtMetalConfigListsTheCardsOpSequence) {
     // hardswish after the round trip, as its own op; SE: row-major, pool, fc1, relu on its own, fc2, hardsigmoid, mul.
     EXPECT_EQ(after(*c, "features.0.0:to_tile", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
     EXPECT_EQ(after(*c, "features.4.block.1.2", 2),
-              (std::vector<std::string>{"UntilizeWithUnpaddingDeviceOperation", "Pool2D"}));
+              (std::vector<std::string>{"UntilizeWithUnpaddingDeviceOperation", "ReduceDeviceOperation"}));
+    // SE pools are ttnn.global_avg_pool2d (a sum reduction), the head's adaptive_avg_pool2d a Pool2D.
+    EXPECT_EQ(count(c->op_codes, "ReduceDeviceOperation"), 9);
+    EXPECT_EQ(count(c->op_codes, "Pool2D"), 1);
     EXPECT_EQ(after(*c, "features.4.block.2.fc1:to_tile", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
     EXPECT_EQ(after(*c, "features.4.block.2.scale_activation", 1), (std::vector<std::string>{"BinaryNgDeviceOperation"}));
     // 9 SE multiplies + 6 residual adds.
