@@ -167,4 +167,17 @@ int inverted_residual(GraphBuilder& b, const std::string& prefix, int in, const 
     return x;
 }
 
+int classifier_head(GraphBuilder& b, int in, const ClassifierHeadSpec& spec) {
+    int x = b.flatten("flatten", b.global_avg_pool("avgpool", in));
+    int64_t features = b.channels(in);
+    int module = 0;
+    if (spec.hidden > 0) {
+        x = b.linear("classifier." + std::to_string(module++), x, features, spec.hidden);
+        x = b.activation("classifier." + std::to_string(module++), x, spec.activation);
+        features = spec.hidden;
+    }
+    x = b.dropout("classifier." + std::to_string(module++), x, spec.dropout);
+    return b.linear("classifier." + std::to_string(module), x, features, spec.num_classes);
+}
+
 }  // namespace zoo::models

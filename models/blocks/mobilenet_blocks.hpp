@@ -96,4 +96,14 @@ struct InvertedResidualSpec {
 // The residual add (named <prefix>, the module's output) exists iff the configured stride is 1 and in == out.
 int inverted_residual(GraphBuilder& b, const std::string& prefix, int in, const InvertedResidualSpec& spec);
 
+// torchvision's classifier heads: avgpool, flatten, then classifier.0.. in order: [Linear(hidden), activation,]
+// Dropout, Linear(num_classes). MobileNetV3 has the hidden layer; V2 and EfficientNet (hidden 0) do not.
+struct ClassifierHeadSpec {
+    int64_t hidden = 0;
+    Activation activation = Activation::None;
+    double dropout = 0.2;
+    int64_t num_classes = 1000;
+};
+int classifier_head(GraphBuilder& b, int in, const ClassifierHeadSpec& spec);
+
 }  // namespace zoo::models

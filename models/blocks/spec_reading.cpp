@@ -36,6 +36,17 @@ Result<bool> read_bool(const SpecValue& map, const std::string& key, bool fallba
     return v->as_bool();
 }
 
+Result<ClassifierSpec> read_classifier_spec(const SpecValue& map, double default_bn_eps) {
+    ClassifierSpec s;
+    ZOO_ASSIGN_OR_RETURN(s.resolution, read_resolution(map));
+    ZOO_ASSIGN_OR_RETURN(s.in_channels, read_int(map, "in_channels", 3, 1));
+    ZOO_ASSIGN_OR_RETURN(s.num_classes, read_int(map, "num_classes", 1000, 1));
+    ZOO_ASSIGN_OR_RETURN(s.width_mult, read_positive_double(map, "width_mult", 1.0));
+    ZOO_ASSIGN_OR_RETURN(s.dropout, read_probability(map, "dropout", 0.2));
+    ZOO_ASSIGN_OR_RETURN(s.bn_eps, read_positive_double(map, "bn_eps", default_bn_eps));
+    return s;
+}
+
 Result<std::array<int64_t, 2>> read_resolution(const SpecValue& map) {
     const SpecValue* v = map.find("resolution");
     if (v == nullptr) return std::array<int64_t, 2>{224, 224};

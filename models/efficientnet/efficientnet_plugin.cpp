@@ -24,16 +24,12 @@ private:
     static Result<Graph> build_graph(const SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "resolution", "in_channels", "num_classes", "width_mult", "depth_mult",
                                  "dropout", "stochastic_depth_prob", "bn_eps", "last_channel", "blocks"}));
-        ZOO_ASSIGN_OR_RETURN(auto resolution, read_resolution(spec));
-        ZOO_ASSIGN_OR_RETURN(int64_t in_channels, read_int(spec, "in_channels", 3, 1));
-        ZOO_ASSIGN_OR_RETURN(int64_t num_classes, read_int(spec, "num_classes", 1000, 1));
-        ZOO_ASSIGN_OR_RETURN(double width, read_positive_double(spec, "width_mult", 1.0));
+        ZOO_ASSIGN_OR_RETURN(const ClassifierSpec common, read_classifier_spec(spec, 1e-5));
+        const double width = common.width_mult, eps = common.bn_eps;
         ZOO_ASSIGN_OR_RETURN(double depth, read_positive_double(spec, "depth_mult", 1.0));
-        ZOO_ASSIGN_OR_RETURN(double dropout, read_probability(spec, "dropout", 0.2));
         // Training only (StochasticDepth drops whole residual branches); read so a table states it, unused at inference.
         ZOO_ASSIGN_OR_RETURN(double stochastic_depth, read_probability(spec, "stochastic_depth_prob", 0.2));
         (void)stochastic_depth;
-        ZOO_ASSIGN_OR_RETURN(double eps, read_positive_double(spec, "bn_eps", 1e-5));
         ZOO_ASSIGN_OR_RETURN(int64_t last_channel, read_int(spec, "last_channel", 0, 0));
         ZOO_ASSIGN_OR_RETURN(const SpecValue* table, read_table(spec, "blocks", 6));
 
@@ -71,7 +67,7 @@ private:
         Graph graph;
         graph.name = "efficientnet_b0";
         GraphBuilder b(graph);
-        int x = b.input("input", {1, in_channels, resolution[0], resolution[1]});
+        int x = b.input("input", {1, common.in_channels, common.resolution[0], common.resolution[1]});
         const Activation silu{ActivationId::Silu};
         x = conv_bn_act(b, "features.0", x, {channels_of(stages.front().in), 3, 2, 1, 1, silu, eps});
 
@@ -99,11 +95,7 @@ private:
         const int64_t last_in = channels_of(stages.back().out);
         const int64_t last = last_channel > 0 ? last_channel : 4 * last_in;
         x = conv_bn_act(b, "features." + std::to_string(index), x, {last, 1, 1, 1, 1, silu, eps});
-        x = b.global_avg_pool("avgpool", x);
-        x = b.flatten("flatten", x);
-        x = b.dropout("classifier.0", x, dropout);
-        x = b.linear("classifier.1", x, last, num_classes);
-        b.output(x);
+        b.output(classifier_head(b, x, {0, Activation::None, common.dropout, common.num_classes}));
         ZOO_TRY(graph.infer_shapes());
         return graph;
     }

@@ -22,12 +22,8 @@ private:
     static Result<Graph> build_graph(const SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "resolution", "in_channels", "num_classes", "width_mult", "dropout",
                                  "bn_eps", "round_nearest", "stem_channels", "last_channel", "blocks"}));
-        ZOO_ASSIGN_OR_RETURN(auto resolution, read_resolution(spec));
-        ZOO_ASSIGN_OR_RETURN(int64_t in_channels, read_int(spec, "in_channels", 3, 1));
-        ZOO_ASSIGN_OR_RETURN(int64_t num_classes, read_int(spec, "num_classes", 1000, 1));
-        ZOO_ASSIGN_OR_RETURN(double width, read_positive_double(spec, "width_mult", 1.0));
-        ZOO_ASSIGN_OR_RETURN(double dropout, read_probability(spec, "dropout", 0.2));
-        ZOO_ASSIGN_OR_RETURN(double eps, read_positive_double(spec, "bn_eps", 1e-5));
+        ZOO_ASSIGN_OR_RETURN(const ClassifierSpec common, read_classifier_spec(spec, 1e-5));
+        const double width = common.width_mult, eps = common.bn_eps;
         ZOO_ASSIGN_OR_RETURN(int64_t round_nearest, read_int(spec, "round_nearest", 8, 1));
         ZOO_ASSIGN_OR_RETURN(int64_t stem_channels, read_int(spec, "stem_channels", 32, 1));
         ZOO_ASSIGN_OR_RETURN(int64_t last_channel, read_int(spec, "last_channel", 1280, 1));
@@ -36,7 +32,7 @@ private:
         Graph graph;
         graph.name = "mobilenetv2";
         GraphBuilder b(graph);
-        int x = b.input("input", {1, in_channels, resolution[0], resolution[1]});
+        int x = b.input("input", {1, common.in_channels, common.resolution[0], common.resolution[1]});
 
         const int64_t stem = make_divisible(static_cast<double>(stem_channels) * width, round_nearest);
         // The last conv never shrinks below its nominal width.
@@ -73,11 +69,7 @@ private:
             }
         }
         x = conv_bn_act(b, "features." + std::to_string(index), x, {last, 1, 1, 1, 1, Activation::ReLU6, eps});
-        x = b.global_avg_pool("avgpool", x);
-        x = b.flatten("flatten", x);
-        x = b.dropout("classifier.0", x, dropout);
-        x = b.linear("classifier.1", x, last, num_classes);
-        b.output(x);
+        b.output(classifier_head(b, x, {0, Activation::None, common.dropout, common.num_classes}));
         ZOO_TRY(graph.infer_shapes());
         return graph;
     }

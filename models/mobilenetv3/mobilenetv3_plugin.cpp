@@ -77,14 +77,10 @@ private:
     static Result<Graph> build_graph(const SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "resolution", "in_channels", "num_classes", "width_mult",
                                  "reduced_tail", "dilated", "dropout", "bn_eps", "blocks", "last_channel", "head_activation"}));
-        ZOO_ASSIGN_OR_RETURN(auto resolution, read_resolution(spec));
-        ZOO_ASSIGN_OR_RETURN(int64_t in_channels, read_int(spec, "in_channels", 3, 1));
-        ZOO_ASSIGN_OR_RETURN(int64_t num_classes, read_int(spec, "num_classes", 1000, 1));
-        ZOO_ASSIGN_OR_RETURN(double width, read_positive_double(spec, "width_mult", 1.0));
+        ZOO_ASSIGN_OR_RETURN(const ClassifierSpec common, read_classifier_spec(spec, 0.001));
+        const double width = common.width_mult, eps = common.bn_eps;
         ZOO_ASSIGN_OR_RETURN(bool reduced_tail, read_bool(spec, "reduced_tail", false));
         ZOO_ASSIGN_OR_RETURN(bool dilated, read_bool(spec, "dilated", false));
-        ZOO_ASSIGN_OR_RETURN(double dropout, read_probability(spec, "dropout", 0.2));
-        ZOO_ASSIGN_OR_RETURN(double eps, read_positive_double(spec, "bn_eps", 0.001));
         ZOO_ASSIGN_OR_RETURN(const SpecValue* last_value, spec.get("last_channel"));
         ZOO_ASSIGN_OR_RETURN(int64_t last_channel, last_value->as_int());
         ZOO_ASSIGN_OR_RETURN(const SpecValue* table, read_table(spec, "blocks", 8));
@@ -101,7 +97,7 @@ private:
         Graph graph;
         graph.name = "mobilenetv3";
         GraphBuilder b(graph);
-        int x = b.input("input", {1, in_channels, resolution[0], resolution[1]});
+        int x = b.input("input", {1, common.in_channels, common.resolution[0], common.resolution[1]});
 
         std::vector<BneckRow> rows;
         for (const auto& row : table->items()) {
@@ -135,16 +131,7 @@ private:
         }
         const int64_t last_in = b.channels(x);
         x = conv_bn_act(b, "features." + std::to_string(index), x, {6 * last_in, 1, 1, 1, 1, head_act, eps});
-        const int64_t head_in = 6 * last_in;
-        const int64_t head_hidden = adjust(last_channel / rd);
-
-        x = b.global_avg_pool("avgpool", x);
-        x = b.flatten("flatten", x);
-        x = b.linear("classifier.0", x, head_in, head_hidden);
-        x = b.activation("classifier.1", x, head_act);
-        x = b.dropout("classifier.2", x, dropout);
-        x = b.linear("classifier.3", x, head_hidden, num_classes);
-        b.output(x);
+        b.output(classifier_head(b, x, {adjust(last_channel / rd), head_act, common.dropout, common.num_classes}));
         ZOO_TRY(graph.infer_shapes());
         return graph;
     }
