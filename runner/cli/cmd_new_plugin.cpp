@@ -112,127 +112,88 @@ find_package(zoo @VERSION@ REQUIRED)
 zoo_add_device_plugin(@NAME@ SOURCES @NAME@_device.cpp)
 )zoo";
 
-const char* const k_device_source = R"zoo(// Device plugin @NAME@: a starting point that runs a few ops on the host in plain C++ (input, relu, add, global
-// average pool, flatten, dropout) and declines every other op by name in supports(), so the runner says which layer
-// a model needs before anything is compiled. To add an op: accept it in supports() and compute it in run_node().
+const char* const k_device_source = R"zoo(// Device plugin @NAME@: a starting point that runs every op of the graph IR, each through the SDK's fp32 reference
+// (zoo/reference.hpp) except ReLU, which it computes itself to show where a device's own kernels go. Port ops one by
+// one: compute them in run_node(); an op you cannot run at all, decline in supports() with a reason (the runner names
+// the layer before anything is compiled). The conformance suite (tests/conformance in the zoo tree) checks a device
+// against the reference within the tolerance it declares in info().
 // Contract (zoo/device_plugin.hpp): no method throws; values a node returns are its NCHW (or [N, F]) tensor.
-#include <exception>
-#include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "zoo/plugin_export.hpp"
+#include "zoo/reference.hpp"
 
 namespace {
 
-bool implemented(zoo::OpKind op) {
-    switch (op) {
-        case zoo::OpKind::Input:
-        case zoo::OpKind::Relu:
-        case zoo::OpKind::Add:
-        case zoo::OpKind::GlobalAvgPool:
-        case zoo::OpKind::Flatten:
-        case zoo::OpKind::Dropout:
-            return true;
-        default:  // declined by supports(), with the op's name
-            return false;
-    }
-}
-
 // One node's output from its inputs' values. Shapes were inferred by the runner (node.output_shape).
-zoo::Tensor run_node(const zoo::Node& node, const std::vector<const zoo::Tensor*>& in) {
-    zoo::Tensor out(node.output_shape);
-    switch (node.op) {
-        case zoo::OpKind::Relu:
-            for (size_t i = 0; i < out.data.size(); ++i) out.data[i] = in[0]->data[i] > 0.0f ? in[0]->data[i] : 0.0f;
-            break;
-        case zoo::OpKind::Add:
-            for (size_t i = 0; i < out.data.size(); ++i) out.data[i] = in[0]->data[i] + in[1]->data[i];
-            break;
-        case zoo::OpKind::GlobalAvgPool: {  // [N, C, H, W] -> [N, C, 1, 1]
-            const size_t plane = static_cast<size_t>(in[0]->dim(2) * in[0]->dim(3));
-            for (size_t nc = 0; nc < out.data.size(); ++nc) {
-                double sum = 0;
-                for (size_t i = 0; i < plane; ++i) sum += in[0]->data[nc * plane + i];
-                out.data[nc] = static_cast<float>(sum / static_cast<double>(plane));
-            }
-            break;
-        }
-        case zoo::OpKind::Flatten:
-        case zoo::OpKind::Dropout:  // identity at inference
-            out.data = in[0]->data;
-            break;
-        default:  // compile() refuses what supports() declines, so reaching this is a bug in this file
-            throw std::logic_error("op " + std::string(zoo::op_name(node.op)) + " reached run_node unimplemented");
+zoo::Status run_node(const zoo::Node& node, const std::vector<const zoo::Tensor*>& in, const zoo::WeightMap& weights,
+                     zoo::Tensor& out) {
+    if (node.op == zoo::OpKind::Relu) {  // this device's own kernel
+        out = zoo::Tensor(node.output_shape);
+        for (size_t i = 0; i < out.data.size(); ++i) out.data[i] = in[0]->data[i] > 0.0f ? in[0]->data[i] : 0.0f;
+        return zoo::Status::ok();
     }
-    return out;
+    return zoo::reference_node(node, in, weights, out);  // not ported yet: the SDK's fp32 reference
 }
 
 class @CLASS@Compiled final : public zoo::CompiledModel {
 public:
-    explicit @CLASS@Compiled(zoo::Graph graph) : m_graph(std::move(graph)) {}
+    @CLASS@Compiled(zoo::Graph graph, zoo::WeightMap weights) : m_graph(std::move(graph)), m_weights(std::move(weights)) {}
 
     zoo::Status run(const std::vector<zoo::Tensor>& inputs, std::vector<zoo::Tensor>& outputs,
                     std::map<std::string, zoo::Tensor>* captured) noexcept override {
-        try {
-            const std::vector<int> input_nodes = m_graph.input_nodes();
-            if (inputs.size() != input_nodes.size())
-                return zoo::Status::error("@NAME@: expected " + std::to_string(input_nodes.size()) + " inputs, got " +
-                                          std::to_string(inputs.size()));
+        return zoo::status_guard("@NAME@: run", [&]() -> zoo::Status {
+            ZOO_TRY(zoo::check_inputs(m_graph, inputs).with_context("@NAME@"));
             std::vector<zoo::Tensor> values(m_graph.nodes.size());
             size_t next_input = 0;
             for (size_t n = 0; n < m_graph.nodes.size(); ++n) {
                 const zoo::Node& node = m_graph.nodes[n];
                 if (node.op == zoo::OpKind::Input) {
-                    const zoo::Tensor& given = inputs[next_input++];
-                    if (given.shape != node.output_shape)
-                        return zoo::Status::error("@NAME@: input '" + node.name + "' is " + zoo::shape_to_string(given.shape) +
-                                                  ", compiled for " + zoo::shape_to_string(node.output_shape));
-                    values[n] = given;
+                    values[n] = inputs[next_input++];
                 } else {
                     std::vector<const zoo::Tensor*> in;
                     for (int i : node.inputs) in.push_back(&values[static_cast<size_t>(i)]);
-                    values[n] = run_node(node, in);
+                    ZOO_TRY(run_node(node, in, m_weights, values[n]));
                 }
                 if (captured) (*captured)[node.name] = values[n];
             }
             outputs.clear();
             for (int o : m_graph.outputs) outputs.push_back(values[static_cast<size_t>(o)]);
             return zoo::Status::ok();
-        } catch (const std::exception& e) {
-            return zoo::Status::error(std::string("@NAME@: run failed: ") + e.what());
-        }
+        });
     }
 
 private:
     zoo::Graph m_graph;
+    zoo::WeightMap m_weights;
 };
 
 class @CLASS@Device final : public zoo::DevicePlugin {
 public:
     zoo::DeviceInfo info() const noexcept override {
-        // This device computes BatchNorm only folded into a conv, which it does not run yet: let the runner fold.
-        return {"@NAME@: host C++ (made by runner new-plugin)", true};
+        zoo::DeviceInfo info;
+        info.description = "@NAME@: host C++ (made by runner new-plugin)";
+        info.wants_folded_batchnorm = false;  // the reference runs BatchNorm as it is
+        return info;
     }
 
     zoo::Status supports(const zoo::Node& node, const zoo::LayerConfig& /*config*/) const noexcept override {
-        if (implemented(node.op)) return zoo::Status::ok();
-        return zoo::Status::error("@NAME@: op " + std::string(zoo::op_name(node.op)) + " (node '" + node.name +
-                                  "') is not implemented; add it to supports() and run_node() in @NAME@_device.cpp");
+        if (zoo::is_known_op(node.op)) return zoo::Status::ok();
+        return zoo::Status::error("@NAME@: node '" + node.name + "' has an op this SDK does not know; rebuild @NAME@ "
+                                  "against the runner's SDK");
     }
 
-    zoo::Result<std::unique_ptr<zoo::CompiledModel>> compile(const zoo::Graph& graph, const zoo::WeightMap& /*weights*/,
+    zoo::Result<std::unique_ptr<zoo::CompiledModel>> compile(const zoo::Graph& graph, const zoo::WeightMap& weights,
                                                              const std::vector<zoo::LayerConfig>& configs,
                                                              const zoo::CompileOptions& /*options*/) const noexcept override {
-        try {
+        return zoo::status_guard("@NAME@: compile", [&]() -> zoo::Result<std::unique_ptr<zoo::CompiledModel>> {
             for (size_t n = 0; n < graph.nodes.size(); ++n)
                 ZOO_TRY(supports(graph.nodes[n], n < configs.size() ? configs[n] : zoo::LayerConfig{}));
-            return std::unique_ptr<zoo::CompiledModel>(std::make_unique<@CLASS@Compiled>(graph));
-        } catch (const std::exception& e) {
-            return zoo::Status::error(std::string("@NAME@: compile failed: ") + e.what());
-        }
+            ZOO_TRY(zoo::check_node_weights(graph, weights).with_context("@NAME@"));
+            return std::unique_ptr<zoo::CompiledModel>(std::make_unique<@CLASS@Compiled>(graph, weights));
+        });
     }
 };
 

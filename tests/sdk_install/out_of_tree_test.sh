@@ -80,8 +80,10 @@ check "model skeleton runs on cpu" contains "$work/my_model.out" "Result:      V
 "$runner" "${dirs[@]}" compare --model opcase --set op=avgpool --device my_device --reference cpu --input random \
     > "$work/my_device.out" 2>&1
 check "device skeleton runs a pool and agrees with cpu" contains "$work/my_device.out" "Output 0: PCC 1.000000"
-"$runner" "${dirs[@]}" run --model opcase --device my_device --input random > "$work/decline.out" 2>&1
-check "device skeleton declines conv2d by name" contains "$work/decline.out" "op conv2d (node 'conv') is not implemented"
+"$runner" "${dirs[@]}" compare --model opcase --device my_device --reference cpu --input random > "$work/conv.out" 2>&1
+check "device skeleton runs a conv (through the SDK reference) and agrees with cpu" contains "$work/conv.out" "Output 0: PCC 1.000000"
+"$runner" "${dirs[@]}" compare --model my_model --device my_device --reference cpu --input random > "$work/both.out" 2>&1
+check "model skeleton runs on the device skeleton" contains "$work/both.out" "Output 0: PCC 1.000000"
 
 "$runner" new-plugin model my_model "$work/my_model" > "$work/again.out" 2>&1
 check "non-empty folder: exit 2" test $? -eq 2
