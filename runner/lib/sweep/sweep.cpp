@@ -434,19 +434,20 @@ Status ResultsFile::append(const json& record) {
     std::lock_guard<std::mutex> lock(*m_mutex);
     const std::string id = record.value("run_id", "");
     if (m_ids.count(id)) return Status::ok();  // already recorded: never duplicate
-    size_t limit = line.size();
-    // Fault injection for the tests of torn lines (tests/slurm): ZOO_SWEEP_TEST_KILL_MID_WRITE=N makes the N-th append
-    // of this process write half its line and then SIGKILL the process, as a kill during a write would leave it.
+    // Fault injection for the torn-line tests only (tests/slurm; unset, it changes nothing):
+    // ZOO_SWEEP_TEST_KILL_MID_WRITE=N makes the N-th append of this process write the first half of its line and then
+    // SIGKILL the process, which is what a kill landing inside a write leaves on disk.
     static const long kill_at = [] {
         const char* v = std::getenv("ZOO_SWEEP_TEST_KILL_MID_WRITE");
         return v ? std::atol(v) : 0L;
     }();
     static long appends = 0;
     const bool kill_after = kill_at > 0 && ++appends == kill_at;
-    if (kill_after) limit = line.size() / 2;
+    const size_t limit = kill_after ? line.size() / 2 : line.size();
     size_t done = 0;
     while (done < limit) {
-        const ssize_t w = ::write(m_fd, line.data() + done, line.size() - done);
+        // Never more than `limit`: a write of the whole rest would complete the line the hook means to tear.
+        const ssize_t w = ::write(m_fd, line.data() + done, limit - done);
         if (w < 0) {
             if (errno == EINTR) continue;
             return Status::error(m_path + ": cannot append a result: " + std::strerror(errno));
