@@ -203,3 +203,38 @@ TEST_F(SlurmSweep, TaskKilledMidWriteLosesOnlyTheTornRunWhichResumeRedoes) {
     EXPECT_EQ(recs.size(), 12u);
     EXPECT_EQ(count_ids(recs).size(), 12u);
 }
+
+// `runner sweep --merge` by hand while a `--wait` follows the array: the follower does not hold the results file's
+// lock while it waits, so the hand merge folds in what has finished at once, and the follower's final merge adds only
+// the rest.
+TEST_F(SlurmSweep, MergeByHandWhileAWaitFollowsTheArrayIsNotLockedOut) {
+    const std::string dir = work_dir("merge_during_wait");
+    const std::string exp = write_experiment(dir, "warmup: 0, iterations: 1, time: 1");
+    const std::string results = dir + "/s.jsonl";
+    CommandResult follower;
+    std::thread wait_thread([&] {
+        follower = run_runner("sweep " + exp + " --results " + results + " --launcher slurm --shards 4 --wait --no-progress-bar");
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (part_records(dir) < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto t0 = std::chrono::steady_clock::now();
+    CommandResult hand = run_runner("sweep " + exp + " --results " + results + " --merge");
+    const double merge_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const size_t merged_by_hand = records_of(results).size();
+    wait_thread.join();
+    std::cout << "merge by hand during --wait: " << merge_s << " s, " << merged_by_hand << " of 12 runs merged by it\n";
+    EXPECT_EQ(hand.exit_code, 0) << hand.output;
+    EXPECT_FALSE(contains(hand.output, "locked")) << hand.output;
+    EXPECT_LT(merge_s, 10.0) << hand.output;
+    EXPECT_GE(merged_by_hand, 2u) << hand.output;
+    EXPECT_TRUE(contains(hand.output, "not in the results yet")) << hand.output;  // the array was still running
+
+    ASSERT_EQ(follower.exit_code, 0) << follower.output;
+    EXPECT_TRUE(contains(follower.output, "4 COMPLETED")) << follower.output;
+    EXPECT_TRUE(contains(follower.output, "[12/12]")) << follower.output;  // progress counts runs the hand merge moved
+    const auto recs = records_of(results);
+    EXPECT_EQ(recs.size(), 12u);
+    EXPECT_EQ(count_ids(recs).size(), 12u);
+    EXPECT_EQ(part_records(dir), 0u);
+}

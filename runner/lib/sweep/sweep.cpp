@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "config/run_config.hpp"
 #include "core/limits.hpp"
@@ -369,7 +370,34 @@ bool is_timing_run(const RunRequest& rq) { return rq.min_iterations > 0 || rq.mi
 // ---------------------------------------------------------------------------------------------------------------------
 // Results file
 
-Result<ResultsFile> ResultsFile::open(const std::string& path) {
+namespace {
+
+// Who holds the flock on fd, from /proc/locks ("2: FLOCK  ADVISORY  WRITE <pid> <maj:min:inode> 0 EOF") and the
+// holder's command line: "pid 123 (runner sweep exp.yaml ...)", or "another process" when the kernel does not say.
+std::string lock_holder(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return "another process";
+    std::ifstream locks("/proc/locks");
+    for (std::string line; std::getline(locks, line);) {
+        std::istringstream in(line);
+        std::string slot, kind, advisory, mode, pid, where;
+        if (!(in >> slot >> kind) || kind == "->") continue;  // "->" lines are waiters, not holders
+        if (!(in >> advisory >> mode >> pid >> where) || kind != "FLOCK") continue;
+        const size_t colon = where.rfind(':');
+        if (colon == std::string::npos || where.substr(colon + 1) != std::to_string(st.st_ino) || pid == "0") continue;
+        std::ifstream cmdline("/proc/" + pid + "/cmdline", std::ios::binary);
+        std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+        std::replace(args.begin(), args.end(), '\0', ' ');
+        while (!args.empty() && args.back() == ' ') args.pop_back();
+        return "pid " + pid + (args.empty() ? "" : " (" + args + ")");
+    }
+    return "another process";
+}
+
+}  // namespace
+
+Result<ResultsFile> ResultsFile::open(const std::string& path, std::chrono::milliseconds lock_wait,
+                                      const std::function<void(const std::string& holder)>& on_wait) {
     ResultsFile f;
     f.m_path = path;
     const boost::filesystem::path parent = boost::filesystem::path(path).parent_path();
@@ -379,8 +407,24 @@ Result<ResultsFile> ResultsFile::open(const std::string& path) {
     }
     f.m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.m_fd < 0) return Status::error(path + ": cannot open the results file: " + std::strerror(errno));
-    if (::flock(f.m_fd, LOCK_EX | LOCK_NB) != 0)
-        return Status::error(path + ": another sweep is writing this results file (it is locked)");
+    // Polled rather than a blocking flock: a blocking call cannot be bounded without signals.
+    const auto give_up_at = std::chrono::steady_clock::now() + lock_wait;
+    bool waited = false;
+    while (::flock(f.m_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) return Status::error(path + ": cannot lock: " + std::strerror(errno));
+        if (std::chrono::steady_clock::now() >= give_up_at) {
+            const double seconds = std::chrono::duration<double>(lock_wait).count();
+            std::ostringstream waited_for;
+            waited_for << seconds;
+            return Status::error(path + ": locked by " + lock_holder(f.m_fd) + (seconds > 0 ? " for more than " + waited_for.str() + " s" : "") +
+                                 ". A local `runner sweep` holds its results file until it ends (a merge or a Slurm "
+                                 "submission only for seconds): run this again once it has finished, or give this "
+                                 "sweep another --results");
+        }
+        if (!waited && on_wait) on_wait(lock_holder(f.m_fd));
+        waited = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     // Read everything; the file holds one line per finished run, so it stays small.
     std::string text;
     char buf[65536];
