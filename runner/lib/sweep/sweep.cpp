@@ -377,14 +377,18 @@ namespace {
 std::string lock_holder(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return "another process";
+    // Matched on the inode alone: on overlayfs (containers) stat's device is the backing filesystem's, /proc/locks
+    // prints the overlay's. Another file with the same inode on another filesystem would only misname the holder.
+    const std::string inode = std::to_string(st.st_ino);
     std::ifstream locks("/proc/locks");
     for (std::string line; std::getline(locks, line);) {
         std::istringstream in(line);
         std::string slot, kind, advisory, mode, pid, where;
         if (!(in >> slot >> kind) || kind == "->") continue;  // "->" lines are waiters, not holders
         if (!(in >> advisory >> mode >> pid >> where) || kind != "FLOCK") continue;
-        const size_t colon = where.rfind(':');
-        if (colon == std::string::npos || where.substr(colon + 1) != std::to_string(st.st_ino) || pid == "0") continue;
+        const size_t colon = where.rfind(':');  // "maj:min:inode"
+        if (colon == std::string::npos || where.substr(colon + 1) != inode) continue;
+        if (pid == "0") continue;  // a holder outside this pid namespace
         std::ifstream cmdline("/proc/" + pid + "/cmdline", std::ios::binary);
         std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
         std::replace(args.begin(), args.end(), '\0', ' ');
