@@ -109,6 +109,14 @@ start() {
     return
   fi
   stop >/dev/null 2>&1 || true
+  # Another cluster of this script (another build folder's ctest, or one started by hand) on the same ports would
+  # answer our sinfo with its own munge key; say so now rather than time out waiting for an idle node.
+  local p
+  for p in "$port" "$((port + 1))"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      die "127.0.0.1:$p is already in use (another Slurm, e.g. from another build folder: stop it with its own 'tools/slurm_cluster.sh stop --dir DIR', or set ZOO_SLURM_PORT to a free port pair)"
+    fi
+  done
   write_config
   # --force: munged refuses a socket folder under a world-writable /tmp without it; the key and socket are ours alone.
   munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" --pid-file="$dir/run/munged.pid" \

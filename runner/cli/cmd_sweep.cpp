@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -216,6 +217,14 @@ std::vector<size_t> all_of(const Sweep& sw) {
     return v;
 }
 
+// Opens a results or part file, saying so when another process holds its lock (ResultsFile::open waits a bounded time).
+Result<ResultsFile> open_results(const std::string& path) {
+    return ResultsFile::open(path, kResultsLockWait, [&](const std::string& holder) {
+        std::cerr << "note: " << path << " is locked by " << holder << "; waiting up to "
+                  << std::chrono::duration_cast<std::chrono::seconds>(kResultsLockWait).count() << " s for it\n";
+    });
+}
+
 void report_open_notes(const ResultsFile& file) {
     if (file.truncated_bytes() > 0)
         std::cerr << "note: " << file.path() << ": dropped a torn last line (" << file.truncated_bytes()
@@ -270,7 +279,7 @@ int run_shard(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
     const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
     const std::string tag = job ? std::string(job) + "_" + std::to_string(shard->index)
                                 : "local_" + std::to_string(shard->index) + "of" + std::to_string(shard->count);
-    auto part = ResultsFile::open(part_path(sw.results_path, tag));
+    auto part = open_results(part_path(sw.results_path, tag));
     if (!part) return fail(part.status());
     report_open_notes(*part);
     std::vector<size_t> todo, which;
@@ -300,7 +309,8 @@ std::string executable_path() {
 }
 
 // `--launcher slurm`: merge what earlier arrays left, split the missing runs into one array, submit, maybe follow it.
-int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw, ResultsFile& file) {
+int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw, std::optional<ResultsFile>& opened) {
+    ResultsFile& file = *opened;
     auto merged = merge_and_say(file, o.allow_mixed_builds);
     if (!merged) return fail(merged.status());
     std::vector<std::string> pending;
@@ -362,11 +372,18 @@ int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
         return kExitOk;
     }
 
+    // Following appends nothing, so the results file's lock is released meanwhile: a `--merge` by hand during a long
+    // array must not fail on it. The final merge reopens (rereads) the file, so whatever such a merge folded in is
+    // counted once and the parts it removed are not needed again.
+    opened.reset();
     // Follow: new records in this array's part files drive the progress bar; squeue says when the array is gone.
     Progress progress(pending.size(), o.progress_bar && ::isatty(::fileno(stderr)));
     std::set<std::string> wanted(pending.begin(), pending.end()), reported;
     auto poll_parts = [&] {
-        for (const auto& path : part_files(sw.results_path, *job + "_")) {
+        // The results file too: a `--merge` by hand meanwhile moves finished tasks' records there and removes their parts.
+        std::vector<std::string> sources = part_files(sw.results_path, *job + "_");
+        sources.push_back(sw.results_path);
+        for (const auto& path : sources) {
             auto c = read_part(path);
             if (!c) continue;
             for (const auto& rec : c->records) {
@@ -385,11 +402,15 @@ int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
     for (const auto& [state, n] : slurm_task_states(*job)) states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + state;
     std::cout << "Job array " << *job << " ended after " << fixed(wall, 1) << " s: " << (states.empty() ? "task states unknown" : states)
               << "\n";
-    merged = merge_and_say(file, o.allow_mixed_builds);
+    auto reopened = open_results(sw.results_path);
+    if (!reopened) return fail(reopened.status());
+    opened.emplace(std::move(reopened).value());
+    report_open_notes(*opened);
+    merged = merge_and_say(*opened, o.allow_mixed_builds);
     if (!merged) return fail(merged.status());
     size_t missing = 0;
-    for (const auto& run : sw.runs) missing += !file.has(run.id);
-    const int code = print_table(sw, file.records(), file.path(), o.sort, all_of(sw));
+    for (const auto& run : sw.runs) missing += !opened->has(run.id);
+    const int code = print_table(sw, opened->records(), opened->path(), o.sort, all_of(sw));
     if (missing) {
         std::cout << missing << " run(s) missing: run the same command again to resubmit only those\n";
         return kExitError;
@@ -421,8 +442,12 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
     }
     if (!o.run_ids_file.empty()) return fail(Status::error("--run-ids only goes with --shard K/N"));
 
-    auto file = ResultsFile::open(sw.results_path);
-    if (!file) return fail(file.status());
+    std::optional<ResultsFile> file;
+    {
+        auto opened = open_results(sw.results_path);
+        if (!opened) return fail(opened.status());
+        file.emplace(std::move(opened).value());
+    }
     report_open_notes(*file);
 
     if (o.merge) {
@@ -435,7 +460,7 @@ int run_sweep(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
         if (missing) std::cout << missing << " run(s) of " << sw.runs.size() << " not in the results yet\n";
         return code;
     }
-    if (o.launcher == "slurm") return run_slurm(plugin_dirs, o, sw, *file);
+    if (o.launcher == "slurm") return run_slurm(plugin_dirs, o, sw, file);
     if (o.wait) return fail(Status::error("--wait follows a Slurm array: it needs --launcher slurm"));
 
     std::vector<size_t> todo;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "config/run_config.hpp"
 #include "core/limits.hpp"
@@ -369,7 +370,38 @@ bool is_timing_run(const RunRequest& rq) { return rq.min_iterations > 0 || rq.mi
 // ---------------------------------------------------------------------------------------------------------------------
 // Results file
 
-Result<ResultsFile> ResultsFile::open(const std::string& path) {
+namespace {
+
+// Who holds the flock on fd, from /proc/locks ("2: FLOCK  ADVISORY  WRITE <pid> <maj:min:inode> 0 EOF") and the
+// holder's command line: "pid 123 (runner sweep exp.yaml ...)", or "another process" when the kernel does not say.
+std::string lock_holder(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return "another process";
+    // Matched on the inode alone: on overlayfs (containers) stat's device is the backing filesystem's, /proc/locks
+    // prints the overlay's. Another file with the same inode on another filesystem would only misname the holder.
+    const std::string inode = std::to_string(st.st_ino);
+    std::ifstream locks("/proc/locks");
+    for (std::string line; std::getline(locks, line);) {
+        std::istringstream in(line);
+        std::string slot, kind, advisory, mode, pid, where;
+        if (!(in >> slot >> kind) || kind == "->") continue;  // "->" lines are waiters, not holders
+        if (!(in >> advisory >> mode >> pid >> where) || kind != "FLOCK") continue;
+        const size_t colon = where.rfind(':');  // "maj:min:inode"
+        if (colon == std::string::npos || where.substr(colon + 1) != inode) continue;
+        if (pid == "0") continue;  // a holder outside this pid namespace
+        std::ifstream cmdline("/proc/" + pid + "/cmdline", std::ios::binary);
+        std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+        std::replace(args.begin(), args.end(), '\0', ' ');
+        while (!args.empty() && args.back() == ' ') args.pop_back();
+        return "pid " + pid + (args.empty() ? "" : " (" + args + ")");
+    }
+    return "another process";
+}
+
+}  // namespace
+
+Result<ResultsFile> ResultsFile::open(const std::string& path, std::chrono::milliseconds lock_wait,
+                                      const std::function<void(const std::string& holder)>& on_wait) {
     ResultsFile f;
     f.m_path = path;
     const boost::filesystem::path parent = boost::filesystem::path(path).parent_path();
@@ -379,8 +411,24 @@ Result<ResultsFile> ResultsFile::open(const std::string& path) {
     }
     f.m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.m_fd < 0) return Status::error(path + ": cannot open the results file: " + std::strerror(errno));
-    if (::flock(f.m_fd, LOCK_EX | LOCK_NB) != 0)
-        return Status::error(path + ": another sweep is writing this results file (it is locked)");
+    // Polled rather than a blocking flock: a blocking call cannot be bounded without signals.
+    const auto give_up_at = std::chrono::steady_clock::now() + lock_wait;
+    bool waited = false;
+    while (::flock(f.m_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) return Status::error(path + ": cannot lock: " + std::strerror(errno));
+        if (std::chrono::steady_clock::now() >= give_up_at) {
+            const double seconds = std::chrono::duration<double>(lock_wait).count();
+            std::ostringstream waited_for;
+            waited_for << seconds;
+            return Status::error(path + ": locked by " + lock_holder(f.m_fd) + (seconds > 0 ? " for more than " + waited_for.str() + " s" : "") +
+                                 ". A local `runner sweep` holds its results file until it ends (a merge or a Slurm "
+                                 "submission only for seconds): run this again once it has finished, or give this "
+                                 "sweep another --results");
+        }
+        if (!waited && on_wait) on_wait(lock_holder(f.m_fd));
+        waited = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     // Read everything; the file holds one line per finished run, so it stays small.
     std::string text;
     char buf[65536];
@@ -434,19 +482,20 @@ Status ResultsFile::append(const json& record) {
     std::lock_guard<std::mutex> lock(*m_mutex);
     const std::string id = record.value("run_id", "");
     if (m_ids.count(id)) return Status::ok();  // already recorded: never duplicate
-    size_t limit = line.size();
-    // Fault injection for the tests of torn lines (tests/slurm): ZOO_SWEEP_TEST_KILL_MID_WRITE=N makes the N-th append
-    // of this process write half its line and then SIGKILL the process, as a kill during a write would leave it.
+    // Fault injection for the torn-line tests only (tests/slurm; unset, it changes nothing):
+    // ZOO_SWEEP_TEST_KILL_MID_WRITE=N makes the N-th append of this process write the first half of its line and then
+    // SIGKILL the process, which is what a kill landing inside a write leaves on disk.
     static const long kill_at = [] {
         const char* v = std::getenv("ZOO_SWEEP_TEST_KILL_MID_WRITE");
         return v ? std::atol(v) : 0L;
     }();
     static long appends = 0;
     const bool kill_after = kill_at > 0 && ++appends == kill_at;
-    if (kill_after) limit = line.size() / 2;
+    const size_t limit = kill_after ? line.size() / 2 : line.size();
     size_t done = 0;
     while (done < limit) {
-        const ssize_t w = ::write(m_fd, line.data() + done, line.size() - done);
+        // Never more than `limit`: a write of the whole rest would complete the line the hook means to tear.
+        const ssize_t w = ::write(m_fd, line.data() + done, limit - done);
         if (w < 0) {
             if (errno == EINTR) continue;
             return Status::error(m_path + ": cannot append a result: " + std::strerror(errno));

@@ -22,7 +22,9 @@
 // parameters give the same id on every machine and in every order of the YAML's run keys.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,12 +73,20 @@ Result<RunRequest> request_for(const Params& params);
 // Whether the run measures host time (then concurrent runs would skew each other): iterations or time > 0.
 bool is_timing_run(const RunRequest& request);
 
+// How long opening a results (or part) file waits for another process's lock before giving up. A merge, or a Slurm
+// submission merging and calling sbatch, holds it for seconds; a lock held longer is a local sweep appending to that
+// file, which keeps it until it ends, so waiting longer would only hide that from the user.
+inline constexpr std::chrono::milliseconds kResultsLockWait{30000};
+
 // The results file: one JSON object per line, appended with flush + fsync per line. Opening it reads the finished
 // runs, drops a torn last line (a kill during a write) by truncating the file to its last complete line, skips
 // (and counts) corrupt complete lines, and takes an exclusive lock so two sweeps cannot append to one file.
 class ResultsFile {
 public:
-    static Result<ResultsFile> open(const std::string& path);
+    // Waits up to lock_wait for the lock (calling on_wait once, with who holds it, when it has to wait at all), then
+    // gives up with an error naming the holder.
+    static Result<ResultsFile> open(const std::string& path, std::chrono::milliseconds lock_wait = kResultsLockWait,
+                                    const std::function<void(const std::string& holder)>& on_wait = {});
     ResultsFile(ResultsFile&& other) noexcept;
     ResultsFile& operator=(ResultsFile&&) = delete;
     ~ResultsFile();

@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <boost/filesystem.hpp>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <thread>
 
 #include "sweep/sweep.hpp"
 
@@ -113,8 +117,8 @@ TEST(ResultsFile, TornLastLineIsTruncatedAndRunsAreNeverDuplicated) {
         EXPECT_TRUE(f->append({{"run_id", "a"}, {"status", "ok"}}));
         EXPECT_TRUE(f->append({{"run_id", "b"}, {"status", "ok"}}));
         EXPECT_TRUE(f->append({{"run_id", "a"}, {"status", "ok"}}));  // ignored: already recorded
-        // A second opener is refused while this one holds the lock.
-        auto other = ResultsFile::open(path);
+        // A second opener is refused while this one holds the lock (asked not to wait: see ResultsFileLock).
+        auto other = ResultsFile::open(path, std::chrono::milliseconds(0));
         EXPECT_FALSE(other);
     }
     const auto size_before = fs::file_size(path);
@@ -179,4 +183,82 @@ TEST(Sweep, TableKeepsMeasuredAndModelledFpsApart) {
     EXPECT_NE(t.find("25.0"), std::string::npos) << t;
     EXPECT_NE(t.find("1288.2"), std::string::npos) << t;
     EXPECT_NE(t.find("(layer features.0.0)"), std::string::npos) << t;  // a long error keeps the layer at its end
+}
+
+// A merge by hand while a submission (or another merge) briefly holds the lock waits for it instead of failing.
+TEST(ResultsFileLock, OpenerWaitsForAShortHoldAndSaysWhoHoldsIt) {
+    const std::string path = temp_file("lock_wait.jsonl");
+    fs::remove(path);
+    auto holder = std::make_unique<zoo::Result<ResultsFile>>(ResultsFile::open(path));
+    ASSERT_TRUE(*holder);
+    ASSERT_TRUE((*holder)->append({{"run_id", "a"}, {"status", "ok"}}));
+    std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        holder.reset();  // closes the descriptor: the lock goes with it
+    });
+    std::vector<std::string> notes;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto waiter = ResultsFile::open(path, std::chrono::seconds(20), [&](const std::string& who) { notes.push_back(who); });
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    release.join();
+    ASSERT_TRUE(waiter) << waiter.status().message();
+    EXPECT_GE(waited, 0.3);
+    EXPECT_LT(waited, 10.0);
+    EXPECT_TRUE(waiter->has("a"));  // it read the file after the holder's last append
+    ASSERT_EQ(notes.size(), 1u);    // told once, not once per poll
+    // flock holders are listed in /proc/locks; this process holds it, so the note names this pid.
+    EXPECT_NE(notes[0].find("pid " + std::to_string(::getpid())), std::string::npos) << notes[0];
+}
+
+TEST(ResultsFileLock, OpenerGivesUpAfterTheBoundNamingTheHolderAndWhatToDo) {
+    const std::string path = temp_file("lock_give_up.jsonl");
+    fs::remove(path);
+    auto holder = ResultsFile::open(path);
+    ASSERT_TRUE(holder);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto waiter = ResultsFile::open(path, std::chrono::milliseconds(300));
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_FALSE(waiter);
+    EXPECT_GE(waited, 0.3);
+    const std::string msg = waiter.status().message();
+    EXPECT_EQ(msg.rfind(path + ": locked by pid " + std::to_string(::getpid()), 0), 0u) << msg;
+    EXPECT_NE(msg.find("for more than 0.3 s"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("run this again once it has finished"), std::string::npos) << msg;
+    holder->append({{"run_id", "b"}, {"status", "ok"}});  // the holder is unaffected by the refused opener
+    EXPECT_TRUE(holder->has("b"));
+}
+
+// ZOO_SWEEP_TEST_KILL_MID_WRITE=N: the N-th append writes half its line, then the process dies of SIGKILL; the line
+// on disk is torn (no newline), and the next opener drops exactly that line. "threadsafe" death tests re-execute the
+// test binary, so the child reads the variable afresh (the hook reads it once per process).
+TEST(ResultsFileDeathTest, KillMidWriteHookTearsTheNthAppend) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    // Not temp_file(): its folder is named by the pid, and the re-executed child has another one.
+    const std::string path = std::string(ZOO_BUILD_DIR) + "/test_sweep_kill_mid_write.jsonl";
+    fs::remove(path);
+    const json second{{"run_id", "second"}, {"status", "ok"}, {"padding", std::string(200, 'x')}};
+    EXPECT_EXIT(
+        {
+            ::setenv("ZOO_SWEEP_TEST_KILL_MID_WRITE", "2", 1);
+            auto f = ResultsFile::open(path);
+            if (!f) std::exit(3);
+            (void)f->append({{"run_id", "first"}, {"status", "ok"}});
+            (void)f->append(second);
+            std::exit(4);  // not reached: the second append kills the process
+        },
+        ::testing::KilledBySignal(SIGKILL), "");
+    std::ifstream in(path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string first_line = json{{"run_id", "first"}, {"status", "ok"}}.dump() + "\n";
+    const std::string second_line = second.dump() + "\n";
+    ASSERT_EQ(text.size(), first_line.size() + second_line.size() / 2) << text;
+    EXPECT_EQ(text, first_line + second_line.substr(0, second_line.size() / 2));
+    auto reopened = ResultsFile::open(path);  // this process: the variable is unset here, the hook stays off
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->truncated_bytes(), second_line.size() / 2);
+    EXPECT_TRUE(reopened->has("first"));
+    EXPECT_FALSE(reopened->has("second"));
+    EXPECT_TRUE(reopened->append(second));
+    EXPECT_TRUE(reopened->append({{"run_id", "third"}, {"status", "ok"}}));  // unset: the 2nd append is not torn
+    EXPECT_EQ(read_results(path)->size(), 3u);
 }
