@@ -91,7 +91,31 @@ TEST(WormholePerfDirection, DoubleBuffersAndSplitReaderEachAreFaster) {
     EXPECT_GT(device_fps(kOlderHead), device_fps(kOlder)) << "all three together";
 }
 
-// HEIGHT vs BLOCK on the layers the guidance names (blocks 6-16) is not tested here: at batch 10 HEIGHT sharding of
-// those convs does not fit L1 (circular buffers of 1.7-3.6 MB per core), so there is no FPS to compare.
+// HEIGHT vs BLOCK on the layers the guidance names (tt-metal's MobileNetV2 config: blocks 1-5 HEIGHT, the expand and
+// depthwise convs of blocks 6-16 BLOCK). No figure is published for either swap: directions only, each way round.
+TEST(WormholePerfDirection, HeightShardingWhereTheGuidanceSaysHeightIsFaster) {
+    // The early, wide-spatial narrow-channel convs: BLOCK splits their few channels over core columns and pays for it.
+    // Batch 1 and 2 (at batch 10 the BLOCK variant of these layers does not fit L1).
+    for (int64_t batch : {1, 2}) {
+        const double height = device_fps({}, batch);
+        const double block = device_fps({"features.[2-5].conv.[01].0:shard_layout=BLOCK_SHARDED"}, batch);
+        std::printf("[ PERF     ] batch %lld blocks 2-5 HEIGHT %.0f vs BLOCK %.0f samples/s\n", static_cast<long long>(batch),
+                    height, block);
+        EXPECT_GT(height / block, 1.05) << "batch " << batch;
+    }
+}
+
+TEST(WormholePerfDirection, BlockShardingWhereTheGuidanceSaysBlockIsTheOnlyFit) {
+    // The late expand / depthwise convs (hundreds of channels on 14x14 or 7x7): HEIGHT sharded, every core holds the
+    // whole weight matrix, which does not fit L1 at any batch; the error names the layer and the bytes, as the card's does.
+    for (int64_t batch : {1, 10}) {
+        auto c = zoo::wormhole::test::compile_wormhole("mobilenetv2", "", "mobilenetv2_ttmetal_n150", batch,
+                                                      {"features.[7-9].conv.[01].0:shard_layout=HEIGHT_SHARDED"});
+        ASSERT_FALSE(c) << "batch " << batch << ": HEIGHT-sharded blocks 7-9 fit L1";
+        const std::string& m = c.status().message();
+        EXPECT_NE(m.find("beyond max L1 size"), std::string::npos) << m;
+        EXPECT_NE(m.find("(layer features.8.conv.1.0)"), std::string::npos) << m;
+    }
+}
 
 }  // namespace
