@@ -94,12 +94,13 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
     add("host throughput (measured)", {"throughput_fps"}, +1, "images/s", 1);
     for (const char* k : {"median", "mean", "min", "p90", "p95", "p99", "max"})
         add(std::string("host latency ") + k + " (measured)", {"latency_ms", k}, -1, "ms", 3);
-    add("latency stddev", {"latency_ms", "stddev"}, -1, "ms", 3);
-    add("latency CV", {"latency_ms", "cv"}, -1, "", 4);
+    // The spread itself gets no verdict: it is what a verdict on the other timings is measured against.
+    add("host latency stddev (measured)", {"latency_ms", "stddev"}, 0, "ms", 3);
+    add("host latency CV (measured)", {"latency_ms", "cv"}, 0, "", 4);
     add("iterations", {"latency_ms", "count"}, 0, "", 0);
-    add("load", {"timing_ms", "load"}, -1, "ms", 2);
-    add("compile", {"timing_ms", "compile"}, -1, "ms", 2);
-    add("first inference", {"timing_ms", "first_inference"}, -1, "ms", 2);
+    add("load (measured)", {"timing_ms", "load"}, -1, "ms", 2);
+    add("compile (measured)", {"timing_ms", "compile"}, -1, "ms", 2);
+    add("first inference (measured)", {"timing_ms", "first_inference"}, -1, "ms", 2);
     add("PCC", {"accuracy", "pcc"}, +1, "", 6);
     add("max abs error", {"accuracy", "max_abs_error"}, -1, "", 6);
     std::set<std::string> dm;
@@ -110,7 +111,10 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
         const json& src = a.contains("device_metrics") && a["device_metrics"].contains(name) ? a["device_metrics"][name] : b["device_metrics"][name];
         const std::string unit = src.value("unit", "");
         const std::string kind = src.value("source", "").rfind("modelled", 0) == 0 ? " (modelled)" : "";
-        add(name + kind, {"device_metrics", name, "value"}, unit == "fps" ? +1 : unit == "ms" ? -1 : 0, unit, 3);
+        // Rates are better higher, times lower; sizes (B) and the rest get no verdict.
+        const bool rate = unit == "fps" || unit == "samples/s" || unit == "images/s";
+        const bool time = unit == "ns" || unit == "us" || unit == "ms" || unit == "s";
+        add(name + kind, {"device_metrics", name, "value"}, rate ? +1 : time ? -1 : 0, unit, 3);
     }
     auto cv_of = [](const json& doc) {
         const json* cv = at_path(doc, {"latency_ms", "cv"});

@@ -217,20 +217,21 @@ std::string report_markdown(const json& r) {
         for (const auto& a : p.value("command_line", json::array())) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
         o << "| command | `" << md_escape(cmd) << "` |\n";
     }
+    // Host-measured and device-modelled figures are labelled as such on every row (never one unlabelled column).
     o << "\n## Timing\n\n| metric | value |\n|---|---:|\n";
     const json& t = r["timing_ms"];
-    o << "| load | " << fixed(dget(t, "load")) << " ms |\n| compile | " << fixed(dget(t, "compile")) << " ms |\n| first inference | "
-      << fixed(dget(t, "first_inference")) << " ms |\n";
+    o << "| load (measured) | " << fixed(dget(t, "load")) << " ms |\n| compile (measured) | " << fixed(dget(t, "compile"))
+      << " ms |\n| first inference (measured) | " << fixed(dget(t, "first_inference")) << " ms |\n";
     const json& l = r["latency_ms"];
     o << "| iterations | " << l.value("count", 0) << " |\n";
     o << "| duration | " << fixed(dget(r, "duration_ms")) << " ms |\n";
     for (const char* k : {"median", "mean", "min", "max", "p90", "p95", "p99", "stddev"})
-        o << "| latency " << k << " | " << fixed(dget(l, k), 3) << " ms |\n";
-    o << "| latency CV | " << fixed(100.0 * dget(l, "cv"), 2) << " % |\n";
-    o << "| throughput | " << fixed(dget(r, "throughput_fps"), 1) << " images/s |\n";
+        o << "| host latency " << k << " (measured) | " << fixed(dget(l, k), 3) << " ms |\n";
+    o << "| host latency CV (measured) | " << fixed(100.0 * dget(l, "cv"), 2) << " % |\n";
+    o << "| host throughput (measured) | " << fixed(dget(r, "throughput_fps"), 1) << " images/s |\n";
     if (r.contains("device_metrics"))
         for (auto it = r["device_metrics"].begin(); it != r["device_metrics"].end(); ++it)
-            o << "| " << it.key() << " | " << (it.value()["value"].is_number() ? fixed(it.value()["value"].get<double>(), 3) : "n/a") << " "
+            o << "| " << it.key() << (it.value().value("source", "").rfind("modelled", 0) == 0 ? " (modelled)" : "") << " | " << (it.value()["value"].is_number() ? fixed(it.value()["value"].get<double>(), 3) : "n/a") << " "
               << it.value().value("unit", "") << " |\n";
     if (r.contains("accuracy")) {
         const json& a = r["accuracy"];

@@ -138,8 +138,8 @@ TEST(Report, CsvHasOneHeaderAndOneRowWithTheNumbers) {
 TEST(Report, MarkdownHasTablesAndNumbers) {
     const std::string md = report_markdown(report_json(sample_result()));
     EXPECT_NE(md.find("# mobilenetv3 (small) on cpu"), std::string::npos) << md;
-    EXPECT_NE(md.find("| latency median | 7.250 ms |"), std::string::npos) << md;
-    EXPECT_NE(md.find("| throughput | 123.5 images/s |"), std::string::npos) << md;
+    EXPECT_NE(md.find("| host latency median (measured) | 7.250 ms |"), std::string::npos) << md;
+    EXPECT_NE(md.find("| host throughput (measured) | 123.5 images/s |"), std::string::npos) << md;
     EXPECT_NE(md.find("| PCC | 0.998765 |"), std::string::npos) << md;
     EXPECT_NE(md.find("| features.0.0 | conv2d+hardswish | cpu | 1.5000 | 60.0 | 60.0 |"), std::string::npos) << md;
     EXPECT_NE(md.find("**Result: VALID**"), std::string::npos) << md;
@@ -170,6 +170,24 @@ TEST(Diff, ShowsConfigChangesAndPercentages) {
     EXPECT_NE(d.text.find("-20.0%"), std::string::npos) << d.text;
     EXPECT_NE(d.text.find("better"), std::string::npos) << d.text;
     EXPECT_EQ(d.text.find("\033["), std::string::npos);  // no colour codes
+}
+
+// Issue 11: a modelled device rate gets a verdict (samples/s is a rate), measured one-off timings within the runs'
+// spread do not, and the markdown report labels modelled figures.
+TEST(Diff, ModelledRatesGetAVerdictAndMeasuredNoiseDoesNot) {
+    RunResult ra = sample_result(100.0, 10.0), rb = sample_result(100.0, 10.0);
+    ra.device_metrics = {{"device_fps", 1000.0, "samples/s", "modelled: test"}};
+    rb.device_metrics = {{"device_fps", 1200.0, "samples/s", "modelled: test"}};
+    rb.load_ms = ra.load_ms * 1.03;  // 3%: inside the runs' latency CV
+    const DiffSummary d = diff_reports(report_json(ra), report_json(rb), "a.json", "b.json");
+    auto row = [&](const std::string& start) {
+        const size_t at = d.text.find("\n" + start);
+        return at == std::string::npos ? std::string("<missing>") : d.text.substr(at + 1, d.text.find('\n', at + 1) - at - 1);
+    };
+    EXPECT_NE(row("device_fps (modelled) (samples/s)").find("better"), std::string::npos) << d.text;
+    EXPECT_EQ(row("load (measured)").find("worse"), std::string::npos) << d.text;
+    const std::string md = report_markdown(report_json(rb));
+    EXPECT_NE(md.find("| device_fps (modelled) | 1200.000 samples/s |"), std::string::npos) << md;
 }
 
 TEST(Html, PageIsWellFormedWithChartsForSweepRecords) {
