@@ -277,6 +277,8 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
         case OpKind::Add:
         case OpKind::Mul:
         case OpKind::GlobalAvgPool:
+        case OpKind::MaxPool2d:
+        case OpKind::AvgPool2d:
         case OpKind::Flatten:
         case OpKind::Dropout:
         case OpKind::Softmax:
@@ -448,6 +450,19 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
             step.fn = [batch, hw, cp, in0, last](StepContext& ctx) {
                 global_avg_pool(ctx.plan.ptr(in0), ctx.plan.ptr(last), batch, hw, cp);
             };
+            return Status::ok();
+        }
+        case OpKind::MaxPool2d:
+        case OpKind::AvgPool2d: {
+            const Layout& in = m_layouts[static_cast<size_t>(in0)];
+            const PoolShape shape{in.n, in.h, in.w, in.cp, out.h, out.w};
+            if (n.op == OpKind::MaxPool2d) {
+                const MaxPool2dAttrs a = n.attr<MaxPool2dAttrs>();
+                step.fn = [shape, a, in0, last](StepContext& ctx) { max_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+            } else {
+                const AvgPool2dAttrs a = n.attr<AvgPool2dAttrs>();
+                step.fn = [shape, a, in0, last](StepContext& ctx) { avg_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+            }
             return Status::ok();
         }
         case OpKind::Flatten: {
