@@ -526,7 +526,8 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
             int r = fusable_activation(m_graph, group.back(), uses);
             if (r >= 0) group.push_back(r);
             r = sole_reader(group.back());
-            if (r >= 0 && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
+            // An Add of two convs each read only by it (ResNet's conv3 + downsample) joins the first conv's chain only.
+            if (r >= 0 && !taken[static_cast<size_t>(r)] && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
                 const Node& add = m_graph.nodes[static_cast<size_t>(r)];
                 const int other = add.inputs[0] == group.back() ? add.inputs[1] : add.inputs[0];
                 if (other != group.back() && m_layouts[static_cast<size_t>(other)].shape == add.output_shape &&

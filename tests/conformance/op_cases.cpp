@@ -66,6 +66,8 @@ std::vector<OpCase> op_cases() {
         conv_case("conv2d_3x3", 8, 16, 3, 1, 1, 1, true, 1, 12, 12),
         conv_case("conv2d_3x3_stride2_stem", 3, 16, 3, 2, 1, 1, false, 1, 17, 14),
         conv_case("conv2d_1x1", 16, 24, 1, 1, 0, 1, true, 1, 10, 10),
+        conv_case("conv2d_1x1_stride2_downsample", 64, 128, 1, 2, 0, 1, false, 1, 14, 14),  // ResNet's shortcut
+        conv_case("conv2d_7x7_stride2_stem", 3, 64, 7, 2, 3, 1, false, 1, 23, 20),             // ResNet's stem
         conv_case("conv2d_depthwise_3x3", 16, 16, 3, 1, 1, 16, true, 1, 11, 9),
         conv_case("conv2d_depthwise_5x5_stride2", 24, 24, 5, 2, 2, 24, true, 1, 13, 13),
         conv_case("conv2d_grouped_dilated", 36, 24, 3, 1, 2, 3, true, 2, 9, 9),
@@ -89,6 +91,15 @@ std::vector<OpCase> op_cases() {
              GraphBuilder b;
              int x = b.input("input", {k_batch, 16, 8, 8});
              b.graph.outputs = {b.op("add", OpKind::Add, {x, x})};
+             return b;
+         }},
+        {"add_of_two_convs_read_only_by_it",  // ResNet's bottleneck end: conv3 + downsample conv
+         [] {
+             GraphBuilder b;
+             int x = b.input("input", {k_batch, 16, 8, 8});
+             int main = b.conv("conv3", x, 16, 32, 1, 1, 0, 1, true);
+             int shortcut = b.conv("downsample", x, 16, 32, 1, 1, 0, 1, true);
+             b.graph.outputs = {b.op("add", OpKind::Add, {main, shortcut})};
              return b;
          }},
         {"mul_broadcast_channel_scale",  // squeeze-excite's x * scale[N, C, 1, 1]
