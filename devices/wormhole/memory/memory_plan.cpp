@@ -116,7 +116,15 @@ private:
             // The program's static circular buffers must fit below the lowest L1 buffer.
             Status cb = check_circular_buffers(m_hw.l1.reserved_base, op.cb_bytes, m_hw.l1.bytes_per_core, l1.lowest_address(),
                                                op.range);
-            if (!cb) return Status::error(cb.message() + " (layer " + layer + ")");
+            if (!cb) {
+                // Name what holds L1 at that point (the card's message gives addresses only): the buffers an engineer
+                // would free, reshard or shrink, each with its bytes per core.
+                std::string live;
+                for (const auto& a : l1.allocations())
+                    live += (live.empty() ? "" : ", ") + a.name + " " + std::to_string(a.bytes_per_bank) + " B";
+                return Status::error(cb.message() + " (layer " + layer + ": circular buffers " + std::to_string(op.cb_bytes) +
+                                     " B per core; L1 buffers live: " + live + ")");
+            }
             OpMemory& om = m_plan.ops[k];
             om.op = static_cast<int>(k);
             om.buffer_bytes = l1.allocated_bytes();

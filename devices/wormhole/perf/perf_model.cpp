@@ -327,7 +327,9 @@ private:
         r.math_fidelity = math_fidelity_name(c.math_fidelity);
         const double t = tiles_per_core(o);
         const int64_t ph = op.eltwise == EltwiseFunction::Mul ? phases(c.math_fidelity) : 1;
-        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph);
+        // A fused activation (ResNet's add + relu) runs on the SFPU over the result in Dst, before the packer.
+        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph) +
+                           sfpu_cycles(t, sfpu_instructions(op.unary));
         const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (op.broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
         double bw = 0;

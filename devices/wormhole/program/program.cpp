@@ -387,7 +387,7 @@ private:
         return Status::ok();
     }
 
-    // The activation node fused into conv i, or -1.
+    // The activation node fused into op i (a conv, linear or eltwise op), or -1.
     int fusable_activation(int i) const {
         if (!cfg(i).fuse_activation || is_graph_output(i)) return -1;
         const int j = zoo::fusable_activation(m_g, i, m_use_counts);
@@ -755,18 +755,20 @@ private:
         return Status::ok();
     }
 
+    // An activation right after an eltwise op that is its only reader runs inside it (ttnn's binary ops take
+    // `activations=[...]`: ResNet's add + relu is one op), under the same fuse_activation key as a conv's.
     Status lower_binary(int i, EltwiseFunction f) {
         const Node& n = node(i);
         int full = n.inputs[0], other = n.inputs[1];
         if (node(full).output_shape != n.output_shape && node(other).output_shape == n.output_shape) std::swap(full, other);
-        ZOO_ASSIGN_OR_RETURN(int out, eltwise(i, f, value_id(full), value_id(other), n.name));
+        ZOO_ASSIGN_OR_RETURN(int out, eltwise(i, f, value_id(full), value_id(other), n.name, fusable_activation(i)));
         set_value(i, out);
         return Status::ok();
     }
 
     // Eltwise add / mul keep the sharding of their full-size input `a`; a broadcast operand ([N, C, 1, 1], SE's scale)
     // is read through a one-tile-row CB; a full-size operand sharded differently is resharded first.
-    Result<int> eltwise(int i, EltwiseFunction f, int a_id, int b_id, const std::string& name) {
+    Result<int> eltwise(int i, EltwiseFunction f, int a_id, int b_id, const std::string& name, int fused = -1) {
         const TensorPlacement a = m_p.placement(a_id);
         const TensorPlacement b = m_p.placement(b_id);
         const bool broadcast = b.rows != a.rows;
@@ -775,6 +777,11 @@ private:
         op.eltwise = f;
         op.broadcast = broadcast;
         op.attributes = std::string("binary_op_type=") + (f == EltwiseFunction::Mul ? "MUL" : "ADD") + (broadcast ? ";broadcast=1" : "");
+        if (fused >= 0) {
+            op.fused_node = fused;
+            op.unary = unary_of(node(fused).op);
+            op.attributes += std::string(";activation=") + unary_function_name(op.unary);
+        }
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, restyle(a, cfg(i).dtype, false, m_hw), true));
         run_on(op, a);
         if (broadcast) add_cb(op, "broadcast", tiles(a.kind == BufferKind::L1Sharded ? a.shard_w : a.cols), b.dtype);
@@ -783,7 +790,9 @@ private:
             if (!broadcast) add_cb(op, "in1", kDoubleBuffer, b.dtype);
             add_cb(op, "output", kDoubleBuffer, out.dtype);
         }
-        return emit(std::move(op), name, out, false);
+        const int out_id = emit(std::move(op), name, out, false);
+        if (fused >= 0) m_fused_into[fused] = out_id;
+        return out_id;
     }
 
     Status lower_pool(int i) {
