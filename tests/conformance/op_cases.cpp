@@ -93,13 +93,14 @@ std::vector<OpCase> op_cases() {
              b.graph.outputs = {b.op("add", OpKind::Add, {x, x})};
              return b;
          }},
-        {"add_of_two_convs_read_only_by_it",  // ResNet's bottleneck end: conv3 + downsample conv
+        {"add_of_two_convs_then_relu",  // ResNet's bottleneck end: conv3 + downsample conv, relu
          [] {
              GraphBuilder b;
              int x = b.input("input", {k_batch, 16, 8, 8});
              int main = b.conv("conv3", x, 16, 32, 1, 1, 0, 1, true);
              int shortcut = b.conv("downsample", x, 16, 32, 1, 1, 0, 1, true);
-             b.graph.outputs = {b.op("add", OpKind::Add, {main, shortcut})};
+             int add = b.op("add", OpKind::Add, {main, shortcut});
+             b.graph.outputs = {b.op("relu", OpKind::Relu, {add})};  // ResNet's relu after the add (fused on the card)
              return b;
          }},
         {"mul_broadcast_channel_scale",  // squeeze-excite's x * scale[N, C, 1, 1]

@@ -153,3 +153,36 @@ TEST(WormholePool, MaxPoolIsExactInBfloat16AndAvgPoolWithinItsRounding) {
         EXPECT_GT(worst, 0.0) << op;  // the emulator does round (an fp32 result would be the reference's)
     }
 }
+
+// ResNet-50 on tt-metal's batch-16 config: the op sequence tt-metal's profiler lists for it (stem Reshard + Halo +
+// Conv2d with relu fused, Halo + Pool2D, then per bottleneck Matmul / Halo + Conv2d / Matmul (+ the shortcut conv) and
+// one BinaryNg add with its relu fused: no Unary op anywhere), and one ops-table row per program op.
+TEST(WormholePool, ResNet50TtMetalConfigListsTheCardsOpSequence) {
+    auto c = wormhole::test::compile_wormhole("resnet", "50", "resnet50_ttmetal_n150", 0);
+    ASSERT_TRUE(c) << c.status().message();
+    auto ops = ops_of(c->setup);
+    ASSERT_TRUE(ops) << ops.status().message();
+    std::map<std::string, int> count;
+    for (const Row& r : *ops) ++count[r.code];
+    EXPECT_EQ(count["UnaryDeviceOperation"], 0);
+    EXPECT_EQ(count["BinaryNgDeviceOperation"], 16);  // one residual add per bottleneck (3 + 4 + 6 + 3)
+    EXPECT_EQ(count["Pool2D"], 2);                    // the stem's max pool and the global average pool
+    // 53 convs: 3 per bottleneck + 4 shortcuts + the stem; the 1x1 stride-1 ones are Matmuls, plus the fc.
+    EXPECT_EQ(count["Conv2dDeviceOperation"] + count["MatmulDeviceOperation"], 53 + 1);
+    // 1x1 stride-1 convs run as matmuls: conv1 and conv3 of every block and layer1's shortcut (stride 1).
+    EXPECT_EQ(count["MatmulDeviceOperation"], 2 * 16 + 1 + 1);
+    ASSERT_GE(ops->size(), 5u);
+    EXPECT_EQ((*ops)[0].code, "ReshardDeviceOperation");  // the image into L1, as the stem reads it
+    EXPECT_EQ((*ops)[1].code, "HaloDeviceOperation");
+    EXPECT_EQ((*ops)[2].code, "Conv2dDeviceOperation");
+    EXPECT_EQ((*ops)[2].output, "conv1");
+    EXPECT_NE((*ops)[2].attributes.find("activation=relu"), std::string::npos) << (*ops)[2].attributes;
+    EXPECT_EQ((*ops)[3].code, "HaloDeviceOperation");
+    EXPECT_EQ((*ops)[4].code, "Pool2D");
+    EXPECT_EQ((*ops)[4].output, "maxpool");
+    for (const Row& r : *ops)
+        if (r.code == "BinaryNgDeviceOperation") {
+            EXPECT_NE(r.attributes.find("binary_op_type=ADD;activation=RELU"), std::string::npos) << r.output << ": " << r.attributes;
+        }
+    EXPECT_GT(c->metrics.at("device_fps"), 0.0);
+}
