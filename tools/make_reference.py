@@ -115,6 +115,7 @@ CONFIGS = [
     v2(1.0, init="torchvision"),
     efficientnet_b0(init="torchvision"),
     resnet50(cases=SQUARE),
+    resnet50(init="torchvision"),
 ]
 
 
