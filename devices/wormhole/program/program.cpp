@@ -585,8 +585,10 @@ private:
     // sharded the way the pool runs (the sliding-window sharding rules on the pool's depthwise geometry; shard_layout
     // honoured, as applied_shard_scheme), resharded first when it is not; a Halo op gathering each core's padded
     // window rows (row-major; max pads with -inf, avg with 0); then Pool2D, whose two readers (the pool always splits
-    // its output sticks over both data-movement RISCs) gather each window into double-buffered input CBs for the
-    // compute's reduction. The output is sharded like the pool, in the layer's dtype and layout.
+    // its output sticks over both data-movement RISCs: split_reader = true in pool/generic/device/
+    // pool_multi_core_program_factory.cpp) gather each window into double-buffered input CBs for the compute's
+    // reduction. The output is sharded like the pool, in the layer's dtype and layout. The halo is sized as for a conv
+    // of the same window: a ceil_mode window hanging past the right padding reads nothing more from the input.
     Status lower_window_pool(int i) {
         const Node& n = node(i);
         const bool is_max = n.op == OpKind::MaxPool2d;
