@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Make torchvision reference data for the model tests: random-weight MobileNets, their weights in three file formats,
-inputs and torchvision's logits.
+"""Make torchvision reference data for the model tests: random-weight MobileNets, EfficientNet-B0 and ResNet-50, their
+weights in three file formats, inputs and torchvision's logits.
 
     /usr/bin/python3 tools/make_reference.py --out DIR [--force]
 
@@ -29,7 +29,7 @@ import torch
 import torchvision
 from torchvision import models as tvm
 
-SCRIPT_VERSION = 3
+SCRIPT_VERSION = 4
 
 # Activation scale the calibration aims for at every BatchNorm / conv / linear output (RMS). 2 rather than 1 so the
 # piecewise parts of the activations are all exercised often: hardswish's zero (x < -3) and identity (x > 3) regions,
@@ -83,6 +83,18 @@ def efficientnet_b0(cases=ONE, init="calibrated"):
     }
 
 
+def resnet50(cases=ONE, init="calibrated"):
+    return {
+        "id": "resnet50_v1.5" + ("_tvinit" if init == "torchvision" else ""),
+        "init": init,
+        "model": "resnet",
+        "variant": "50",
+        "settings": {},
+        "build": lambda: tvm.resnet50(weights=None),
+        "cases": cases,
+    }
+
+
 CONFIGS = [
     v3("large", 1.0, cases=SQUARE),
     v3("large", 0.75),
@@ -102,6 +114,8 @@ CONFIGS = [
     v3("small", 1.0, init="torchvision"),
     v2(1.0, init="torchvision"),
     efficientnet_b0(init="torchvision"),
+    resnet50(cases=SQUARE),
+    resnet50(init="torchvision"),
 ]
 
 
@@ -284,8 +298,16 @@ def make_model(config, out_dir):
         top1 = y.argmax(dim=1).tolist()
         across = f", mean std across the batch {float(y.std(dim=0).mean()):.3f}" if batch > 1 else ""
         print(f"  {model_id} {name}: logit std across classes [{std_text}]{across}, top-1 {top1}")
+        # torch's own float32 rounding on this case: its logits against the same network in float64, as max abs error
+        # over max |logit|. Two float32 implementations that sum in different orders differ by about this much, so
+        # the model tests' logits bound scales with it (deep residual networks such as ResNet-50 reach 1e-4).
+        with torch.no_grad():
+            exact = model.double()(x.double())
+        model.float()
+        fp32_error = float((y.double() - exact).abs().max() / exact.abs().max())
         cases.append({"name": name, "batch": batch, "height": height, "width": width, "input": x_rel,
-                      "logits": y_rel, "logit_std": [round(s, 4) for s in spread.tolist()]})
+                      "logits": y_rel, "logit_std": [round(s, 4) for s in spread.tolist()],
+                      "torch_fp32_error": fp32_error})
 
     return {
         "id": model_id,
@@ -317,6 +339,7 @@ depth and the logits depend strongly on the input. Everything is seeded from the
   w.safetensors   the same tensors as safetensors (F32, I64 for num_batches_tracked)
   <case>_x.npy    input, float32 [N, 3, H, W], ~ N(0, 1)
   <case>_y.npy    torchvision's logits for that input, float32 [N, 1000], eval mode, float32, torch.no_grad()
+                  (manifest: torch_fp32_error = max |y - y_float64| / max |y_float64|, torch's own rounding)
 
 manifest.json lists models, files (relative to this folder), state_dict entry and parameter counts, cases and the
 logits' std across classes (a check that the random model is not degenerate).

@@ -277,6 +277,8 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
         case OpKind::Add:
         case OpKind::Mul:
         case OpKind::GlobalAvgPool:
+        case OpKind::MaxPool2d:
+        case OpKind::AvgPool2d:
         case OpKind::Flatten:
         case OpKind::Dropout:
         case OpKind::Softmax:
@@ -450,6 +452,19 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
             };
             return Status::ok();
         }
+        case OpKind::MaxPool2d:
+        case OpKind::AvgPool2d: {
+            const Layout& in = m_layouts[static_cast<size_t>(in0)];
+            const PoolShape shape{in.n, in.h, in.w, in.cp, out.h, out.w};
+            if (n.op == OpKind::MaxPool2d) {
+                const MaxPool2dAttrs a = n.attr<MaxPool2dAttrs>();
+                step.fn = [shape, a, in0, last](StepContext& ctx) { max_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+            } else {
+                const AvgPool2dAttrs a = n.attr<AvgPool2dAttrs>();
+                step.fn = [shape, a, in0, last](StepContext& ctx) { avg_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+            }
+            return Status::ok();
+        }
         case OpKind::Flatten: {
             // A flatten that moves data: the dense NCHW order of input and output is the same, so convert through it.
             const Layout in = m_layouts[static_cast<size_t>(in0)];
@@ -511,7 +526,8 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
             int r = fusable_activation(m_graph, group.back(), uses);
             if (r >= 0) group.push_back(r);
             r = sole_reader(group.back());
-            if (r >= 0 && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
+            // An Add of two convs each read only by it (ResNet's conv3 + downsample) joins the first conv's chain only.
+            if (r >= 0 && !taken[static_cast<size_t>(r)] && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
                 const Node& add = m_graph.nodes[static_cast<size_t>(r)];
                 const int other = add.inputs[0] == group.back() ? add.inputs[1] : add.inputs[0];
                 if (other != group.back() && m_layouts[static_cast<size_t>(other)].shape == add.output_shape &&

@@ -76,6 +76,24 @@ int GraphBuilder::binary(const std::string& name, int a, int b, OpKind op) {
 
 int GraphBuilder::global_avg_pool(const std::string& name, int in) { return unary(name, in, OpKind::GlobalAvgPool); }
 
+int GraphBuilder::max_pool2d(const std::string& name, int in, const MaxPool2dAttrs& attrs) {
+    Node n;
+    n.name = name;
+    n.op = OpKind::MaxPool2d;
+    n.inputs = {in};
+    n.attrs = attrs;
+    return add(std::move(n), channels(in));
+}
+
+int GraphBuilder::avg_pool2d(const std::string& name, int in, const AvgPool2dAttrs& attrs) {
+    Node n;
+    n.name = name;
+    n.op = OpKind::AvgPool2d;
+    n.inputs = {in};
+    n.attrs = attrs;
+    return add(std::move(n), channels(in));
+}
+
 int GraphBuilder::flatten(const std::string& name, int in) {
     Node n;
     n.name = name;

@@ -38,6 +38,8 @@ public:
     int unary(const std::string& name, int in, OpKind op);
     int binary(const std::string& name, int a, int b, OpKind op);
     int global_avg_pool(const std::string& name, int in);
+    int max_pool2d(const std::string& name, int in, const MaxPool2dAttrs& attrs);
+    int avg_pool2d(const std::string& name, int in, const AvgPool2dAttrs& attrs);
     int flatten(const std::string& name, int in);
     int linear(const std::string& name, int in, int64_t in_features, int64_t out_features);
     int dropout(const std::string& name, int in, double p);

@@ -3,6 +3,8 @@
 // table (yaml/models/opcase.yaml) or from --set values; the batch is the runner's --batch.
 //   op: conv2d       in_channels, out_channels, resolution [H, W], kernel, stride, padding, groups, dilation, bias
 //   op: avgpool      in_channels, resolution: a global average pool over [N, C, H, W]
+//   op: max_pool2d   in_channels, resolution, kernel, stride, padding, dilation, ceil_mode (torch.nn.MaxPool2d)
+//   op: avg_pool2d   in_channels, resolution, kernel, stride, padding, ceil_mode, count_include_pad (AvgPool2d)
 //   op: matmul       k (= in_channels), n (= out_channels): a linear on an [M, K] input, M = batch
 //                    (the input is [M, K, 1, 1] flattened to [M, K], the graph IR's only way to a 2-D activation)
 #include <string>
@@ -31,7 +33,8 @@ public:
 private:
     static Result<Graph> build_graph(const SpecValue& spec) {
         ZOO_TRY(spec.check_keys({"model", "variant", "op", "resolution", "in_channels", "out_channels", "kernel", "stride",
-                                 "padding", "groups", "dilation", "bias", "k", "n"}));
+                                 "padding", "groups", "dilation", "bias", "k", "n", "ceil_mode",
+                                 "count_include_pad"}));
         ZOO_ASSIGN_OR_RETURN(const SpecValue* op_value, spec.get("op"));
         ZOO_ASSIGN_OR_RETURN(std::string op, op_value->as_string());
         Graph graph;
@@ -61,6 +64,33 @@ private:
             ZOO_ASSIGN_OR_RETURN(int64_t c, read_int(spec, "in_channels", 16, 1));
             int x = b.input("input", {1, c, hw[0], hw[1]});
             x = b.global_avg_pool("avgpool", x);
+            b.output(x);
+        } else if (op == "max_pool2d" || op == "avg_pool2d") {
+            ZOO_ASSIGN_OR_RETURN(auto hw, read_resolution(spec));
+            ZOO_ASSIGN_OR_RETURN(int64_t c, read_int(spec, "in_channels", 16, 1));
+            ZOO_ASSIGN_OR_RETURN(int64_t k, read_int(spec, "kernel", 3, 1));
+            ZOO_ASSIGN_OR_RETURN(int64_t s, read_int(spec, "stride", 1, 1));
+            ZOO_ASSIGN_OR_RETURN(int64_t p, read_int(spec, "padding", 0, 0));
+            ZOO_ASSIGN_OR_RETURN(bool ceil_mode, read_bool(spec, "ceil_mode", false));
+            int x = b.input("input", {1, c, hw[0], hw[1]});
+            if (op == "max_pool2d") {
+                MaxPool2dAttrs a;
+                ZOO_ASSIGN_OR_RETURN(int64_t d, read_int(spec, "dilation", 1, 1));
+                a.kernel = {k, k};
+                a.stride = {s, s};
+                a.padding = {p, p};
+                a.dilation = {d, d};
+                a.ceil_mode = ceil_mode;
+                x = b.max_pool2d("pool", x, a);
+            } else {
+                AvgPool2dAttrs a;
+                a.kernel = {k, k};
+                a.stride = {s, s};
+                a.padding = {p, p};
+                a.ceil_mode = ceil_mode;
+                ZOO_ASSIGN_OR_RETURN(a.count_include_pad, read_bool(spec, "count_include_pad", true));
+                x = b.avg_pool2d("pool", x, a);
+            }
             b.output(x);
         } else if (op == "matmul") {
             ZOO_ASSIGN_OR_RETURN(int64_t k, read_int(spec, "k", 32, 1));

@@ -80,6 +80,58 @@ void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t
     });
 }
 
+void max_pool2d(const float* in, float* out, const PoolShape& s, const MaxPool2dAttrs& a) {
+    const int64_t cp = s.cp;
+    const Vec lowest = splat(-INFINITY);
+    // One task per output row of one image; each output pixel is built in place over its window's taps.
+    parallel_chunks(s.n * s.out_h, std::max<int64_t>(1, 4096 / std::max<int64_t>(s.out_w * cp, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const int64_t img = r / s.out_h, oy = r % s.out_h;
+            for (int64_t ox = 0; ox < s.out_w; ++ox) {
+                float* o = out + (r * s.out_w + ox) * cp;
+                for (int64_t c = 0; c < cp; c += kVecWidth) store(o + c, lowest);
+                for (int64_t ky = 0; ky < a.kernel[0]; ++ky) {
+                    const int64_t iy = oy * a.stride[0] - a.padding[0] + ky * a.dilation[0];
+                    if (iy < 0 || iy >= s.h) continue;
+                    for (int64_t kx = 0; kx < a.kernel[1]; ++kx) {
+                        const int64_t ix = ox * a.stride[1] - a.padding[1] + kx * a.dilation[1];
+                        if (ix < 0 || ix >= s.w) continue;
+                        const float* x = in + ((img * s.h + iy) * s.w + ix) * cp;
+                        for (int64_t c = 0; c < cp; c += kVecWidth) {
+                            const Vec v = load(x + c), m = load(o + c);
+                            store(o + c, (v > m) | (v != v) ? v : m);  // v != v: NaN wins, as in ATen
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+void avg_pool2d(const float* in, float* out, const PoolShape& s, const AvgPool2dAttrs& a) {
+    const int64_t cp = s.cp;
+    parallel_chunks(s.n * s.out_h, std::max<int64_t>(1, 4096 / std::max<int64_t>(s.out_w * cp, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const int64_t img = r / s.out_h, oy = r % s.out_h;
+            const PoolSpan sy = avg_pool_span(oy, s.h, a.kernel[0], a.stride[0], a.padding[0]);
+            for (int64_t ox = 0; ox < s.out_w; ++ox) {
+                const PoolSpan sx = avg_pool_span(ox, s.w, a.kernel[1], a.stride[1], a.padding[1]);
+                float* o = out + (r * s.out_w + ox) * cp;
+                for (int64_t c = 0; c < cp; c += kVecWidth) store(o + c, splat(0.0f));
+                if (sy.begin >= sy.end || sx.begin >= sx.end) continue;  // no input element: 0, as torch
+                for (int64_t iy = sy.begin; iy < sy.end; ++iy)
+                    for (int64_t ix = sx.begin; ix < sx.end; ++ix) {
+                        const float* x = in + ((img * s.h + iy) * s.w + ix) * cp;
+                        for (int64_t c = 0; c < cp; c += kVecWidth) store(o + c, load(o + c) + load(x + c));
+                    }
+                const int64_t count = a.count_include_pad ? sy.padded * sx.padded : (sy.end - sy.begin) * (sx.end - sx.begin);
+                const Vec divisor = splat(static_cast<float>(count));
+                for (int64_t c = 0; c < cp; c += kVecWidth) store(o + c, load(o + c) / divisor);
+            }
+        }
+    });
+}
+
 void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const float* mean, const float* scale,
                     const float* shift) {
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));

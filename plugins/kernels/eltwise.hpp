@@ -1,4 +1,4 @@
-// Memory-bound kernels on padded-channel activations: activations, broadcasting add/mul, global average pool,
+// Memory-bound kernels on padded-channel activations: activations, broadcasting add/mul, global and windowed pools,
 // per-channel batch norm, softmax over the channel axis, and NCHW <-> NHWC conversion at the graph boundary.
 #pragma once
 
@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/common.hpp"
+#include "zoo/graph.hpp"
 
 namespace zoo::kernels {
 
@@ -27,6 +28,15 @@ void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* 
 
 // [n, hw, cp] -> [n, cp]: mean over hw (sum in order, then divide by hw, like torch.mean).
 void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp);
+
+// Windowed pools, [n, h, w, cp] -> [n, out_h, out_w, cp], with the SDK's window rules (torch's MaxPool2d / AvgPool2d:
+// see zoo/graph.hpp), vectorised over channels. Max propagates a NaN like ATen; avg sums the window row by row, left
+// to right, and divides by the divisor avg_pool_span gives (torch's channels-last CPU kernel, in the same order).
+struct PoolShape {
+    int64_t n = 1, h = 1, w = 1, cp = kChannelAlign, out_h = 1, out_w = 1;
+};
+void max_pool2d(const float* in, float* out, const PoolShape& shape, const MaxPool2dAttrs& attrs);
+void avg_pool2d(const float* in, float* out, const PoolShape& shape, const AvgPool2dAttrs& attrs);
 
 // y = (x - mean[c]) * scale[c] + shift[c] over rows of cp channels (scale = weight / sqrt(var + eps), shift = bias).
 void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const float* mean, const float* scale,

@@ -1,5 +1,6 @@
 #include "zoo/graph.hpp"
 
+#include <array>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -56,6 +57,25 @@ Status check_param(const Node& node, const std::string& role, const Shape& expec
     return Status::ok();
 }
 
+// torch's pool2d_shape_check on the attributes alone (the input size is checked in infer_shapes).
+Status verify_pool_window(const Node& node, const std::array<int64_t, 2>& kernel, const std::array<int64_t, 2>& stride,
+                          const std::array<int64_t, 2>& padding, const std::array<int64_t, 2>& dilation) {
+    for (int i = 0; i < 2; ++i) {
+        if (kernel[i] <= 0 || stride[i] <= 0 || dilation[i] <= 0 || padding[i] < 0)
+            return node_error(node, "kernel, stride and dilation must be positive and padding non-negative, found kernel [" +
+                                        std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) + "], stride [" +
+                                        std::to_string(stride[0]) + ", " + std::to_string(stride[1]) + "], padding [" +
+                                        std::to_string(padding[0]) + ", " + std::to_string(padding[1]) + "], dilation [" +
+                                        std::to_string(dilation[0]) + ", " + std::to_string(dilation[1]) + "]");
+        if (padding[i] > kernel[i] / 2)
+            return node_error(node, std::string("padding ") + (i == 0 ? "h" : "w") + " = " + std::to_string(padding[i]) +
+                                        " is more than half the kernel " + (i == 0 ? "h" : "w") + " = " +
+                                        std::to_string(kernel[i]) + " (torch refuses it: pad should be at most half of "
+                                        "kernel size)");
+    }
+    return Status::ok();
+}
+
 Status verify_attrs(const Node& node) {
     switch (node.op) {
         case OpKind::Input: {
@@ -103,6 +123,14 @@ Status verify_attrs(const Node& node) {
         case OpKind::Flatten:
             if (node.attr<FlattenAttrs>().start_dim < 0) return node_error(node, "start_dim must be non-negative");
             return Status::ok();
+        case OpKind::MaxPool2d: {
+            const auto& a = node.attr<MaxPool2dAttrs>();
+            return verify_pool_window(node, a.kernel, a.stride, a.padding, a.dilation);
+        }
+        case OpKind::AvgPool2d: {
+            const auto& a = node.attr<AvgPool2dAttrs>();
+            return verify_pool_window(node, a.kernel, a.stride, a.padding, {1, 1});
+        }
         // No attribute that can be out of range (softmax's axis is checked against the rank in infer_shapes).
 #define ZOO_VERIFY_ACTIVATION__(name, text, category) case OpKind::name:
         ZOO_ACTIVATION_LIST(ZOO_VERIFY_ACTIVATION__)
@@ -116,7 +144,28 @@ Status verify_attrs(const Node& node) {
     return node_error(node, "op kind outside ZOO_OP_LIST");
 }
 
+Result<Shape> pool_output_shape(const Node& n, const Shape& x, const std::array<int64_t, 2>& kernel,
+                                const std::array<int64_t, 2>& stride, const std::array<int64_t, 2>& padding,
+                                const std::array<int64_t, 2>& dilation, bool ceil_mode) {
+    if (x.size() != 4) return node_error(n, "expects [N, C, H, W], found " + shape_to_string(x));
+    Shape out{x[0], x[1], 0, 0};
+    for (int i = 0; i < 2; ++i) out[2 + i] = pool_output_size(x[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode);
+    if (out[2] < 1 || out[3] < 1)
+        return node_error(n, "input " + shape_to_string(x) + " gives output " + shape_to_string(out) +
+                                 ": the (dilated) window is larger than the padded input");
+    return out;
+}
+
 }  // namespace
+
+int64_t pool_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {
+    const int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+    // Floor division (torch's div_rtn): span may be negative for a window larger than the padded input.
+    const int64_t floor_div = span >= 0 ? span / stride : -((-span + stride - 1) / stride);
+    int64_t size = floor_div + 1;
+    if (ceil_mode && (size - 1) * stride >= input + padding) --size;
+    return size;
+}
 
 bool is_known_op(OpKind op) {
     switch (op) {
@@ -265,6 +314,18 @@ Status Graph::infer_shapes() {
                 const Shape& x = in_shape(0);
                 if (x.size() != 4) return node_error(n, "expects [N, C, H, W], found " + shape_to_string(x));
                 n.output_shape = {x[0], x[1], 1, 1};
+                break;
+            }
+            case OpKind::MaxPool2d: {
+                const auto& a = n.attr<MaxPool2dAttrs>();
+                ZOO_ASSIGN_OR_RETURN(n.output_shape, pool_output_shape(n, in_shape(0), a.kernel, a.stride, a.padding,
+                                                                       a.dilation, a.ceil_mode));
+                break;
+            }
+            case OpKind::AvgPool2d: {
+                const auto& a = n.attr<AvgPool2dAttrs>();
+                ZOO_ASSIGN_OR_RETURN(n.output_shape,
+                                     pool_output_shape(n, in_shape(0), a.kernel, a.stride, a.padding, {1, 1}, a.ceil_mode));
                 break;
             }
             case OpKind::Flatten: {

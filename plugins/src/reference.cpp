@@ -98,6 +98,48 @@ void softmax(int64_t axis, const Tensor& x, Tensor& y) {
         }
 }
 
+// torch's max_pool2d: the largest value of the window's in-input elements (padding is -inf), a NaN propagating as
+// in ATen's kernel.
+void max_pool2d(const MaxPool2dAttrs& a, const Tensor& x, Tensor& y) {
+    const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+    for (int64_t p = 0; p < planes; ++p)
+        for (int64_t oy = 0; oy < oh; ++oy)
+            for (int64_t ox = 0; ox < ow; ++ox) {
+                double best = -INFINITY;
+                for (int64_t ky = 0; ky < a.kernel[0]; ++ky) {
+                    const int64_t iy = oy * a.stride[0] - a.padding[0] + ky * a.dilation[0];
+                    if (iy < 0 || iy >= h) continue;
+                    for (int64_t kx = 0; kx < a.kernel[1]; ++kx) {
+                        const int64_t ix = ox * a.stride[1] - a.padding[1] + kx * a.dilation[1];
+                        if (ix < 0 || ix >= w) continue;
+                        const double v = x.data[static_cast<size_t>((p * h + iy) * w + ix)];
+                        if (v > best || std::isnan(v)) best = v;
+                        if (std::isnan(best)) break;
+                    }
+                }
+                y.data[static_cast<size_t>((p * oh + oy) * ow + ox)] = static_cast<float>(best);
+            }
+}
+
+// torch's avg_pool2d: the window sum over the divisor avg_pool_span gives; a window with no input element is 0.
+void avg_pool2d(const AvgPool2dAttrs& a, const Tensor& x, Tensor& y) {
+    const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
+    for (int64_t p = 0; p < planes; ++p)
+        for (int64_t oy = 0; oy < oh; ++oy) {
+            const PoolSpan sy = avg_pool_span(oy, h, a.kernel[0], a.stride[0], a.padding[0]);
+            for (int64_t ox = 0; ox < ow; ++ox) {
+                const PoolSpan sx = avg_pool_span(ox, w, a.kernel[1], a.stride[1], a.padding[1]);
+                double sum = 0;
+                for (int64_t iy = sy.begin; iy < sy.end; ++iy)
+                    for (int64_t ix = sx.begin; ix < sx.end; ++ix) sum += x.data[static_cast<size_t>((p * h + iy) * w + ix)];
+                const int64_t count = a.count_include_pad ? sy.padded * sx.padded : (sy.end - sy.begin) * (sx.end - sx.begin);
+                const bool empty = sy.begin >= sy.end || sx.begin >= sx.end;
+                y.data[static_cast<size_t>((p * oh + oy) * ow + ox)] =
+                    empty ? 0.0f : static_cast<float>(sum / static_cast<double>(count));
+            }
+        }
+}
+
 Status compute(const Node& node, const std::vector<const Tensor*>& in, const WeightMap& weights, Tensor& out) {
     switch (node.op) {
         case OpKind::Input: return node_failure(node, "an Input has no computation; its value is given");
@@ -148,6 +190,8 @@ Status compute(const Node& node, const std::vector<const Tensor*>& in, const Wei
             }
             return Status::ok();
         }
+        case OpKind::MaxPool2d: max_pool2d(node.attr<MaxPool2dAttrs>(), *in[0], out); return Status::ok();
+        case OpKind::AvgPool2d: avg_pool2d(node.attr<AvgPool2dAttrs>(), *in[0], out); return Status::ok();
         case OpKind::Flatten:
         case OpKind::Dropout:  // identity at inference
             out.data = in[0]->data;

@@ -35,6 +35,24 @@ OpCase unary_case(OpKind op, float input_range) {
             input_range};
 }
 
+// input [N, C, H, W] -> max_pool2d / avg_pool2d with the given window (odd shapes: ceil_mode, padding, stride != kernel).
+OpCase max_pool_case(std::string name, zoo::Shape input, zoo::MaxPool2dAttrs a) {
+    return {std::move(name), [=] {
+                GraphBuilder b;
+                int x = b.input("input", input);
+                b.graph.outputs = {b.op("pool", OpKind::MaxPool2d, {x}, a)};
+                return b;
+            }};
+}
+OpCase avg_pool_case(std::string name, zoo::Shape input, zoo::AvgPool2dAttrs a) {
+    return {std::move(name), [=] {
+                GraphBuilder b;
+                int x = b.input("input", input);
+                b.graph.outputs = {b.op("pool", OpKind::AvgPool2d, {x}, a)};
+                return b;
+            }};
+}
+
 // Graph inputs are images: a [N, F] value comes from flattening [N, F, 1, 1], as the models' heads do.
 int flat_input(GraphBuilder& b, int64_t features) {
     int x = b.input("input", {k_batch, features, 1, 1});
@@ -48,6 +66,8 @@ std::vector<OpCase> op_cases() {
         conv_case("conv2d_3x3", 8, 16, 3, 1, 1, 1, true, 1, 12, 12),
         conv_case("conv2d_3x3_stride2_stem", 3, 16, 3, 2, 1, 1, false, 1, 17, 14),
         conv_case("conv2d_1x1", 16, 24, 1, 1, 0, 1, true, 1, 10, 10),
+        conv_case("conv2d_1x1_stride2_downsample", 64, 128, 1, 2, 0, 1, false, 1, 14, 14),  // ResNet's shortcut
+        conv_case("conv2d_7x7_stride2_stem", 3, 64, 7, 2, 3, 1, false, 1, 23, 20),             // ResNet's stem
         conv_case("conv2d_depthwise_3x3", 16, 16, 3, 1, 1, 16, true, 1, 11, 9),
         conv_case("conv2d_depthwise_5x5_stride2", 24, 24, 5, 2, 2, 24, true, 1, 13, 13),
         conv_case("conv2d_grouped_dilated", 36, 24, 3, 1, 2, 3, true, 2, 9, 9),
@@ -73,6 +93,16 @@ std::vector<OpCase> op_cases() {
              b.graph.outputs = {b.op("add", OpKind::Add, {x, x})};
              return b;
          }},
+        {"add_of_two_convs_then_relu",  // ResNet's bottleneck end: conv3 + downsample conv, relu
+         [] {
+             GraphBuilder b;
+             int x = b.input("input", {k_batch, 16, 8, 8});
+             int main = b.conv("conv3", x, 16, 32, 1, 1, 0, 1, true);
+             int shortcut = b.conv("downsample", x, 16, 32, 1, 1, 0, 1, true);
+             int add = b.op("add", OpKind::Add, {main, shortcut});
+             b.graph.outputs = {b.op("relu", OpKind::Relu, {add})};  // ResNet's relu after the add (fused on the card)
+             return b;
+         }},
         {"mul_broadcast_channel_scale",  // squeeze-excite's x * scale[N, C, 1, 1]
          [] {
              GraphBuilder b;
@@ -88,6 +118,13 @@ std::vector<OpCase> op_cases() {
              b.graph.outputs = {b.op("pool", OpKind::GlobalAvgPool, {x})};
              return b;
          }},
+        // ResNet's stem pool on an odd input; ceil_mode with a window past the padding and stride != kernel.
+        max_pool_case("max_pool2d_3x3_s2_p1", {k_batch, 24, 15, 13}, {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false}),
+        max_pool_case("max_pool2d_ceil_stride3_kernel2", {k_batch, 16, 10, 11}, {{2, 2}, {3, 3}, {1, 0}, {1, 1}, true}),
+        max_pool_case("max_pool2d_dilated", {k_batch, 16, 11, 9}, {{3, 3}, {1, 1}, {1, 1}, {2, 2}, false}),
+        avg_pool_case("avg_pool2d_3x3_s2_p1_ceil", {k_batch, 20, 9, 12}, {{3, 3}, {2, 2}, {1, 1}, true, true}),
+        avg_pool_case("avg_pool2d_exclude_pad", {k_batch, 16, 7, 7}, {{3, 3}, {2, 2}, {1, 1}, false, false}),
+        avg_pool_case("avg_pool2d_4x4_s4", {k_batch, 40, 16, 12}, {{4, 4}, {4, 4}, {0, 0}, false, true}),
         {"flatten",
          [] {
              GraphBuilder b;

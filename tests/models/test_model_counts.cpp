@@ -50,7 +50,8 @@ TEST(ModelCounts, MinimalisticMobileNetV3MatchesTheTfReference) {
 }
 
 // The full models as torchvision builds them: parameters exactly torchvision's, MACs as torchvision's model docs publish
-// them (GFLOPS to two digits, counting multiply-adds: V3-Large 0.22, V3-Small 0.06, V2 0.30, EfficientNet-B0 0.39),
+// them (GFLOPS to two digits, counting multiply-adds: V3-Large 0.22, V3-Small 0.06, V2 0.30, EfficientNet-B0 0.39,
+// ResNet-50 4.09),
 // so within half a unit of the last published digit. (The V3 paper's 219 M for Large also counts elementwise work.)
 TEST(ModelCounts, FullModelsMatchTorchvision) {
     const double half_digit = 0.005e9;
@@ -66,6 +67,10 @@ TEST(ModelCounts, FullModelsMatchTorchvision) {
     const Counts b0 = counts_of("efficientnet", "");
     EXPECT_EQ(b0.parameters, 5288548);
     EXPECT_NEAR(static_cast<double>(b0.macs), 0.39e9, half_digit);
-    std::printf("MACs: V3-Large %.1f M, V3-Small %.1f M, V2 %.1f M, EfficientNet-B0 %.1f M\n", v3l.macs / 1e6,
-                v3s.macs / 1e6, v2.macs / 1e6, b0.macs / 1e6);
+    // ResNet-50: torchvision's docs publish 25,557,032 parameters and 4.09 GFLOPS (multiply-adds).
+    const Counts r50 = counts_of("resnet", "50");
+    EXPECT_EQ(r50.parameters, 25557032);
+    EXPECT_NEAR(static_cast<double>(r50.macs), 4.09e9, half_digit);
+    std::printf("MACs: V3-Large %.1f M, V3-Small %.1f M, V2 %.1f M, EfficientNet-B0 %.1f M, ResNet-50 %.1f M\n",
+                v3l.macs / 1e6, v3s.macs / 1e6, v2.macs / 1e6, b0.macs / 1e6, r50.macs / 1e6);
 }

@@ -2,6 +2,7 @@
 // biases, saved by torch in three file formats (tools/make_reference.py, run by the ctest fixture).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/filesystem.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -92,8 +93,13 @@ TEST_P(VsTorchvision, LogitsMatch) {
             ASSERT_EQ(outputs[0].shape, y->shape);
             Agreement a = compare_tensors(outputs[0], *y);
             EXPECT_GE(a.pcc, 0.99999);
-            EXPECT_LE(a.max_abs_error, 1e-4 * a.max_abs_reference)
-                << "max abs error " << a.max_abs_error << " vs max |logit| " << a.max_abs_reference;
+            // 1e-4 of the largest logit, or twice torch's own float32 error on the case (its logits against float64,
+            // recorded by tools/make_reference.py) where that is larger: ResNet-50's depth of residual sums takes
+            // torch itself to ~1e-4 of the exact result, and two float32 implementations differ by up to the sum.
+            const double bound = std::max(1e-4, 2.0 * c.value("torch_fp32_error", 0.0));
+            EXPECT_LE(a.max_abs_error, bound * a.max_abs_reference)
+                << "max abs error " << a.max_abs_error << " vs max |logit| " << a.max_abs_reference << " (bound " << bound
+                << " of it; torch's own float32 error " << c.value("torch_fp32_error", 0.0) << ")";
             std::printf("[ PCC      ] %-28s %-12s %-11s pcc=%.8f max_err/max|logit|=%.2e\n", id.c_str(),
                         c["name"].get<std::string>().c_str(), p.format.c_str(), a.pcc, a.relative_max_error());
             ++cases_checked;
@@ -109,7 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Param{"mobilenetv3_small", "pth_legacy"}, Param{"mobilenetv3_small", "safetensors"},
                       Param{"mobilenetv2", "pth_zip"}, Param{"mobilenetv2", "pth_legacy"}, Param{"mobilenetv2", "safetensors"},
                       Param{"efficientnet", "pth_zip"}, Param{"efficientnet", "pth_legacy"},
-                      Param{"efficientnet", "safetensors"}),
+                      Param{"efficientnet", "safetensors"}, Param{"resnet50", "pth_zip"}, Param{"resnet50", "pth_legacy"},
+                      Param{"resnet50", "safetensors"}),
     [](const ::testing::TestParamInfo<Param>& info) { return info.param.family + "_" + info.param.format; });
 
 TEST(VsTorchvisionErrors, WeightsOfAnotherModelAreRefusedNamingTensorsAndShapes) {

@@ -79,7 +79,7 @@ TEST_P(WormholeVsTorchvision, ThresholdsAndStrictOrdering) {
 
 INSTANTIATE_TEST_SUITE_P(TorchvisionInit, WormholeVsTorchvision,
                          ::testing::Values("mobilenetv3_large_w1.0_tvinit", "mobilenetv3_small_w1.0_tvinit",
-                                           "mobilenetv2_w1.0_tvinit"),
+                                           "mobilenetv2_w1.0_tvinit", "resnet50_v1.5_tvinit"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                              std::string name = info.param;
                              for (char& ch : name)

@@ -327,6 +327,30 @@ private:
     LayerConfig m_cfg;
 };
 
+// Windowed pools on the card's values (the Halo before them only moves data). Max selects one of its inputs: a value
+// of the input's format, so a bf16 (or block-float) input is already what a bf16 Dst holds and only the packer's
+// conversion to the layer dtype can round. Avg sums the window and divides, then rounds as Dst and the packer do:
+// the same emulation as the global average pool.
+class WindowPoolStep final : public EmulatedStep {
+public:
+    WindowPoolStep(const Node& node, const LayerConfig& cfg) : m_node(node), m_cfg(cfg) {}
+    void run(const std::vector<const Value*>& in, Value& out) override {
+        const Value& x = *in[0];
+        const PoolShape shape{x.n, x.h, x.w, x.cp, out.h, out.w};
+        if (m_node.op == OpKind::MaxPool2d) {
+            max_pool2d(x.data.data(), out.data.data(), shape, m_node.attr<MaxPool2dAttrs>());
+            store_result(out, m_cfg, x.format != DataFormat::Float32);
+        } else {
+            avg_pool2d(x.data.data(), out.data.data(), shape, m_node.attr<AvgPool2dAttrs>());
+            store_result(out, m_cfg);
+        }
+    }
+
+private:
+    Node m_node;
+    LayerConfig m_cfg;
+};
+
 class SoftmaxStep final : public EmulatedStep {
 public:
     explicit SoftmaxStep(const LayerConfig& cfg) : m_cfg(cfg) {}
@@ -500,6 +524,8 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
             return std::unique_ptr<EmulatedStep>(new BinaryStep(op.eltwise == EltwiseFunction::Mul ? BinaryOp::Mul : BinaryOp::Add, cfg));
         case DeviceOpCode::BatchNorm: return batchnorm_step(node, weights, cfg);
         case DeviceOpCode::Pool2D:
+            if (node.op == OpKind::GlobalAvgPool) return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
+            return std::unique_ptr<EmulatedStep>(new WindowPoolStep(node, cfg));
         case DeviceOpCode::Reduce: return std::unique_ptr<EmulatedStep>(new GlobalAvgPoolStep(cfg));
         case DeviceOpCode::Softmax: {
             const Shape& s = node.output_shape;

@@ -80,13 +80,14 @@ private:
         auto allocate = [&](int t, const std::string& layer) -> Status {
             const TensorPlacement& p = m_p.placement(t);
             const std::string& name = m_p.tensor(t).name;
+            // The card's message gives sizes only; the tensor's name says which buffer (a conv's halo, a reshard copy).
             if (p.in_l1()) {
                 auto id = l1.allocate(name, p.bytes_per_bank, p.cores);
-                if (!id) return Status::error(id.status().message() + " (layer " + layer + ")");
+                if (!id) return Status::error(id.status().message() + " for '" + name + "' (layer " + layer + ")");
                 l1_id[static_cast<size_t>(t)] = *id;
             } else if (p.kind == BufferKind::DramInterleaved) {
                 auto id = dram.allocate(name, p.bytes_per_bank, p.cores);
-                if (!id) return Status::error(id.status().message() + " (layer " + layer + ")");
+                if (!id) return Status::error(id.status().message() + " for '" + name + "' (layer " + layer + ")");
                 dram_id[static_cast<size_t>(t)] = *id;
             }
             return Status::ok();
@@ -116,7 +117,17 @@ private:
             // The program's static circular buffers must fit below the lowest L1 buffer.
             Status cb = check_circular_buffers(m_hw.l1.reserved_base, op.cb_bytes, m_hw.l1.bytes_per_core, l1.lowest_address(),
                                                op.range);
-            if (!cb) return Status::error(cb.message() + " (layer " + layer + ")");
+            const bool beyond_l1 = m_hw.l1.reserved_base + op.cb_bytes > m_hw.l1.bytes_per_core;
+            if (!cb && beyond_l1) return Status::error(cb.message() + " (layer " + layer + ")");
+            if (!cb) {
+                // A clash with L1 buffers: name what holds L1 at that point (the card's message gives addresses only),
+                // the buffers an engineer would free, reshard or shrink, each with its bytes per core.
+                std::string live;
+                for (const auto& a : l1.allocations())
+                    live += (live.empty() ? "" : ", ") + a.name + " " + std::to_string(a.bytes_per_bank) + " B";
+                return Status::error(cb.message() + " (layer " + layer + ": circular buffers " + std::to_string(op.cb_bytes) +
+                                     " B per core; L1 buffers live: " + live + ")");
+            }
             OpMemory& om = m_plan.ops[k];
             om.op = static_cast<int>(k);
             om.buffer_bytes = l1.allocated_bytes();

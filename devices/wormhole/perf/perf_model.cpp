@@ -328,7 +328,9 @@ private:
         r.math_fidelity = math_fidelity_name(c.math_fidelity);
         const double t = tiles_per_core(o);
         const int64_t ph = op.eltwise == EltwiseFunction::Mul ? phases(c.math_fidelity) : 1;
-        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph);
+        // A fused activation (ResNet's add + relu) runs on the SFPU over the result in Dst, before the packer.
+        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph) +
+                           sfpu_cycles(t, sfpu_instructions(op.unary));
         const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (op.broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
         double bw = 0;
@@ -382,18 +384,43 @@ private:
         finish(r, launch(), compute, bw);
     }
 
+    // Pool2D: the reduction runs on the FPU (GAPOOL for avg, the max reduce for max), one eltwise pass per tile of
+    // the values it reduces. A global pool reduces its input in place (read over the NoC when interleaved) and writes
+    // its [N, C] output. A windowed pool reduces each output stick's window, gathered from the halo by the pool's two
+    // readers (ttnn's pool factory always splits the sticks over both data-movement RISCs: the split-reader share of
+    // perf.split_reader_efficiency, as for a conv), one NoC read per window row of kw contiguous sticks (per stick
+    // when dilated), as the conv's im2col reader; its output stays in the shard unless the layer writes it elsewhere.
     void cost_pool(const DeviceOp& op, PerfOp& r) const {
         const TensorPlacement& in = in0(op);
         const TensorPlacement& o = out(op);
-        // The reduction runs on the FPU (GAPOOL): one eltwise pass per input tile.
-        const double t = tiles_per_core(in);
+        double t = tiles_per_core(in);
+        double reduced_tile_bytes = static_cast<double>(m_hw.tile_bytes(in.dtype));
+        double bw = 0;
+        if (op.geometry) {
+            const ConvGeometry& geo = *op.geometry;
+            const ConvSharding& s = *op.conv;
+            const double window = static_cast<double>(geo.kernel_h * geo.kernel_w);
+            const double rows = static_cast<double>(s.out_nhw_shard);
+            t = std::ceil(rows * window * static_cast<double>(s.in_c_shard) / static_cast<double>(m_hw.tile.elements()));
+            reduced_tile_bytes = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));  // the halo's sticks, tilized on unpack
+            const bool dilated = geo.dilation_w > 1;
+            const double requests = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * m_hw.row_major_element_bytes(in.dtype));
+            bw = noc_cycles(requests, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles) *
+                 (1.0 - m_hw.perf.split_reader_efficiency / 2.0);
+            if (o.kind != BufferKind::L1Sharded)
+                bw += noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
+                                 m_hw.data_movement.l1_write_latency_cycles);
+            r.flops = static_cast<double>(geo.out_nhw() * geo.out_c) * window;
+        } else {
+            bw = noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
+                            m_hw.data_movement.l1_write_latency_cycles);
+            if (in.kind != BufferKind::L1Sharded)
+                bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+            r.flops = static_cast<double>(in.rows * in.cols);
+        }
         const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
-        const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
-        double bw = noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
-                               m_hw.data_movement.l1_write_latency_cycles);
-        if (in.kind != BufferKind::L1Sharded)
-            bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-        r.flops = static_cast<double>(in.rows * in.cols);
+        const double unpack = t * reduced_tile_bytes;
         r.pm_compute_ns = r.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
         finish(r, launch(), std::max(fpu, unpack / m_unpack), bw);
     }

@@ -326,6 +326,8 @@ private:
             case OpKind::Add: return lower_binary(i, EltwiseFunction::Add);
             case OpKind::Mul: return lower_binary(i, EltwiseFunction::Mul);
             case OpKind::GlobalAvgPool: return lower_pool(i);
+            case OpKind::MaxPool2d:
+            case OpKind::AvgPool2d: return lower_window_pool(i);
             case OpKind::Softmax: return lower_softmax(i);
 #define ZOO_WH_LOWER_ACTIVATION__(name, text, category) case OpKind::name:
             ZOO_ACTIVATION_LIST(ZOO_WH_LOWER_ACTIVATION__)
@@ -385,7 +387,7 @@ private:
         return Status::ok();
     }
 
-    // The activation node fused into conv i, or -1.
+    // The activation node fused into op i (a conv, linear or eltwise op), or -1.
     int fusable_activation(int i) const {
         if (!cfg(i).fuse_activation || is_graph_output(i)) return -1;
         const int j = zoo::fusable_activation(m_g, i, m_use_counts);
@@ -439,13 +441,7 @@ private:
         int in_id = value_id(p);
         const TensorPlacement in = m_p.placement(in_id);
         const ConvGeometry geo = ConvGeometry::from(a, node(p).output_shape, n.output_shape);
-        ConvInputState state{in.kind == BufferKind::L1Sharded, in.row_major};
-        if (state.sharded) {
-            state.layout = in.layout;
-            state.cores_nhw = in.layout == ShardLayout::WidthSharded ? 1 : in.cores / std::max(1, in_cores_c(in));
-            state.cores_c = in_cores_c(in);
-        }
-        ZOO_ASSIGN_OR_RETURN(ConvSharding s, plan_conv_sharding(geo, c, state, m_hw));
+        ZOO_ASSIGN_OR_RETURN(ConvSharding s, plan_conv_sharding(geo, c, input_state(in), m_hw));
         const int64_t th = m_hw.tile.height, tw = m_hw.tile.width;
         const int fused = fusable_activation(i);
 
@@ -462,17 +458,8 @@ private:
         int64_t halo_rows = 0;
         if (sliding) {
             halo_rows = halo_rows_per_core(geo, s.out_nhw_shard, s.cores_nhw);
-            const TensorPlacement halo = make_sharded(s.layout, s.num_cores, s.range, {halo_rows * s.cores_nhw, geo.in_c},
-                                                      halo_rows, s.in_c_shard, act_dtype, true, m_hw);
-            DeviceOp h = start(DeviceOpCode::Halo, i, {in_id});
-            run_on(h, halo);
-            h.geometry = geo;
-            h.conv = s;
-            h.attributes = "pad=" + std::to_string(geo.pad_h) + "x" + std::to_string(geo.pad_w) + ";window=" +
-                           std::to_string(geo.kernel_h) + "x" + std::to_string(geo.kernel_w) +
-                           ";halo_rows_per_core=" + std::to_string(halo_rows);
             first_op = static_cast<int>(m_p.ops.size());
-            in_id = emit(std::move(h), n.name + ":halo", halo, true);
+            in_id = emit_halo(i, in_id, geo, s, halo_rows, act_dtype, "");
         }
 
         DeviceOp op = start(sliding ? DeviceOpCode::Conv2d : DeviceOpCode::Matmul, i, {in_id});
@@ -526,13 +513,7 @@ private:
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, natural, true));
         if (out.kind != BufferKind::L1Sharded) add_cb(op, "output", abh_t * wbw_t, c.dtype);
 
-        // L1_SMALL config tensors: reader indices (one per output row) + halo run tables (one run per image row).
-        if (sliding) {
-            const int64_t wp = geo.in_w + 2 * geo.pad_w;
-            const int64_t runs = div_up(halo_rows, wp) + 2;
-            op.l1_small_bytes = round_up(s.out_nhw_shard * kReaderIndexBytes, m_hw.l1.alignment) +
-                                round_up(kHaloTables * runs * kHaloRunBytes, m_hw.l1.alignment);
-        }
+        if (sliding) op.l1_small_bytes = sliding_window_config_bytes(geo, s, halo_rows);
         // Weights in DRAM: the padded [K, Cout] matrix (depthwise: block-diagonal, dense) and the [32, Cout] bias.
         const int64_t w_tiles = (s.weight_rows / th) * (s.out_channels_padded / tw);
         op.weights.push_back({n.name + ".weight", div_up(w_tiles, m_hw.dram.banks) * m_hw.tile_bytes(c.weights_dtype)});
@@ -560,6 +541,117 @@ private:
         if (frees_input) mark_dealloc(i, first_op, p);
         set_value(i, out_id);
         if (fused >= 0) m_fused_into[fused] = out_id;
+        return Status::ok();
+    }
+
+    // Halo of a sliding-window op (conv or pool): a row-major copy of the padded input rows each core's output shard
+    // reads; every core gets the largest such shard (see halo_rows_per_core). `pad_value` is reported for pools
+    // (max pads with -inf, avg with 0; a conv's padding is 0).
+    int emit_halo(int i, int in_id, const ConvGeometry& geo, const ConvSharding& s, int64_t halo_rows, DataFormat dtype,
+                  const std::string& pad_value) {
+        const TensorPlacement halo = make_sharded(s.layout, s.num_cores, s.range, {halo_rows * s.cores_nhw, geo.in_c},
+                                                  halo_rows, s.in_c_shard, dtype, true, m_hw);
+        DeviceOp h = start(DeviceOpCode::Halo, i, {in_id});
+        run_on(h, halo);
+        h.geometry = geo;
+        h.conv = s;
+        h.attributes = "pad=" + std::to_string(geo.pad_h) + "x" + std::to_string(geo.pad_w) + ";window=" +
+                       std::to_string(geo.kernel_h) + "x" + std::to_string(geo.kernel_w) +
+                       ";halo_rows_per_core=" + std::to_string(halo_rows) + (pad_value.empty() ? "" : ";pad_value=" + pad_value);
+        return emit(std::move(h), node(i).name + ":halo", halo, true);
+    }
+
+    // L1_SMALL config tensors of a sliding-window op: reader indices (one per output row of the shard) + the halo's
+    // run tables (one run per padded image row).
+    int64_t sliding_window_config_bytes(const ConvGeometry& geo, const ConvSharding& s, int64_t halo_rows) const {
+        const int64_t wp = geo.in_w + 2 * geo.pad_w;
+        const int64_t runs = div_up(halo_rows, wp) + 2;
+        return round_up(s.out_nhw_shard * kReaderIndexBytes, m_hw.l1.alignment) +
+               round_up(kHaloTables * runs * kHaloRunBytes, m_hw.l1.alignment);
+    }
+
+    // The input state a sliding-window op sees (decides whether it reshards and its channel alignment).
+    static ConvInputState input_state(const TensorPlacement& in) {
+        ConvInputState state{in.kind == BufferKind::L1Sharded, in.row_major};
+        if (state.sharded) {
+            state.layout = in.layout;
+            state.cores_nhw = in.layout == ShardLayout::WidthSharded ? 1 : in.cores / std::max(1, in_cores_c(in));
+            state.cores_c = in_cores_c(in);
+        }
+        return state;
+    }
+
+    // A windowed pool as ttnn.max_pool2d / avg_pool2d run it (ttnn/cpp/ttnn/operations/pool/generic): the input
+    // sharded the way the pool runs (the sliding-window sharding rules on the pool's depthwise geometry; shard_layout
+    // honoured, as applied_shard_scheme), resharded first when it is not; a Halo op gathering each core's padded
+    // window rows (row-major; max pads with -inf, avg with 0); then Pool2D, whose two readers (the pool always splits
+    // its output sticks over both data-movement RISCs: split_reader = true in pool/generic/device/
+    // pool_multi_core_program_factory.cpp) gather each window into double-buffered input CBs for the compute's
+    // reduction. The output is sharded like the pool, in the layer's dtype and layout. The halo is sized as for a conv
+    // of the same window: a ceil_mode window hanging past the right padding reads nothing more from the input.
+    Status lower_window_pool(int i) {
+        const Node& n = node(i);
+        const bool is_max = n.op == OpKind::MaxPool2d;
+        const int p = n.inputs[0];
+        int in_id = value_id(p);
+        const TensorPlacement in = m_p.placement(in_id);
+        const Shape& x = node(p).output_shape;
+        ConvGeometry geo;
+        geo.batch = x[0];
+        geo.in_c = geo.out_c = geo.groups = x[1];
+        geo.in_h = x[2];
+        geo.in_w = x[3];
+        geo.out_h = n.output_shape[2];
+        geo.out_w = n.output_shape[3];
+        bool ceil_mode = false;
+        std::string extra;
+        if (is_max) {
+            const auto& a = n.attr<MaxPool2dAttrs>();
+            geo.kernel_h = a.kernel[0], geo.kernel_w = a.kernel[1], geo.stride_h = a.stride[0], geo.stride_w = a.stride[1];
+            geo.pad_h = a.padding[0], geo.pad_w = a.padding[1], geo.dilation_h = a.dilation[0], geo.dilation_w = a.dilation[1];
+            ceil_mode = a.ceil_mode;
+        } else {
+            const auto& a = n.attr<AvgPool2dAttrs>();
+            geo.kernel_h = a.kernel[0], geo.kernel_w = a.kernel[1], geo.stride_h = a.stride[0], geo.stride_w = a.stride[1];
+            geo.pad_h = a.padding[0], geo.pad_w = a.padding[1];
+            ceil_mode = a.ceil_mode;
+            extra = std::string(";count_include_pad=") + (a.count_include_pad ? "1" : "0");
+        }
+        ZOO_ASSIGN_OR_RETURN(ConvSharding s, plan_conv_sharding(geo, cfg(i), input_state(in), m_hw));
+        const TensorPlacement want = make_sharded(s.layout, s.num_cores, s.range, {geo.in_nhw(), geo.in_c}, s.in_nhw_shard,
+                                                  s.in_c_shard, in.dtype, in.row_major, m_hw);
+        if (!want.same_distribution(in)) in_id = move_for(i, in_id, want, n.name + ":reshard");
+        const int64_t halo_rows = halo_rows_per_core(geo, s.out_nhw_shard, s.cores_nhw);
+        const int first_op = static_cast<int>(m_p.ops.size());  // deallocate_activation frees the input after the halo
+        in_id = emit_halo(i, in_id, geo, s, halo_rows, in.dtype, is_max ? "-inf" : "0");
+
+        DeviceOp op = start(DeviceOpCode::Pool2D, i, {in_id});
+        op.geometry = geo;
+        op.cores = s.num_cores;
+        op.range = s.range;
+        op.parallelization = shard_layout_name(s.layout);
+        char attrs[256];
+        std::snprintf(attrs, sizeof attrs, "pool_type=%s;kernel=%lldx%lld;stride=%lldx%lld;pad=%lldx%lld;dilation=%lldx%lld;ceil_mode=%d",
+                      is_max ? "MAX" : "AVG", (long long)geo.kernel_h, (long long)geo.kernel_w, (long long)geo.stride_h,
+                      (long long)geo.stride_w, (long long)geo.pad_h, (long long)geo.pad_w, (long long)geo.dilation_h,
+                      (long long)geo.dilation_w, ceil_mode ? 1 : 0);
+        op.attributes = attrs + extra;
+        // Circular buffers: per reader one window's channel tiles (bfloat16 sticks), double-buffered; the reduction's
+        // scalar (1 for max, the divisor's reciprocal for avg), double-buffered; an output CB only when the output is
+        // not the shard itself.
+        const int64_t c_tiles = tiles(s.in_c_shard);
+        for (const char* reader : {"input_0", "input_1"}) add_cb(op, reader, kDoubleBuffer * c_tiles, DataFormat::BFloat16);
+        add_cb(op, "scalar", kDoubleBuffer, DataFormat::BFloat16);
+        const TensorPlacement natural = make_sharded(s.layout, s.num_cores, s.range, {geo.out_nhw(), geo.out_c},
+                                                     s.out_nhw_shard, s.out_c_shard, cfg(i).dtype, false, m_hw);
+        ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, natural, true));
+        if (out.kind != BufferKind::L1Sharded) add_cb(op, "output", kDoubleBuffer * tiles(s.out_c_shard), out.dtype);
+        op.l1_small_bytes = sliding_window_config_bytes(geo, s, halo_rows);
+        op.warnings.insert(op.warnings.end(), s.warnings.begin(), s.warnings.end());
+        op.conv = std::move(s);
+        const int out_id = emit(std::move(op), n.name, out, false);
+        if (cfg(i).deallocate_activation) mark_dealloc(i, first_op, p);
+        set_value(i, out_id);
         return Status::ok();
     }
 
@@ -665,18 +757,20 @@ private:
         return Status::ok();
     }
 
+    // An activation right after an eltwise op that is its only reader runs inside it (ttnn's binary ops take
+    // `activations=[...]`: ResNet's add + relu is one op), under the same fuse_activation key as a conv's.
     Status lower_binary(int i, EltwiseFunction f) {
         const Node& n = node(i);
         int full = n.inputs[0], other = n.inputs[1];
         if (node(full).output_shape != n.output_shape && node(other).output_shape == n.output_shape) std::swap(full, other);
-        ZOO_ASSIGN_OR_RETURN(int out, eltwise(i, f, value_id(full), value_id(other), n.name));
+        ZOO_ASSIGN_OR_RETURN(int out, eltwise(i, f, value_id(full), value_id(other), n.name, fusable_activation(i)));
         set_value(i, out);
         return Status::ok();
     }
 
     // Eltwise add / mul keep the sharding of their full-size input `a`; a broadcast operand ([N, C, 1, 1], SE's scale)
     // is read through a one-tile-row CB; a full-size operand sharded differently is resharded first.
-    Result<int> eltwise(int i, EltwiseFunction f, int a_id, int b_id, const std::string& name) {
+    Result<int> eltwise(int i, EltwiseFunction f, int a_id, int b_id, const std::string& name, int fused = -1) {
         const TensorPlacement a = m_p.placement(a_id);
         const TensorPlacement b = m_p.placement(b_id);
         const bool broadcast = b.rows != a.rows;
@@ -685,6 +779,11 @@ private:
         op.eltwise = f;
         op.broadcast = broadcast;
         op.attributes = std::string("binary_op_type=") + (f == EltwiseFunction::Mul ? "MUL" : "ADD") + (broadcast ? ";broadcast=1" : "");
+        if (fused >= 0) {
+            op.fused_node = fused;
+            op.unary = unary_of(node(fused).op);
+            op.attributes += std::string(";activation=") + unary_function_name(op.unary);
+        }
         ZOO_ASSIGN_OR_RETURN(TensorPlacement out, requested_output(i, restyle(a, cfg(i).dtype, false, m_hw), true));
         run_on(op, a);
         if (broadcast) add_cb(op, "broadcast", tiles(a.kind == BufferKind::L1Sharded ? a.shard_w : a.cols), b.dtype);
@@ -693,7 +792,9 @@ private:
             if (!broadcast) add_cb(op, "in1", kDoubleBuffer, b.dtype);
             add_cb(op, "output", kDoubleBuffer, out.dtype);
         }
-        return emit(std::move(op), name, out, false);
+        const int out_id = emit(std::move(op), name, out, false);
+        if (fused >= 0) m_fused_into[fused] = out_id;
+        return out_id;
     }
 
     Status lower_pool(int i) {

@@ -5,6 +5,7 @@
 // A device may keep any internal layout; what it returns for a node must be that node's NCHW (or [N, F]) value.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -50,6 +51,23 @@ struct DropoutAttrs {
 struct SoftmaxAttrs {
     int64_t axis = -1;
 };
+// Windowed pools, torch.nn.MaxPool2d / AvgPool2d exactly (per spatial dim [h, w]). Padding is implicit (-inf for max,
+// zeros for avg) and at most half the kernel (torch refuses more). ceil_mode rounds the output size up, but a last
+// window must start inside the input or its left padding (torch drops one that would start in the right padding).
+struct MaxPool2dAttrs {
+    std::array<int64_t, 2> kernel{1, 1};
+    std::array<int64_t, 2> stride{1, 1};    // torch's default stride is the kernel: builders pass it explicitly
+    std::array<int64_t, 2> padding{0, 0};
+    std::array<int64_t, 2> dilation{1, 1};
+    bool ceil_mode = false;
+};
+struct AvgPool2dAttrs {
+    std::array<int64_t, 2> kernel{1, 1};
+    std::array<int64_t, 2> stride{1, 1};
+    std::array<int64_t, 2> padding{0, 0};
+    bool ceil_mode = false;
+    bool count_include_pad = true;  // divide by the window including its padding (torch's default)
+};
 
 // Every activation (zoo/activation.hpp) is a one-input op without attributes.
 #define ZOO_ACTIVATION_AS_OP__(X, name, text, category) X(name, NoAttrs, text, 1)
@@ -63,6 +81,8 @@ struct SoftmaxAttrs {
     X(Add, NoAttrs, "add", 2)                           \
     X(Mul, NoAttrs, "mul", 2)                           \
     X(GlobalAvgPool, NoAttrs, "global_avg_pool", 1)     \
+    X(MaxPool2d, MaxPool2dAttrs, "max_pool2d", 1)       \
+    X(AvgPool2d, AvgPool2dAttrs, "avg_pool2d", 1)       \
     X(Flatten, FlattenAttrs, "flatten", 1)              \
     X(Linear, LinearAttrs, "linear", 1)                 \
     X(Dropout, DropoutAttrs, "dropout", 1)              \
@@ -75,7 +95,25 @@ enum class OpKind : uint8_t {
 };
 
 using OpAttrs = std::variant<NoAttrs, InputAttrs, Conv2dAttrs, BatchNormAttrs, LinearAttrs, FlattenAttrs, DropoutAttrs,
-                             SoftmaxAttrs>;
+                             SoftmaxAttrs, MaxPool2dAttrs, AvgPool2dAttrs>;
+
+// torch's pooling_output_shape for one spatial dim: floor (or ceil with ceil_mode) of the window count, minus the last
+// window when ceil_mode would start it in the right padding. May be < 1 (the input is smaller than the window): shape
+// inference reports that.
+int64_t pool_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode);
+
+// The window of output position `out` along one dim of an avg pool, as torch's avg_pool2d takes it: [begin, end) of
+// input indices actually read (clipped to the input), and `padded` the length that counts padding: the window clipped
+// to input + padding (a ceil_mode window hanging past the right padding counts only up to it). The divisor is
+// `padded` with count_include_pad, else end - begin. Every implementation of avg_pool2d calls this.
+struct PoolSpan {
+    int64_t begin = 0, end = 0, padded = 0;
+};
+inline PoolSpan avg_pool_span(int64_t out, int64_t input, int64_t kernel, int64_t stride, int64_t padding) {
+    const int64_t start = out * stride - padding;
+    const int64_t stop = std::min(start + kernel, input + padding);
+    return {std::max<int64_t>(start, 0), std::min(stop, input), stop - start};
+}
 
 // False for a value outside ZOO_OP_LIST (sent by a plugin built against another SDK); check before op_name().
 bool is_known_op(OpKind op);

@@ -1,4 +1,6 @@
 // Naive per-op evaluation used by the graph tests (independent of the device's kernels and layouts).
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -87,6 +89,45 @@ std::map<std::string, RefValue> evaluate_reference(const zoo::Graph& graph, cons
                     for (int64_t p = 0; p < hw; ++p) acc += in(0).data[static_cast<size_t>(q * hw + p)];
                     out.data[static_cast<size_t>(q)] = acc / static_cast<double>(hw);
                 }
+                break;
+            }
+            // Pools written from torch's documentation (nn.MaxPool2d / nn.AvgPool2d) rather than the SDK's helpers: a
+            // window over the zero- (avg) or -inf- (max) padded input; ceil_mode windows may hang past the padding,
+            // and an avg window's divisor counts the padding it covers (never past it) or, without
+            // count_include_pad, only the input elements.
+            case zoo::OpKind::MaxPool2d:
+            case zoo::OpKind::AvgPool2d: {
+                const bool is_max = n.op == zoo::OpKind::MaxPool2d;
+                std::array<int64_t, 2> k, st, pad, dil{1, 1};
+                bool include_pad = true;
+                if (is_max) {
+                    const auto& a = n.attr<zoo::MaxPool2dAttrs>();
+                    k = a.kernel, st = a.stride, pad = a.padding, dil = a.dilation;
+                } else {
+                    const auto& a = n.attr<zoo::AvgPool2dAttrs>();
+                    k = a.kernel, st = a.stride, pad = a.padding, include_pad = a.count_include_pad;
+                }
+                const auto& s = in(0).shape;
+                const int64_t h = s[2], w = s[3], oh = out.shape[2], ow = out.shape[3];
+                for (int64_t q = 0; q < s[0] * s[1]; ++q)
+                    for (int64_t oy = 0; oy < oh; ++oy)
+                        for (int64_t ox = 0; ox < ow; ++ox) {
+                            double best = -INFINITY, sum = 0;
+                            int64_t inside = 0, covered = 0;
+                            for (int64_t ky = 0; ky < k[0]; ++ky)
+                                for (int64_t kx = 0; kx < k[1]; ++kx) {
+                                    const int64_t iy = oy * st[0] - pad[0] + ky * dil[0];
+                                    const int64_t ix = ox * st[1] - pad[1] + kx * dil[1];
+                                    if (iy < h + pad[0] && ix < w + pad[1]) ++covered;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    const double v = in(0).data[static_cast<size_t>((q * h + iy) * w + ix)];
+                                    best = std::max(best, v);
+                                    sum += v;
+                                    ++inside;
+                                }
+                            out.data[static_cast<size_t>((q * oh + oy) * ow + ox)] =
+                                is_max ? best : sum / static_cast<double>(include_pad ? covered : inside);
+                        }
                 break;
             }
             case zoo::OpKind::Flatten:

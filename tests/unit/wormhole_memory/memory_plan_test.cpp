@@ -79,7 +79,7 @@ TEST(MemoryPlan, StemOnOneCoreRunsOutOfL1NamingTheLayer) {
     EXPECT_EQ(plan.status().message(),
               "Out of Memory: Not enough space to allocate 16056320 B L1 buffer across 1 banks, where each bank needs to "
               "store 16056320 B, but bank size is 1369120 B (allocated: 250880 B, free: 1118240 B, largest free block: "
-              "1118240 B) (layer features.0.0)");
+              "1118240 B) for 'features.0.0:reshard' (layer features.0.0)");
 }
 
 // input [1, 4096, 8, 8] -> 1x1 conv 4096 -> 4096, HEIGHT sharded, bfloat16 everywhere.
