@@ -33,17 +33,21 @@ inline VU splat_u(uint32_t x) { return VU{} + x; }
 inline uint32_t f2u(float x) { return std::bit_cast<uint32_t>(x); }
 inline float u2f(uint32_t x) { return std::bit_cast<float>(x); }
 
+// Max of the 16 lanes. Halving the width at each step (512 -> 256 -> 128 bits) costs about half of four full-width
+// shuffle + max rounds.
+typedef uint32_t VU8 __attribute__((vector_size(32)));
+typedef uint32_t VU4 __attribute__((vector_size(16)));
 inline uint32_t horizontal_max(VU v) {
-    v = v > __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7})
-            ? v
-            : __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
-    VU s = __builtin_shuffle(v, VU{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
-    v = v > s ? v : s;
-    s = __builtin_shuffle(v, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
-    v = v > s ? v : s;
-    s = __builtin_shuffle(v, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
-    v = v > s ? v : s;
-    return v[0];
+    const VU8 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const VU8 hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    const VU8 m8 = lo > hi ? lo : hi;
+    const VU4 a = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), b = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+    VU4 m4 = a > b ? a : b;
+    VU4 s = __builtin_shufflevector(m4, m4, 2, 3, 0, 1);
+    m4 = m4 > s ? m4 : s;
+    s = __builtin_shufflevector(m4, m4, 1, 0, 3, 2);
+    m4 = m4 > s ? m4 : s;
+    return m4[0];
 }
 
 // ---- scalar reference ----------------------------------------------------------------------------------------
@@ -112,6 +116,40 @@ inline bool quantize_block_vec(VU bits, VU& out) {
     return true;
 }
 
+// The common case of quantize_block_vec, with fewer operations and the same bits: a block whose shared exponent
+// is in [kFastMinShared, 254] (no Inf/NaN, largest value >= 2^-102). There a denormal input needs no flush (its
+// mantissa is shifted right by d = shared >= 25 > 23 bits, which clears it), the result's scale
+// 2^(shared - 127 - (MB - 1)) is a normal float (so q is scaled by one exact multiply), and the sign is applied to
+// the integer code (a zero code gives +0, as the packer stores it). Returns false for the other blocks.
+constexpr uint32_t kFastMinShared = 25;
+template <int MB, bool Device>
+inline bool quantize_block_fast(VU bits, VU& out) {
+    const VU exp_field = bits & 0x7F800000u;
+    const uint32_t shared_field = horizontal_max(exp_field);
+    if (shared_field - (kFastMinShared << 23) > ((254u - kFastMinShared) << 23)) return false;
+    VU m = (bits & 0x7FFFFFu) | 0x800000u;
+    VU d = (splat_u(shared_field) - exp_field) >> 23;
+    d = d > 31u ? splat_u(31) : d;  // m < 2^24: a shift by 31 clears it like any larger shift
+    m >>= d;                         // bits shifted out are lost (no sticky bit), as in the reference
+    VU q;
+    if constexpr (!Device) {
+        // Round to nearest, ties to even, at bit s: add half - 1 plus the kept lowest bit, then shift.
+        constexpr uint32_t s = 24 - MB, half = 1u << (s - 1), maxq = (1u << MB) - 1;
+        q = (m + (half - 1u) + ((m >> s) & 1u)) >> s;
+        q = q > maxq ? splat_u(maxq) : q;
+    } else {
+        // Ties away from zero at bit 17 (bfp8), saturating; bfp4 keeps the top 3 of those 7 bits.
+        q = (m + (1u << 16)) >> 17;
+        q = q > 127u ? splat_u(127) : q;
+        if constexpr (MB == 3) q >>= 4;
+    }
+    const VI sign = (VI)bits >> 31;  // 0 or -1
+    const VI signed_q = ((VI)q ^ sign) - sign;
+    const VF f = __builtin_convertvector(signed_q, VF) * u2f(shared_field - (static_cast<uint32_t>(MB - 1) << 23));
+    out = (VU)f;
+    return true;
+}
+
 template <bool Device>
 inline VU bf16_vec(VU bits) {
     VU r;
@@ -132,23 +170,39 @@ void quantize_block_scalar(float* v16, DataFormat fmt, Rounding rounding) {
 }
 
 template <int MB, bool Device>
-void quantize_row_bfp(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding rounding) {
-    int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) {
-        VU out;
-        if (quantize_block_vec<MB, Device>(load_bits(row + c), out))
-            store_bits(row + c, out);
-        else
-            quantize_block_scalar(row + c, fmt, rounding);
+inline void quantize_block(float* p, VU bits) {
+    constexpr DataFormat fmt = MB == 7 ? DataFormat::BFloat8_b : DataFormat::BFloat4_b;
+    constexpr Rounding rounding = Device ? Rounding::DeviceTiesAway : Rounding::HostNearestEven;
+    VU out;
+    if (quantize_block_fast<MB, Device>(bits, out) || quantize_block_vec<MB, Device>(bits, out)) {
+        store_bits(p, out);
+        return;
     }
-    if (c < c1) {
+    alignas(64) float tmp[kBlock];
+    store_bits(tmp, bits);
+    quantize_block_scalar(tmp, fmt, rounding);
+    std::memcpy(p, tmp, sizeof(tmp));
+}
+
+// Blocks [c0, c1) of a row; c1 - c0 need not be a multiple of 16: the short tail block is padded with zeros. With
+// `whole_tail` the row has room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and
+// written as one vector, its lanes past c1 written back unchanged.
+template <int MB, bool Device, bool WholeTail>
+void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
+    int64_t c = c0;
+    for (; c + kBlock <= c1; c += kBlock) quantize_block<MB, Device>(row + c, load_bits(row + c));
+    if (c == c1) return;
+    if constexpr (WholeTail) {
+        const VU lane = VU{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const VU in_row = (VU)(lane < static_cast<uint32_t>(c1 - c));
+        const VU orig = load_bits(row + c);
+        alignas(64) float tmp[kBlock];
+        quantize_block<MB, Device>(tmp, orig & in_row);
+        store_bits(row + c, (load_bits(tmp) & in_row) | (orig & ~in_row));
+    } else {
         alignas(64) float tmp[kBlock] = {};
         std::memcpy(tmp, row + c, static_cast<size_t>(c1 - c) * sizeof(float));
-        VU out;
-        if (quantize_block_vec<MB, Device>(load_bits(tmp), out))
-            store_bits(tmp, out);
-        else
-            quantize_block_scalar(tmp, fmt, rounding);
+        quantize_block<MB, Device>(tmp, load_bits(tmp));
         std::memcpy(row + c, tmp, static_cast<size_t>(c1 - c) * sizeof(float));
     }
 }
@@ -160,20 +214,38 @@ void quantize_row_bf16(float* row, int64_t c0, int64_t c1) {
     for (; c < c1; ++c) row[c] = from_bf16_bits(Device ? bf16_bits_device(row[c]) : bf16_bits(row[c]));
 }
 
-void quantize_span(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding r) {
-    const bool dev = r == Rounding::DeviceTiesAway;
-    switch (fmt) {
-        case DataFormat::Float32: break;
-        case DataFormat::BFloat16:
-            dev ? quantize_row_bf16<true>(row, c0, c1) : quantize_row_bf16<false>(row, c0, c1);
-            break;
-        case DataFormat::BFloat8_b:
-            dev ? quantize_row_bfp<7, true>(row, c0, c1, fmt, r) : quantize_row_bfp<7, false>(row, c0, c1, fmt, r);
-            break;
-        case DataFormat::BFloat4_b:
-            dev ? quantize_row_bfp<3, true>(row, c0, c1, fmt, r) : quantize_row_bfp<3, false>(row, c0, c1, fmt, r);
-            break;
+// Work items of quantize_rows: (row, chunk of columns), chunks multiples of 16 so blocks stay aligned to the row
+// start. The format is a template parameter: one dispatch per call, not per row.
+constexpr int64_t kChunk = 4096;
+template <void (*Span)(float*, int64_t, int64_t)>
+void quantize_items(float* data, int64_t i0, int64_t i1, int64_t chunks, int64_t cols, int64_t ld) {
+    if (chunks == 1) {
+        for (int64_t r = i0; r < i1; ++r) Span(data + r * ld, 0, cols);
+        return;
     }
+    for (int64_t i = i0; i < i1; ++i) {
+        const int64_t r = i / chunks, c0 = (i % chunks) * kChunk;
+        Span(data + r * ld, c0, std::min(cols, c0 + kChunk));
+    }
+}
+
+using ItemsFn = void (*)(float*, int64_t, int64_t, int64_t, int64_t, int64_t);
+ItemsFn items_for(DataFormat fmt, Rounding r, bool whole_tail) {
+    const bool dev = r == Rounding::DeviceTiesAway;
+    if (whole_tail && fmt == DataFormat::BFloat8_b)
+        return dev ? quantize_items<quantize_row_bfp<7, true, true>> : quantize_items<quantize_row_bfp<7, false, true>>;
+    if (whole_tail && fmt == DataFormat::BFloat4_b)
+        return dev ? quantize_items<quantize_row_bfp<3, true, true>> : quantize_items<quantize_row_bfp<3, false, true>>;
+    switch (fmt) {
+        case DataFormat::Float32: return nullptr;
+        case DataFormat::BFloat16:
+            return dev ? quantize_items<quantize_row_bf16<true>> : quantize_items<quantize_row_bf16<false>>;
+        case DataFormat::BFloat8_b:
+            return dev ? quantize_items<quantize_row_bfp<7, true, false>> : quantize_items<quantize_row_bfp<7, false, false>>;
+        case DataFormat::BFloat4_b:
+            return dev ? quantize_items<quantize_row_bfp<3, true, false>> : quantize_items<quantize_row_bfp<3, false, false>>;
+    }
+    return nullptr;
 }
 
 void check_tiled(int64_t rows, int64_t cols) {
@@ -238,26 +310,24 @@ float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
 // ---- fake quantisation ----------------------------------------------------------------------------------------
 
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
-    if (fmt == DataFormat::Float32 || rows <= 0 || cols <= 0) return;
-    // Work items: (row, chunk of columns); chunks are multiples of 16 so blocks stay aligned to the row start.
-    constexpr int64_t kChunk = 4096;
+    const ItemsFn items_fn = items_for(fmt, rounding, ld >= (cols + kBlock - 1) / kBlock * kBlock);
+    if (!items_fn || rows <= 0 || cols <= 0) return;
+    // Rows without padding lanes that split into whole blocks are one long row with the same blocks.
+    if (ld == cols && (fmt == DataFormat::BFloat16 || cols % kBlock == 0) && rows > 1) {
+        cols *= rows;
+        ld = cols;
+        rows = 1;
+    }
     const int64_t chunks = (cols + kChunk - 1) / kChunk;
     const int64_t items = rows * chunks;
-    auto run = [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t r = i / chunks, ch = i % chunks;
-            const int64_t c0 = ch * kChunk, c1 = std::min(cols, c0 + kChunk);
-            quantize_span(data + r * ld, c0, c1, fmt, rounding);
-        }
-    };
     if (rows * cols < (int64_t{1} << 15)) {
-        run(0, items);
+        items_fn(data, 0, items, chunks, cols, ld);
         return;
     }
     // About 16K values per task.
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
-                      [&](const tbb::blocked_range<int64_t>& br) { run(br.begin(), br.end()); });
+                      [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
 }
 
 // ---- tiles ----------------------------------------------------------------------------------------------------
