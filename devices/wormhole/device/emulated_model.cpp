@@ -167,6 +167,9 @@ public:
         : m_cfg(cfg) {
         ConvOptions options;
         options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
+        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide K step
+        // and Dst rounds after each tap (the kernel reproduces that GEMM without multiplying the padding).
+        options.pad_tap_channels = true;
         options.dest_bf16 = !cfg.fp32_dest_acc;
         const bool need_hi = cfg.math_fidelity == MathFidelity::LoFi || cfg.math_fidelity == MathFidelity::HiFi3;
         const bool need_full = cfg.math_fidelity != MathFidelity::LoFi;
@@ -421,19 +424,8 @@ Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activat
 Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
     const auto& a = node.attr<Conv2dAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
-    ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
+    const ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
     auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
-    if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
-        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
-        // K step and Dst rounds after each tap: emulate with zero weights on the padding channels.
-        const int64_t padded_in = padded_channels(p.in_c), taps = p.kh * p.kw;
-        std::vector<float> wp(static_cast<size_t>(p.out_c * padded_in * taps), 0.0f);
-        for (int64_t o = 0; o < p.out_c; ++o)
-            for (int64_t i = 0; i < p.in_c; ++i)
-                std::copy_n(w.begin() + (o * p.in_c + i) * taps, taps, wp.begin() + (o * padded_in + i) * taps);
-        w = std::move(wp);
-        p.in_c = padded_in;
-    }
     auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
     return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
 }
