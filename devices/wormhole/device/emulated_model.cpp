@@ -60,10 +60,14 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
 void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
     float* d = out.data.data();
-    if (!cfg.fp32_dest_acc && !dest_is_bf16)
-        quantize_rows(d, out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+    const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
     const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
-    if (!packer_no_op) quantize_rows(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+    if (dest_rounds && !packer_no_op)
+        quantize_rows_after_bf16_dest(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+    else if (dest_rounds)
+        quantize_rows(d, out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+    else if (!packer_no_op)
+        quantize_rows(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
     out.format = cfg.dtype;
 }
 

@@ -184,34 +184,44 @@ inline void quantize_block(float* p, VU bits) {
     std::memcpy(p, tmp, sizeof(tmp));
 }
 
+// With DestBf16 every value is first rounded to bf16, nearest even (what a bf16 Dst holds before the packer runs).
+template <bool DestBf16>
+inline VU dest_round(VU bits) {
+    if constexpr (DestBf16) return bf16_vec<false>(bits);
+    return bits;
+}
+
 // Blocks [c0, c1) of a row; c1 - c0 need not be a multiple of 16: the short tail block is padded with zeros. With
-// `whole_tail` the row has room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and
+// `WholeTail` the row has room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and
 // written as one vector, its lanes past c1 written back unchanged.
-template <int MB, bool Device, bool WholeTail>
+template <int MB, bool Device, bool WholeTail, bool DestBf16>
 void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
     int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) quantize_block<MB, Device>(row + c, load_bits(row + c));
+    for (; c + kBlock <= c1; c += kBlock) quantize_block<MB, Device>(row + c, dest_round<DestBf16>(load_bits(row + c)));
     if (c == c1) return;
     if constexpr (WholeTail) {
         const VU lane = VU{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
         const VU in_row = (VU)(lane < static_cast<uint32_t>(c1 - c));
         const VU orig = load_bits(row + c);
         alignas(64) float tmp[kBlock];
-        quantize_block<MB, Device>(tmp, orig & in_row);
+        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(orig & in_row));
         store_bits(row + c, (load_bits(tmp) & in_row) | (orig & ~in_row));
     } else {
         alignas(64) float tmp[kBlock] = {};
         std::memcpy(tmp, row + c, static_cast<size_t>(c1 - c) * sizeof(float));
-        quantize_block<MB, Device>(tmp, load_bits(tmp));
+        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(load_bits(tmp)));
         std::memcpy(row + c, tmp, static_cast<size_t>(c1 - c) * sizeof(float));
     }
 }
 
-template <bool Device>
+template <bool Device, bool DestBf16>
 void quantize_row_bf16(float* row, int64_t c0, int64_t c1) {
     int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(load_bits(row + c)));
-    for (; c < c1; ++c) row[c] = from_bf16_bits(Device ? bf16_bits_device(row[c]) : bf16_bits(row[c]));
+    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(dest_round<DestBf16>(load_bits(row + c))));
+    for (; c < c1; ++c) {
+        const float x = DestBf16 ? round_bf16(row[c]) : row[c];
+        row[c] = from_bf16_bits(Device ? bf16_bits_device(x) : bf16_bits(x));
+    }
 }
 
 // Work items of quantize_rows: (row, chunk of columns), chunks multiples of 16 so blocks stay aligned to the row
@@ -230,23 +240,49 @@ void quantize_items(float* data, int64_t i0, int64_t i1, int64_t chunks, int64_t
 }
 
 using ItemsFn = void (*)(float*, int64_t, int64_t, int64_t, int64_t, int64_t);
+template <int MB, bool DestBf16>
+ItemsFn bfp_items(bool device, bool whole_tail) {
+    if (whole_tail)
+        return device ? quantize_items<quantize_row_bfp<MB, true, true, DestBf16>>
+                      : quantize_items<quantize_row_bfp<MB, false, true, DestBf16>>;
+    return device ? quantize_items<quantize_row_bfp<MB, true, false, DestBf16>>
+                  : quantize_items<quantize_row_bfp<MB, false, false, DestBf16>>;
+}
+// Null when there is nothing to do (Float32 without the Dst rounding).
+template <bool DestBf16>
 ItemsFn items_for(DataFormat fmt, Rounding r, bool whole_tail) {
     const bool dev = r == Rounding::DeviceTiesAway;
-    if (whole_tail && fmt == DataFormat::BFloat8_b)
-        return dev ? quantize_items<quantize_row_bfp<7, true, true>> : quantize_items<quantize_row_bfp<7, false, true>>;
-    if (whole_tail && fmt == DataFormat::BFloat4_b)
-        return dev ? quantize_items<quantize_row_bfp<3, true, true>> : quantize_items<quantize_row_bfp<3, false, true>>;
     switch (fmt) {
-        case DataFormat::Float32: return nullptr;
+        case DataFormat::Float32: return DestBf16 ? quantize_items<quantize_row_bf16<false, false>> : nullptr;
         case DataFormat::BFloat16:
-            return dev ? quantize_items<quantize_row_bf16<true>> : quantize_items<quantize_row_bf16<false>>;
-        case DataFormat::BFloat8_b:
-            return dev ? quantize_items<quantize_row_bfp<7, true, false>> : quantize_items<quantize_row_bfp<7, false, false>>;
-        case DataFormat::BFloat4_b:
-            return dev ? quantize_items<quantize_row_bfp<3, true, false>> : quantize_items<quantize_row_bfp<3, false, false>>;
+            return dev ? quantize_items<quantize_row_bf16<true, DestBf16>> : quantize_items<quantize_row_bf16<false, DestBf16>>;
+        case DataFormat::BFloat8_b: return bfp_items<7, DestBf16>(dev, whole_tail);
+        case DataFormat::BFloat4_b: return bfp_items<3, DestBf16>(dev, whole_tail);
     }
     return nullptr;
 }
+
+void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t cols, int64_t ld, bool elementwise) {
+    if (!items_fn || rows <= 0 || cols <= 0) return;
+    // Rows without padding lanes that split into whole blocks are one long row with the same blocks.
+    if (ld == cols && (elementwise || cols % kBlock == 0) && rows > 1) {
+        cols *= rows;
+        ld = cols;
+        rows = 1;
+    }
+    const int64_t chunks = (cols + kChunk - 1) / kChunk;
+    const int64_t items = rows * chunks;
+    if (rows * cols < (int64_t{1} << 15)) {
+        items_fn(data, 0, items, chunks, cols, ld);
+        return;
+    }
+    // About 16K values per task.
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
+                      [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
+}
+
+bool has_whole_tail_room(int64_t cols, int64_t ld) { return ld >= (cols + kBlock - 1) / kBlock * kBlock; }
 
 void check_tiled(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 0 || rows % 32 != 0 || cols % 32 != 0)
@@ -310,24 +346,13 @@ float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
 // ---- fake quantisation ----------------------------------------------------------------------------------------
 
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
-    const ItemsFn items_fn = items_for(fmt, rounding, ld >= (cols + kBlock - 1) / kBlock * kBlock);
-    if (!items_fn || rows <= 0 || cols <= 0) return;
-    // Rows without padding lanes that split into whole blocks are one long row with the same blocks.
-    if (ld == cols && (fmt == DataFormat::BFloat16 || cols % kBlock == 0) && rows > 1) {
-        cols *= rows;
-        ld = cols;
-        rows = 1;
-    }
-    const int64_t chunks = (cols + kChunk - 1) / kChunk;
-    const int64_t items = rows * chunks;
-    if (rows * cols < (int64_t{1} << 15)) {
-        items_fn(data, 0, items, chunks, cols, ld);
-        return;
-    }
-    // About 16K values per task.
-    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
-                      [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
+    quantize_rows_with(items_for<false>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+                       fmt == DataFormat::BFloat16);
+}
+
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
+    quantize_rows_with(items_for<true>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+                       fmt == DataFormat::BFloat16 || fmt == DataFormat::Float32);
 }
 
 // ---- tiles ----------------------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ float decode_bfp(uint8_t code, uint8_t shared_exponent, DataFormat fmt);
 // unpack_tiles(pack_tiles(x)).
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt,
                    Rounding rounding = Rounding::HostNearestEven);
+// quantize_rows(BFloat16, HostNearestEven) then quantize_rows(fmt, rounding), in one pass: what a bf16 Dst holds,
+// then what the packer writes (fmt Float32: the Dst rounding only). Same bits as the two calls.
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding);
 
 // ---- tiles ----------------------------------------------------------------------------------------------------
 size_t tile_bytes(DataFormat fmt);  // 4096, 2048, 1088, 576

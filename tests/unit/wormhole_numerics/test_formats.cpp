@@ -419,3 +419,23 @@ TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
                         ASSERT_EQ(u(got[static_cast<size_t>(row * ld + c)]), u(x[static_cast<size_t>(row * ld + c)]));
             }
 }
+
+// The fused Dst + packer pass gives the bits of the two passes it replaces (bf16 RNE, then the layer's format).
+TEST(WhQuantize, AfterBf16DestEqualsTheTwoPasses) {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> d(0.0f, 3.0f);
+    for (DataFormat fmt : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
+        for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
+            for (int64_t cols : {int64_t{37}, int64_t{48}})
+                for (int64_t ld : {cols, int64_t{64}}) {
+                    const int64_t rows = 300;
+                    std::vector<float> x(static_cast<size_t>(rows * ld));
+                    for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
+                    std::vector<float> two = x, one = x;
+                    quantize_rows(two.data(), rows, cols, ld, DataFormat::BFloat16, Rounding::HostNearestEven);
+                    quantize_rows(two.data(), rows, cols, ld, fmt, r);
+                    quantize_rows_after_bf16_dest(one.data(), rows, cols, ld, fmt, r);
+                    ASSERT_EQ(0, std::memcmp(one.data(), two.data(), x.size() * sizeof(float)))
+                        << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld;
+                }
+}
