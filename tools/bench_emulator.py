@@ -4,6 +4,7 @@ configs) divided by the CPU device's, same model, same batch, same machine, inte
 noisy: the ratio is the figure, not the milliseconds).
 
     python3 tools/bench_emulator.py [--build build] [--rounds 3] [--iterations 30] [--batch 1] [--threads 0]
+                                    [--models mobilenetv3_small,mobilenetv2_default]
 """
 import argparse
 import json
@@ -38,11 +39,19 @@ def main():
     p.add_argument("--iterations", type=int, default=30)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--models", default="", help="comma-separated <model>_<variant> (default: all three)")
     args = p.parse_args()
+    models = MODELS
+    if args.models:
+        wanted = args.models.split(",")
+        models = [m for m in MODELS if f"{m[0]}_{m[1]}" in wanted]
+        unknown = set(wanted) - {f"{m[0]}_{m[1]}" for m in MODELS}
+        if unknown:
+            sys.exit(f"--models: unknown {', '.join(sorted(unknown))}; known: {', '.join(f'{m[0]}_{m[1]}' for m in MODELS)}")
     runner = os.path.join(args.build, "bin", "runner")
     print(f"batch {args.batch}, threads {args.threads or 'all'}, {args.rounds} interleaved rounds x {args.iterations} iterations")
     print(f"{'model':<20} {'cpu ms/img':>11} {'HiFi4 ms/img':>13} {'ratio':>6} {'LoFi ms/img':>12} {'ratio':>6}")
-    for model, variant in MODELS:
+    for model, variant in models:
         samples = {s: [] for s in SETUPS}
         for _ in range(args.rounds):
             for s in SETUPS:
