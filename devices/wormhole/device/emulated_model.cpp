@@ -58,16 +58,21 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even
 // first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
-void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
-    float* d = out.data.data();
+// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently).
+void store_rows(Value& out, const LayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
+    float* d = out.data.data() + r0 * out.cp;
+    const int64_t rows = r1 - r0;
     const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
     const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
     if (dest_rounds && !packer_no_op)
-        quantize_rows_after_bf16_dest(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows_after_bf16_dest(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
     else if (dest_rounds)
-        quantize_rows(d, out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+        quantize_rows(d, rows, out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
     else if (!packer_no_op)
-        quantize_rows(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+}
+void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
+    store_rows(out, cfg, dest_is_bf16, 0, out.rows());
     out.format = cfg.dtype;
 }
 
@@ -118,6 +123,18 @@ public:
     virtual ~EmulatedStep() = default;
     // `out` has the layout of the op's node, its buffer taken from the pool (every lane must be written).
     virtual void run(const std::vector<const Value*>& in, Value& out) = 0;
+
+    // Optional, for running an op's store and its fused activation chunk by chunk while the rows are in cache:
+    // a step whose run() is compute() followed by a row-local epilogue says so, and then
+    //   compute()      does the arithmetic, leaving the epilogue undone;
+    //   finish_rows()  applies the epilogue to rows [r0, r1), reading but not writing out.format (chunks run
+    //                  concurrently); for a fused activation it is the whole in-place step on those rows;
+    //   stored_format  is the format out holds after the epilogue.
+    // run() == compute(), finish_rows() over all rows, out.format = stored_format(): bit for bit.
+    virtual bool row_local_epilogue() const { return false; }
+    virtual void compute(const std::vector<const Value*>& in, Value& out) { run(in, out); }
+    virtual void finish_rows(Value& out, int64_t r0, int64_t r1) {}
+    virtual DataFormat stored_format() const { return DataFormat::Float32; }
 };
 
 namespace {
@@ -190,6 +207,17 @@ public:
     }
 
     void run(const std::vector<const Value*>& in, Value& out) override {
+        compute(in, out);
+        finish_rows(out, 0, out.rows());
+        out.format = stored_format();
+    }
+    bool row_local_epilogue() const override { return true; }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_rows(Value& out, int64_t r0, int64_t r1) override {
+        // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
+        store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
+    }
+    void compute(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
         switch (m_cfg.math_fidelity) {
@@ -207,12 +235,12 @@ public:
             }
             case MathFidelity::HiFi4: m_full->run(m_b.full, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
         }
-        // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
-        store_result(out, m_cfg, !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo));
+        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
 
 private:
     LayerConfig m_cfg;
+    bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
     AlignedBuffer m_scratch, m_tmp;
     SplitB m_b;
@@ -223,22 +251,31 @@ public:
     ActivationStep(Act act, const LayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
+        store(in[0]->format, out, 0, out.rows());
+        out.format = m_cfg.dtype;
+    }
+    // As a fused activation: the whole step in place on rows [r0, r1) of the producer's output.
+    bool row_local_epilogue() const override { return true; }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_rows(Value& v, int64_t r0, int64_t r1) override {
+        float* rows = v.data.data() + r0 * v.cp;
+        activation(rows, rows, (r1 - r0) * v.cp, m_act);
+        store(v.format, v, r0, r1);
+    }
+
+private:
+    void store(DataFormat f, Value& out, int64_t r0, int64_t r1) const {
         // A clamp activation (relu, relu6) only selects or clamps (0 and 6 are representable): a bf16 input stays bf16 in
         // Dst, and a value already in the output's format stays exactly representable (a clamp can only lower a block's
         // exponent, whose finer grid holds the coarser one's values).
-        const DataFormat f = in[0]->format;
         const bool selects = m_act != Act::None && activation_category(activation_id(m_act)) == ActivationCategory::Clamp &&
                              f != DataFormat::Float32;
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
-        if (selects && fits_output) {
-            out.format = m_cfg.dtype;
-            return;
-        }
-        store_result(out, m_cfg, selects);
+        if (selects && fits_output) return;
+        store_rows(out, m_cfg, selects, r0, r1);
     }
 
-private:
     Act m_act;
     LayerConfig m_cfg;
 };
@@ -509,6 +546,28 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
     return Status::error("layer '" + node.name + "': device op " + device_op_code_name(op.code) + " is not emulated");
 }
 
+// step.finish_rows then fused.finish_rows on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
+// in parallel over chunks; each row sees the same operations in the same order as step.run then fused.run.
+void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value& out) {
+    out.format = step.stored_format();  // what the fused activation reads its input as
+    const int64_t rows = out.rows();
+    const int64_t chunk_rows = std::max<int64_t>(1, (int64_t{1} << 14) / out.cp);
+    const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+    auto chunk = [&](int64_t i) {
+        const int64_t r0 = i * chunk_rows, r1 = std::min(rows, r0 + chunk_rows);
+        step.finish_rows(out, r0, r1);
+        fused.finish_rows(out, r0, r1);
+    };
+    if (chunks == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
+        for (int64_t i = 0; i < chunks; ++i) chunk(i);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks), [&](const tbb::blocked_range<int64_t>& r) {
+            for (int64_t i = r.begin(); i < r.end(); ++i) chunk(i);
+        });
+    }
+    out.format = fused.stored_format();
+}
+
 Tensor to_tensor(const Value& v, const Shape& shape) {
     Tensor t(shape);
     if (shape.size() == 4) {
@@ -620,18 +679,29 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
     for (size_t k = 0; k < p.ops.size(); ++k) {
         const DeviceOp& op = p.ops[k];
         std::shared_ptr<Value> out;
+        bool activation_done = false;
         if (!m_steps[k]) {
             out = values[static_cast<size_t>(op.inputs[0])];
         } else {
             ZOO_ASSIGN_OR_RETURN(out, new_value(op.node));
             std::vector<const Value*> in;
             for (int t : op.inputs) in.push_back(values[static_cast<size_t>(t)].get());
-            m_steps[k]->run(in, *out);
+            EmulatedStep& step = *m_steps[k];
+            EmulatedStep* fused = m_fused[k].get();
+            // Without captures (nobody sees the value between the two), the op's store and its fused activation run
+            // chunk by chunk: one pass over the rows instead of three.
+            if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
+                step.compute(in, *out);
+                store_and_activate_in_chunks(step, *fused, *out);
+                activation_done = true;
+            } else {
+                step.run(in, *out);
+            }
         }
         if (captured)
             for (const auto& c : m_captures[k])
                 if (c.before_fused_activation) capture(c.node, *out);
-        if (m_fused[k]) m_fused[k]->run({out.get()}, *out);
+        if (m_fused[k] && !activation_done) m_fused[k]->run({out.get()}, *out);
         if (captured)
             for (const auto& c : m_captures[k])
                 if (!c.before_fused_activation) capture(c.node, *out);
