@@ -568,6 +568,39 @@ void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value
     out.format = fused.stored_format();
 }
 
+// [n, 3, hw] planes -> [n * hw, 16] rows (3 channels, 13 lanes of +0): nchw_to_nhwc for RGB, sixteen pixels at a time
+// with two permutes and a mask per row instead of a gather per value.
+void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw) {
+    typedef int32_t VecIdx __attribute__((vector_size(64)));
+    typedef uint32_t VecMask __attribute__((vector_size(64)));
+    const int64_t groups_per_image = hw / kVecWidth;
+    const VecMask keep3 = {~0u, ~0u, ~0u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    auto group = [&](int64_t g) {
+        const int64_t img = g / groups_per_image, p0 = (g % groups_per_image) * kVecWidth;
+        const float* src = planes + img * 3 * hw + p0;
+        const Vec r = load(src), gr = load(src + hw), b = load(src + 2 * hw);
+        float* dst = rows + (img * hw + p0) * kVecWidth;
+#pragma GCC unroll 16
+        for (int i = 0; i < kVecWidth; ++i) {
+            // lanes 0, 1 from r and g (indices into the concatenation r|g), lane 2 from b, the rest masked to +0
+            const Vec rg = __builtin_shuffle(r, gr, VecIdx{i, 16 + i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+            const Vec rgb = __builtin_shuffle(rg, b, VecIdx{0, 1, 16 + i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+            store(dst + i * kVecWidth, (Vec)((VecMask)rgb & keep3));
+        }
+    };
+    const int64_t groups = n * groups_per_image;
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, groups, 64), [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t g = r.begin(); g < r.end(); ++g) group(g);
+    });
+    // Pixels past the last whole group of each image.
+    for (int64_t img = 0; img < n; ++img)
+        for (int64_t px = groups_per_image * kVecWidth; px < hw; ++px) {
+            float* dst = rows + (img * hw + px) * kVecWidth;
+            std::fill_n(dst, kVecWidth, 0.0f);
+            for (int64_t ch = 0; ch < 3; ++ch) dst[ch] = planes[(img * 3 + ch) * hw + px];
+        }
+}
+
 Tensor to_tensor(const Value& v, const Shape& shape) {
     Tensor t(shape);
     if (shape.size() == 4) {
@@ -663,12 +696,25 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         const int node_index = p.tensor(t).node;
         const Tensor& in = inputs[k];
         ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
-        nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, v->h * v->w, v->cp);
         const DataFormat f = p.placement(t).dtype;
-        // The padding lanes nchw_to_nhwc wrote are +0, which every format keeps and a block treats exactly like the
-        // zeros it pads a short block with: quantising all cp lanes as one dense array gives the bits of quantising
-        // the c real channels row by row, in one vectorised pass (an RGB image has 3 of 16 lanes real).
-        quantize_rows(v->data.data(), v->rows(), v->cp, v->cp, f, Rounding::HostNearestEven);
+        const int64_t hw = v->h * v->w;
+        if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
+            // An RGB image into a per-element format: round the NCHW planes (one dense pass over 3 floats a pixel,
+            // not 16), then transpose them into zero-padded rows.
+            const float* planes = in.data.data();
+            if (f == DataFormat::BFloat16) {
+                m_input_staging.assign(in.data.begin(), in.data.end());
+                quantize_rows(m_input_staging.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+                planes = m_input_staging.data();
+            }
+            rgb_planes_to_rows(planes, v->data.data(), v->n, hw);
+        } else {
+            nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, hw, v->cp);
+            // The padding lanes nchw_to_nhwc wrote are +0, which every format keeps and a block treats exactly like
+            // the zeros it pads a short block with: quantising all cp lanes as one dense array gives the bits of
+            // quantising the c real channels row by row, in one vectorised pass.
+            quantize_rows(v->data.data(), v->rows(), v->cp, v->cp, f, Rounding::HostNearestEven);
+        }
         v->format = f;
         values[static_cast<size_t>(t)] = std::move(v);
     }

@@ -63,6 +63,7 @@ private:
     std::vector<int> m_last_use;                         // per tensor: op after which its value may be freed
     int m_threads = 0;
     std::unique_ptr<BufferPool> m_pool;
+    std::vector<float> m_input_staging;  // an input's planes rounded to its format before the layout change
     PerfReport m_perf;
 };
 

@@ -1,7 +1,7 @@
 // The Wormhole emulator's outputs pinned bit for bit: MobileNetV3-Small and MobileNetV2 at the two shipped configs
 // (bf16 / HiFi4 / fp32 Dst and bfloat8_b / LoFi / bf16 Dst), batch 2, on weights and an input made here from a
 // counter-based generator (no std:: distribution, whose algorithm the standard leaves open); plus the other numerics
-// paths on the small model (bfloat4_b, HiFi2, HiFi3 with a bf16 Dst, float32 tensors). Every node's value (the
+// paths on the small model (bfloat4_b, HiFi2, HiFi3 with a bf16 Dst, float32 tensors, a 98 x 98 image). Every node's value (the
 // captured layers, in graph order) and the logits are hashed (FNV-1a over the fp32 bit patterns) and compared with
 // emulator_bits.golden beside this file. Speed work on the emulator must keep every bit: a mismatch names the first
 // layer whose bits changed. The emulator is run with 1 and with 2 threads; both must give the golden bits.
@@ -214,7 +214,9 @@ INSTANTIATE_TEST_SUITE_P(Configs, WormholeEmulatorBitIdentity,
                                            Case{"mobilenetv3", "small", "accuracy_bf16_hifi4",
                                                 {"math_fidelity=HiFi3", "fp32_dest_acc=false"}, "hifi3_bf16dst"},
                                            Case{"mobilenetv3", "small", "accuracy_bf16_hifi4",
-                                                {"dtype=float32", "weights_dtype=float32"}, "fp32"}),
+                                                {"dtype=float32", "weights_dtype=float32"}, "fp32"},
+                                           // 98 x 98 pixels: rows that are no multiple of 16 pixels.
+                                           Case{"mobilenetv3", "small", "speed_bfp8_lofi", {"resolution=98x98"}, "98px"}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                              std::string name = case_name_of(info.param);
                              for (char& ch : name)
