@@ -625,7 +625,9 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_plan = std::move(plan);
     const Program& p = model->m_program;
     ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(chip_graph, p, hw));
-    model->m_threads = threads;
+    // One arena for the model's lifetime, like the cpu device: an arena made per run() must gather its workers
+    // again every time, and at batch 1 that cost as much as the second thread gained.
+    model->m_arena = threads > 0 ? std::make_unique<tbb::task_arena>(threads) : std::make_unique<tbb::task_arena>();
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {
         ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights));
@@ -661,13 +663,7 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
                           std::map<std::string, Tensor>* captured) noexcept {
     try {
         Status status;
-        auto body = [&] { status = run_impl(inputs, outputs, captured); };
-        if (m_threads > 0) {
-            tbb::task_arena arena(m_threads);
-            arena.execute(body);
-        } else {
-            body();
-        }
+        m_arena->execute([&] { status = run_impl(inputs, outputs, captured); });
         return status;
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole emulator: ") + e.what());
