@@ -229,17 +229,131 @@ void direct_all(const ConvParams& p, const float* in, float* out, const float* r
     });
 }
 
+// ConvOptions::pad_tap_channels as a direct kernel: the same arithmetic as the GEMM over (kh, kw, ci) whose taps are
+// each padded to a 16-wide K step. The accumulator starts at +0; per tap, the real channels' FMAs in ci order (a tap
+// in the zero padding multiplies zeros, as im2col's zero rows do), then `+ 0.0f` for the padding channels' products
+// (each is fma(+0, +0, acc) = acc + 0: it only turns a -0 accumulator into +0, and once is as good as 13 times), then
+// with Dest the step's bf16 rounding. The epilogue is the GEMM's (micro_tile): bias, activation, residual, each
+// rounded with Dest.
+template <int NV, int CIN, Act A, bool Dest>
+void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
+                          const float* bias, int64_t n, int64_t oh) {
+    const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
+    const int64_t cin = CIN > 0 ? CIN : p.in_c;
+    float* orow = out + (n * OH + oh) * OW * cp_out;
+    const float* rrow = residual ? residual + (n * OH + oh) * OW * cp_out : nullptr;
+    Vec bias_v[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bias_v[j] = load(bias + j * kVecWidth);
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += kDirectRows) {
+        Vec acc[kDirectRows][NV];
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b)
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) acc[b][j] = splat(0.0f);
+        for (int64_t kh = 0; kh < p.kh; ++kh) {
+            const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
+            const bool row_ok = ih >= 0 && ih < p.in_h;
+            for (int64_t kw = 0; kw < p.kw; ++kw) {
+                const float* src[kDirectRows];
+#pragma GCC unroll 8
+                for (int b = 0; b < kDirectRows; ++b) {
+                    const int64_t ow = std::min(ow0 + b, OW - 1);
+                    const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+                    src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
+                }
+                const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
+#pragma GCC unroll 4
+                for (int64_t ci = 0; ci < cin; ++ci) {
+                    Vec w[NV];
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
+#pragma GCC unroll 8
+                    for (int b = 0; b < kDirectRows; ++b) {
+                        const Vec a = splat(src[b][ci]);
+#pragma GCC unroll 4
+                        for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                    }
+                }
+#pragma GCC unroll 8
+                for (int b = 0; b < kDirectRows; ++b)
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) {
+                        acc[b][j] = acc[b][j] + splat(0.0f);
+                        if constexpr (Dest) acc[b][j] = round_bf16_rne(acc[b][j]);
+                    }
+            }
+        }
+        const int64_t valid = std::min<int64_t>(kDirectRows, OW - ow0);
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b) {
+            if (b >= valid) break;
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) {
+                float* o = orow + (ow0 + b) * cp_out + j * kVecWidth;
+                const float* r = rrow ? rrow + (ow0 + b) * cp_out + j * kVecWidth : nullptr;
+                if constexpr (Dest) {
+                    Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[b][j] + bias_v[j])));
+                    if (r) v = round_bf16_rne(v + load(r));
+                    store(o, v);
+                } else {
+                    Vec v = act_vec<A>(acc[b][j] + bias_v[j]);
+                    if (r) v += load(r);
+                    store(o, v);
+                }
+            }
+        }
+    }
+}
+
+template <int NV>
+void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
+                          const float* bias, Act act, bool dest) {
+    dispatch_act(act, [&]<Act A>() {
+        parallel_range(p.batch * p.out_h(), [&](int64_t r) {
+            const int64_t n = r / p.out_h(), oh = r % p.out_h();
+            if (p.in_c == 3) {
+                if (dest)
+                    direct_row_tap_steps<NV, 3, A, true>(p, in, out, residual, weights, bias, n, oh);
+                else
+                    direct_row_tap_steps<NV, 3, A, false>(p, in, out, residual, weights, bias, n, oh);
+            } else {
+                if (dest)
+                    direct_row_tap_steps<NV, 0, A, true>(p, in, out, residual, weights, bias, n, oh);
+                else
+                    direct_row_tap_steps<NV, 0, A, false>(p, in, out, residual, weights, bias, n, oh);
+            }
+        });
+    });
+}
+
 }  // namespace
 
 ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const float* bias, const ConvOptions& options)
     : m_p(params), m_options(options) {
+    const bool direct_shape = params.groups == 1 && params.in_c <= 4 && padded_channels(params.out_c) <= 4 * kVecWidth;
+    const bool pads_taps = options.force_im2col && options.pad_tap_channels && params.groups == 1 &&
+                           params.kh * params.kw > 1 && params.in_c % kChannelAlign != 0;
+    std::vector<float> padded_weight;
+    if (pads_taps && direct_shape) {
+        m_tap_steps = true;
+    } else if (pads_taps) {
+        // im2col over channels padded to 16 per tap, with zero weights on the padding channels.
+        const int64_t taps = params.kh * params.kw, padded_in = padded_channels(params.in_c);
+        padded_weight.assign(static_cast<size_t>(params.out_c * padded_in * taps), 0.0f);
+        for (int64_t o = 0; o < params.out_c; ++o)
+            for (int64_t i = 0; i < params.in_c; ++i)
+                std::copy_n(weight + (o * params.in_c + i) * taps, taps, padded_weight.begin() + (o * padded_in + i) * taps);
+        weight = padded_weight.data();
+        m_p.in_c = padded_in;
+    }
     const ConvParams& p = m_p;
     const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
     if (p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0 && p.groups == 1)
         m_method = Method::Pointwise;
     else if (p.groups == p.in_c && p.out_c == p.in_c)
         m_method = Method::Depthwise;
-    else if (!options.force_im2col && p.groups == 1 && p.in_c <= 4 && padded_channels(p.out_c) <= 4 * kVecWidth)
+    else if ((!options.force_im2col || m_tap_steps) && direct_shape)
         m_method = Method::Direct;
     else
         m_method = Method::Im2col;
@@ -319,7 +433,23 @@ void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float
         dw_all<0, 0, 4>(d, act, m_options.dest_bf16);
 }
 
+void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const {
+    const float* w = m_dw_weights.data();
+    const float* b = m_bias.data();
+    const bool dest = m_options.dest_bf16;
+    switch (padded_channels(m_p.out_c) / kVecWidth) {
+        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest); break;
+        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest); break;
+        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest); break;
+        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest); break;
+    }
+}
+
 void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
+    if (m_tap_steps) {
+        run_direct_tap_steps(in, out, act, residual);
+        return;
+    }
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     switch (padded_channels(m_p.out_c) / kVecWidth) {

@@ -53,6 +53,13 @@ struct ConvOptions {
     // weights, so a 16-wide K step holds at most one non-zero product per output channel: per-tap rounding is the
     // same as per-step rounding for that layout. Taps in the zero padding add nothing, so skipping them is exact.
     bool dest_bf16 = false;
+    // The card's im2col pads every tap's input channels to a multiple of 16 (the RGB stem's K of 27 becomes 9 x 16),
+    // so each tap is its own 16-wide K step (and, with dest_bf16, its own Dst rounding). Applies to convs with groups
+    // 1, several taps and input channels not a multiple of 16 (a no-op for the others), only with force_im2col. At
+    // most 4 input and 64 output channels it runs as a direct kernel over the real channels, bit-identical to that
+    // padded GEMM (the padding's products are +0 x +0: one `+ 0.0f` per tap stands for all of them); otherwise as
+    // im2col on zero-padded weights. Inputs' padding lanes must be zero.
+    bool pad_tap_channels = false;
 };
 
 class ConvKernel {
@@ -75,12 +82,14 @@ public:
 private:
     void run_depthwise(const float* in, float* out, Act act, const float* residual) const;
     void run_direct(const float* in, float* out, Act act, const float* residual) const;
+    void run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const;
     void run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const;
     int64_t im2col_stride() const;  // floats per im2col row: the patch plus room for one vector of overhang
 
     ConvParams m_p;
     ConvOptions m_options;
     Method m_method;
+    bool m_tap_steps = false;  // Direct method emulating ConvOptions::pad_tap_channels
     std::vector<PackedB> m_groups_b;  // one packed B per group ([kh * kw * in_c/groups, out_c/groups])
     AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros
     AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]

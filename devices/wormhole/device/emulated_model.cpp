@@ -58,12 +58,21 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even
 // first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
-void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
-    float* d = out.data.data();
-    if (!cfg.fp32_dest_acc && !dest_is_bf16)
-        quantize_rows(d, out.rows(), out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently).
+void store_rows(Value& out, const LayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
+    float* d = out.data.data() + r0 * out.cp;
+    const int64_t rows = r1 - r0;
+    const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
     const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
-    if (!packer_no_op) quantize_rows(d, out.rows(), out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+    if (dest_rounds && !packer_no_op)
+        quantize_rows_after_bf16_dest(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+    else if (dest_rounds)
+        quantize_rows(d, rows, out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+    else if (!packer_no_op)
+        quantize_rows(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+}
+void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
+    store_rows(out, cfg, dest_is_bf16, 0, out.rows());
     out.format = cfg.dtype;
 }
 
@@ -114,6 +123,18 @@ public:
     virtual ~EmulatedStep() = default;
     // `out` has the layout of the op's node, its buffer taken from the pool (every lane must be written).
     virtual void run(const std::vector<const Value*>& in, Value& out) = 0;
+
+    // Optional, for running an op's store and its fused activation chunk by chunk while the rows are in cache:
+    // a step whose run() is compute() followed by a row-local epilogue says so, and then
+    //   compute()      does the arithmetic, leaving the epilogue undone;
+    //   finish_rows()  applies the epilogue to rows [r0, r1), reading but not writing out.format (chunks run
+    //                  concurrently); for a fused activation it is the whole in-place step on those rows;
+    //   stored_format  is the format out holds after the epilogue.
+    // run() == compute(), finish_rows() over all rows, out.format = stored_format(): bit for bit.
+    virtual bool row_local_epilogue() const { return false; }
+    virtual void compute(const std::vector<const Value*>& in, Value& out) { run(in, out); }
+    virtual void finish_rows(Value& out, int64_t r0, int64_t r1) {}
+    virtual DataFormat stored_format() const { return DataFormat::Float32; }
 };
 
 namespace {
@@ -167,6 +188,9 @@ public:
         : m_cfg(cfg) {
         ConvOptions options;
         options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
+        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide K step
+        // and Dst rounds after each tap (the kernel reproduces that GEMM without multiplying the padding).
+        options.pad_tap_channels = true;
         options.dest_bf16 = !cfg.fp32_dest_acc;
         const bool need_hi = cfg.math_fidelity == MathFidelity::LoFi || cfg.math_fidelity == MathFidelity::HiFi3;
         const bool need_full = cfg.math_fidelity != MathFidelity::LoFi;
@@ -183,6 +207,17 @@ public:
     }
 
     void run(const std::vector<const Value*>& in, Value& out) override {
+        compute(in, out);
+        finish_rows(out, 0, out.rows());
+        out.format = stored_format();
+    }
+    bool row_local_epilogue() const override { return true; }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_rows(Value& out, int64_t r0, int64_t r1) override {
+        // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
+        store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
+    }
+    void compute(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
         switch (m_cfg.math_fidelity) {
@@ -200,12 +235,12 @@ public:
             }
             case MathFidelity::HiFi4: m_full->run(m_b.full, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
         }
-        // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
-        store_result(out, m_cfg, !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo));
+        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
 
 private:
     LayerConfig m_cfg;
+    bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
     AlignedBuffer m_scratch, m_tmp;
     SplitB m_b;
@@ -216,22 +251,31 @@ public:
     ActivationStep(Act act, const LayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
+        store(in[0]->format, out, 0, out.rows());
+        out.format = m_cfg.dtype;
+    }
+    // As a fused activation: the whole step in place on rows [r0, r1) of the producer's output.
+    bool row_local_epilogue() const override { return true; }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_rows(Value& v, int64_t r0, int64_t r1) override {
+        float* rows = v.data.data() + r0 * v.cp;
+        activation(rows, rows, (r1 - r0) * v.cp, m_act);
+        store(v.format, v, r0, r1);
+    }
+
+private:
+    void store(DataFormat f, Value& out, int64_t r0, int64_t r1) const {
         // A clamp activation (relu, relu6) only selects or clamps (0 and 6 are representable): a bf16 input stays bf16 in
         // Dst, and a value already in the output's format stays exactly representable (a clamp can only lower a block's
         // exponent, whose finer grid holds the coarser one's values).
-        const DataFormat f = in[0]->format;
         const bool selects = m_act != Act::None && activation_category(activation_id(m_act)) == ActivationCategory::Clamp &&
                              f != DataFormat::Float32;
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
-        if (selects && fits_output) {
-            out.format = m_cfg.dtype;
-            return;
-        }
-        store_result(out, m_cfg, selects);
+        if (selects && fits_output) return;
+        store_rows(out, m_cfg, selects, r0, r1);
     }
 
-private:
     Act m_act;
     LayerConfig m_cfg;
 };
@@ -445,19 +489,8 @@ Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activat
 Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
     const auto& a = node.attr<Conv2dAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
-    ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
+    const ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
     auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
-    if (a.groups == 1 && p.kh * p.kw > 1 && p.in_c % kChannelAlign != 0) {
-        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide
-        // K step and Dst rounds after each tap: emulate with zero weights on the padding channels.
-        const int64_t padded_in = padded_channels(p.in_c), taps = p.kh * p.kw;
-        std::vector<float> wp(static_cast<size_t>(p.out_c * padded_in * taps), 0.0f);
-        for (int64_t o = 0; o < p.out_c; ++o)
-            for (int64_t i = 0; i < p.in_c; ++i)
-                std::copy_n(w.begin() + (o * p.in_c + i) * taps, taps, wp.begin() + (o * padded_in + i) * taps);
-        w = std::move(wp);
-        p.in_c = padded_in;
-    }
     auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
     return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
 }
@@ -539,6 +572,61 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
     return Status::error("layer '" + node.name + "': device op " + device_op_code_name(op.code) + " is not emulated");
 }
 
+// step.finish_rows then fused.finish_rows on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
+// in parallel over chunks; each row sees the same operations in the same order as step.run then fused.run.
+void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value& out) {
+    out.format = step.stored_format();  // what the fused activation reads its input as
+    const int64_t rows = out.rows();
+    const int64_t chunk_rows = std::max<int64_t>(1, (int64_t{1} << 14) / out.cp);
+    const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+    auto chunk = [&](int64_t i) {
+        const int64_t r0 = i * chunk_rows, r1 = std::min(rows, r0 + chunk_rows);
+        step.finish_rows(out, r0, r1);
+        fused.finish_rows(out, r0, r1);
+    };
+    if (chunks == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
+        for (int64_t i = 0; i < chunks; ++i) chunk(i);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks), [&](const tbb::blocked_range<int64_t>& r) {
+            for (int64_t i = r.begin(); i < r.end(); ++i) chunk(i);
+        });
+    }
+    out.format = fused.stored_format();
+}
+
+// [n, 3, hw] planes -> [n * hw, 16] rows (3 channels, 13 lanes of +0): nchw_to_nhwc for RGB, sixteen pixels at a time
+// with two permutes and a mask per row instead of a gather per value.
+void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw) {
+    typedef int32_t VecIdx __attribute__((vector_size(64)));
+    typedef uint32_t VecMask __attribute__((vector_size(64)));
+    const int64_t groups_per_image = hw / kVecWidth;
+    const VecMask keep3 = {~0u, ~0u, ~0u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    auto group = [&](int64_t g) {
+        const int64_t img = g / groups_per_image, p0 = (g % groups_per_image) * kVecWidth;
+        const float* src = planes + img * 3 * hw + p0;
+        const Vec r = load(src), gr = load(src + hw), b = load(src + 2 * hw);
+        float* dst = rows + (img * hw + p0) * kVecWidth;
+#pragma GCC unroll 16
+        for (int i = 0; i < kVecWidth; ++i) {
+            // lanes 0, 1 from r and g (indices into the concatenation r|g), lane 2 from b, the rest masked to +0
+            const Vec rg = __builtin_shuffle(r, gr, VecIdx{i, 16 + i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+            const Vec rgb = __builtin_shuffle(rg, b, VecIdx{0, 1, 16 + i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+            store(dst + i * kVecWidth, (Vec)((VecMask)rgb & keep3));
+        }
+    };
+    const int64_t groups = n * groups_per_image;
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, groups, 64), [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t g = r.begin(); g < r.end(); ++g) group(g);
+    });
+    // Pixels past the last whole group of each image.
+    for (int64_t img = 0; img < n; ++img)
+        for (int64_t px = groups_per_image * kVecWidth; px < hw; ++px) {
+            float* dst = rows + (img * hw + px) * kVecWidth;
+            std::fill_n(dst, kVecWidth, 0.0f);
+            for (int64_t ch = 0; ch < 3; ++ch) dst[ch] = planes[(img * 3 + ch) * hw + px];
+        }
+}
+
 Tensor to_tensor(const Value& v, const Shape& shape) {
     Tensor t(shape);
     if (shape.size() == 4) {
@@ -563,7 +651,9 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_plan = std::move(plan);
     const Program& p = model->m_program;
     ZOO_ASSIGN_OR_RETURN(model->m_perf, model_performance(chip_graph, p, hw));
-    model->m_threads = threads;
+    // One arena for the model's lifetime, like the cpu device: an arena made per run() must gather its workers
+    // again every time, and at batch 1 that cost as much as the second thread gained.
+    model->m_arena = threads > 0 ? std::make_unique<tbb::task_arena>(threads) : std::make_unique<tbb::task_arena>();
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {
         ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights));
@@ -599,13 +689,7 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
                           std::map<std::string, Tensor>* captured) noexcept {
     try {
         Status status;
-        auto body = [&] { status = run_impl(inputs, outputs, captured); };
-        if (m_threads > 0) {
-            tbb::task_arena arena(m_threads);
-            arena.execute(body);
-        } else {
-            body();
-        }
+        m_arena->execute([&] { status = run_impl(inputs, outputs, captured); });
         return status;
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole emulator: ") + e.what());
@@ -634,9 +718,25 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         const int node_index = p.tensor(t).node;
         const Tensor& in = inputs[k];
         ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
-        nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, v->h * v->w, v->cp);
         const DataFormat f = p.placement(t).dtype;
-        quantize_rows(v->data.data(), v->rows(), v->c, v->cp, f, Rounding::HostNearestEven);
+        const int64_t hw = v->h * v->w;
+        if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
+            // An RGB image into a per-element format: round the NCHW planes (one dense pass over 3 floats a pixel,
+            // not 16), then transpose them into zero-padded rows.
+            const float* planes = in.data.data();
+            if (f == DataFormat::BFloat16) {
+                m_input_staging.assign(in.data.begin(), in.data.end());
+                quantize_rows(m_input_staging.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+                planes = m_input_staging.data();
+            }
+            rgb_planes_to_rows(planes, v->data.data(), v->n, hw);
+        } else {
+            nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, hw, v->cp);
+            // The padding lanes nchw_to_nhwc wrote are +0, which every format keeps and a block treats exactly like
+            // the zeros it pads a short block with: quantising all cp lanes as one dense array gives the bits of
+            // quantising the c real channels row by row, in one vectorised pass.
+            quantize_rows(v->data.data(), v->rows(), v->cp, v->cp, f, Rounding::HostNearestEven);
+        }
         v->format = f;
         values[static_cast<size_t>(t)] = std::move(v);
     }
@@ -647,18 +747,29 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
     for (size_t k = 0; k < p.ops.size(); ++k) {
         const DeviceOp& op = p.ops[k];
         std::shared_ptr<Value> out;
+        bool activation_done = false;
         if (!m_steps[k]) {
             out = values[static_cast<size_t>(op.inputs[0])];
         } else {
             ZOO_ASSIGN_OR_RETURN(out, new_value(op.node));
             std::vector<const Value*> in;
             for (int t : op.inputs) in.push_back(values[static_cast<size_t>(t)].get());
-            m_steps[k]->run(in, *out);
+            EmulatedStep& step = *m_steps[k];
+            EmulatedStep* fused = m_fused[k].get();
+            // Without captures (nobody sees the value between the two), the op's store and its fused activation run
+            // chunk by chunk: one pass over the rows instead of three.
+            if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
+                step.compute(in, *out);
+                store_and_activate_in_chunks(step, *fused, *out);
+                activation_done = true;
+            } else {
+                step.run(in, *out);
+            }
         }
         if (captured)
             for (const auto& c : m_captures[k])
                 if (c.before_fused_activation) capture(c.node, *out);
-        if (m_fused[k]) m_fused[k]->run({out.get()}, *out);
+        if (m_fused[k] && !activation_done) m_fused[k]->run({out.get()}, *out);
         if (captured)
             for (const auto& c : m_captures[k])
                 if (!c.before_fused_activation) capture(c.node, *out);

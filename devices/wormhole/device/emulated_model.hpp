@@ -12,6 +12,8 @@
 //     (a fused activation on the conv's result before it is packed; a composite activation stores every step).
 #pragma once
 
+#include <tbb/task_arena.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -61,8 +63,9 @@ private:
     std::vector<std::unique_ptr<EmulatedStep>> m_fused;  // per op: the activation fused into it, or null
     std::vector<std::vector<Capture>> m_captures;        // per op: nodes whose value it writes
     std::vector<int> m_last_use;                         // per tensor: op after which its value may be freed
-    int m_threads = 0;
+    std::unique_ptr<tbb::task_arena> m_arena;  // run() executes in it: `threads` of build(), 0 = all
     std::unique_ptr<BufferPool> m_pool;
+    std::vector<float> m_input_staging;  // an input's planes rounded to its format before the layout change
     PerfReport m_perf;
 };
 

@@ -5,6 +5,10 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -33,17 +37,21 @@ inline VU splat_u(uint32_t x) { return VU{} + x; }
 inline uint32_t f2u(float x) { return std::bit_cast<uint32_t>(x); }
 inline float u2f(uint32_t x) { return std::bit_cast<float>(x); }
 
+// Max of the 16 lanes. Halving the width at each step (512 -> 256 -> 128 bits) costs about half of four full-width
+// shuffle + max rounds.
+typedef uint32_t VU8 __attribute__((vector_size(32)));
+typedef uint32_t VU4 __attribute__((vector_size(16)));
 inline uint32_t horizontal_max(VU v) {
-    v = v > __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7})
-            ? v
-            : __builtin_shuffle(v, VU{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
-    VU s = __builtin_shuffle(v, VU{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
-    v = v > s ? v : s;
-    s = __builtin_shuffle(v, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
-    v = v > s ? v : s;
-    s = __builtin_shuffle(v, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
-    v = v > s ? v : s;
-    return v[0];
+    const VU8 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const VU8 hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    const VU8 m8 = lo > hi ? lo : hi;
+    const VU4 a = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), b = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+    VU4 m4 = a > b ? a : b;
+    VU4 s = __builtin_shufflevector(m4, m4, 2, 3, 0, 1);
+    m4 = m4 > s ? m4 : s;
+    s = __builtin_shufflevector(m4, m4, 1, 0, 3, 2);
+    m4 = m4 > s ? m4 : s;
+    return m4[0];
 }
 
 // ---- scalar reference ----------------------------------------------------------------------------------------
@@ -112,6 +120,88 @@ inline bool quantize_block_vec(VU bits, VU& out) {
     return true;
 }
 
+// The common case of quantize_block_vec, with fewer operations and the same bits: a block whose shared exponent
+// is in [kFastMinShared, 254] (no Inf/NaN, largest value >= 2^-102). There a denormal input needs no flush (its
+// mantissa is shifted right by d = shared >= 25 > 23 bits, which clears it), the result's scale
+// 2^(shared - 127 - (MB - 1)) is a normal float (so q is scaled by one exact multiply), and the sign is applied to
+// the integer code (a zero code gives +0, as the packer stores it). Returns false for the other blocks.
+constexpr uint32_t kFastMinShared = 25;
+// Lanes whose shared exponent field is outside the short path's range: all ones.
+inline VU outside_fast_range(VU shared_field) {
+    return (VU)(shared_field - (kFastMinShared << 23) > ((254u - kFastMinShared) << 23));
+}
+
+inline VU min_u(VU a, VU b) { return a < b ? a : b; }
+
+// The short path's arithmetic, given the block's shared exponent field (exponent << 23) in every lane.
+template <int MB, bool Device>
+inline VU quantize_block_shared(VU bits, VU exp_field, VU shared_field) {
+    VU m = (bits & 0x7FFFFFu) | 0x800000u;
+    VU d = (shared_field - exp_field) >> 23;
+    d = min_u(d, splat_u(31));  // m < 2^24: a shift by 31 clears it like any larger shift
+    m >>= d;                     // bits shifted out are lost (no sticky bit), as in the reference
+    VU q;
+    if constexpr (!Device) {
+        // Round to nearest, ties to even, at bit s: add half - 1 plus the kept lowest bit, then shift.
+        constexpr uint32_t s = 24 - MB, half = 1u << (s - 1), maxq = (1u << MB) - 1;
+        q = (m + (half - 1u) + ((m >> s) & 1u)) >> s;
+        q = min_u(q, splat_u(maxq));
+    } else {
+        // Ties away from zero at bit 17 (bfp8), saturating; bfp4 keeps the top 3 of those 7 bits.
+        q = (m + (1u << 16)) >> 17;
+        q = min_u(q, splat_u(127));
+        if constexpr (MB == 3) q >>= 4;
+    }
+    const VI sign = (VI)bits >> 31;  // 0 or -1
+    const VI signed_q = ((VI)q ^ sign) - sign;
+    const VU scale = shared_field - (static_cast<uint32_t>(MB - 1) << 23);
+    return (VU)(__builtin_convertvector(signed_q, VF) * (VF)scale);
+}
+
+template <int MB, bool Device>
+inline bool quantize_block_fast(VU bits, VU& out) {
+    const VU exp_field = bits & 0x7F800000u;
+    const uint32_t shared_field = horizontal_max(exp_field);
+    if (shared_field - (kFastMinShared << 23) > ((254u - kFastMinShared) << 23)) return false;
+    out = quantize_block_shared<MB, Device>(bits, exp_field, splat_u(shared_field));
+    return true;
+}
+
+#if defined(__AVX512F__)
+inline bool any_lane(VU m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
+#else
+inline bool any_lane(VU m) {
+    uint32_t r = 0;
+    for (int i = 0; i < kBlock; ++i) r |= m[i];
+    return r != 0;
+}
+#endif
+
+// Four consecutive blocks on the short path, their shared exponents found together: one transposing reduction
+// (8 lanes of each block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false,
+// leaving `p` alone, when any of the four needs another path.
+template <int MB, bool Device>
+inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
+    VU e[4];
+    for (int i = 0; i < 4; ++i) e[i] = bits[i] & 0x7F800000u;
+    auto vmax = [](VU a, VU b) { return a > b ? a : b; };
+    const VU lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    const VU hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    const VU t01 = vmax(__builtin_shuffle(e[0], e[1], lo8), __builtin_shuffle(e[0], e[1], hi8));  // 8 lanes per block
+    const VU t23 = vmax(__builtin_shuffle(e[2], e[3], lo8), __builtin_shuffle(e[2], e[3], hi8));
+    const VU lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+    const VU hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+    VU u = vmax(__builtin_shuffle(t01, t23, lo4), __builtin_shuffle(t01, t23, hi4));  // lanes 4i..4i+3: block i
+    u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
+    u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
+    if (any_lane(outside_fast_range(u))) return false;
+    for (int i = 0; i < 4; ++i) {
+        const uint32_t lane = static_cast<uint32_t>(4 * i);
+        store_bits(p + i * kBlock, quantize_block_shared<MB, Device>(bits[i], e[i], __builtin_shuffle(u, splat_u(lane))));
+    }
+    return true;
+}
+
 template <bool Device>
 inline VU bf16_vec(VU bits) {
     VU r;
@@ -132,49 +222,125 @@ void quantize_block_scalar(float* v16, DataFormat fmt, Rounding rounding) {
 }
 
 template <int MB, bool Device>
-void quantize_row_bfp(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding rounding) {
-    int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) {
-        VU out;
-        if (quantize_block_vec<MB, Device>(load_bits(row + c), out))
-            store_bits(row + c, out);
-        else
-            quantize_block_scalar(row + c, fmt, rounding);
+inline void quantize_block(float* p, VU bits) {
+    constexpr DataFormat fmt = MB == 7 ? DataFormat::BFloat8_b : DataFormat::BFloat4_b;
+    constexpr Rounding rounding = Device ? Rounding::DeviceTiesAway : Rounding::HostNearestEven;
+    VU out;
+    if (quantize_block_fast<MB, Device>(bits, out) || quantize_block_vec<MB, Device>(bits, out)) {
+        store_bits(p, out);
+        return;
     }
-    if (c < c1) {
+    alignas(64) float tmp[kBlock];
+    store_bits(tmp, bits);
+    quantize_block_scalar(tmp, fmt, rounding);
+    std::memcpy(p, tmp, sizeof(tmp));
+}
+
+// With DestBf16 every value is first rounded to bf16, nearest even (what a bf16 Dst holds before the packer runs).
+template <bool DestBf16>
+inline VU dest_round(VU bits) {
+    if constexpr (DestBf16) return bf16_vec<false>(bits);
+    return bits;
+}
+
+// Blocks [c0, c1) of a row; c1 - c0 need not be a multiple of 16: the short tail block is padded with zeros. With
+// `WholeTail` the row has room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and
+// written as one vector, its lanes past c1 written back unchanged.
+template <int MB, bool Device, bool WholeTail, bool DestBf16>
+void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
+    int64_t c = c0;
+    for (; c + 4 * kBlock <= c1; c += 4 * kBlock) {
+        VU bits[4];
+        for (int i = 0; i < 4; ++i) bits[i] = dest_round<DestBf16>(load_bits(row + c + i * kBlock));
+        if (quantize_4_blocks_fast<MB, Device>(row + c, bits)) continue;
+        for (int i = 0; i < 4; ++i) quantize_block<MB, Device>(row + c + i * kBlock, bits[i]);
+    }
+    for (; c + kBlock <= c1; c += kBlock) quantize_block<MB, Device>(row + c, dest_round<DestBf16>(load_bits(row + c)));
+    if (c == c1) return;
+    if constexpr (WholeTail) {
+        const VU lane = VU{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const VU in_row = (VU)(lane < static_cast<uint32_t>(c1 - c));
+        const VU orig = load_bits(row + c);
+        alignas(64) float tmp[kBlock];
+        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(orig & in_row));
+        store_bits(row + c, (load_bits(tmp) & in_row) | (orig & ~in_row));
+    } else {
         alignas(64) float tmp[kBlock] = {};
         std::memcpy(tmp, row + c, static_cast<size_t>(c1 - c) * sizeof(float));
-        VU out;
-        if (quantize_block_vec<MB, Device>(load_bits(tmp), out))
-            store_bits(tmp, out);
-        else
-            quantize_block_scalar(tmp, fmt, rounding);
+        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(load_bits(tmp)));
         std::memcpy(row + c, tmp, static_cast<size_t>(c1 - c) * sizeof(float));
     }
 }
 
-template <bool Device>
+template <bool Device, bool DestBf16>
 void quantize_row_bf16(float* row, int64_t c0, int64_t c1) {
     int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(load_bits(row + c)));
-    for (; c < c1; ++c) row[c] = from_bf16_bits(Device ? bf16_bits_device(row[c]) : bf16_bits(row[c]));
-}
-
-void quantize_span(float* row, int64_t c0, int64_t c1, DataFormat fmt, Rounding r) {
-    const bool dev = r == Rounding::DeviceTiesAway;
-    switch (fmt) {
-        case DataFormat::Float32: break;
-        case DataFormat::BFloat16:
-            dev ? quantize_row_bf16<true>(row, c0, c1) : quantize_row_bf16<false>(row, c0, c1);
-            break;
-        case DataFormat::BFloat8_b:
-            dev ? quantize_row_bfp<7, true>(row, c0, c1, fmt, r) : quantize_row_bfp<7, false>(row, c0, c1, fmt, r);
-            break;
-        case DataFormat::BFloat4_b:
-            dev ? quantize_row_bfp<3, true>(row, c0, c1, fmt, r) : quantize_row_bfp<3, false>(row, c0, c1, fmt, r);
-            break;
+    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(dest_round<DestBf16>(load_bits(row + c))));
+    for (; c < c1; ++c) {
+        const float x = DestBf16 ? round_bf16(row[c]) : row[c];
+        row[c] = from_bf16_bits(Device ? bf16_bits_device(x) : bf16_bits(x));
     }
 }
+
+// Work items of quantize_rows: (row, chunk of columns), chunks multiples of 16 so blocks stay aligned to the row
+// start. The format is a template parameter: one dispatch per call, not per row.
+constexpr int64_t kChunk = 4096;
+template <void (*Span)(float*, int64_t, int64_t)>
+void quantize_items(float* data, int64_t i0, int64_t i1, int64_t chunks, int64_t cols, int64_t ld) {
+    if (chunks == 1) {
+        for (int64_t r = i0; r < i1; ++r) Span(data + r * ld, 0, cols);
+        return;
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+        const int64_t r = i / chunks, c0 = (i % chunks) * kChunk;
+        Span(data + r * ld, c0, std::min(cols, c0 + kChunk));
+    }
+}
+
+using ItemsFn = void (*)(float*, int64_t, int64_t, int64_t, int64_t, int64_t);
+template <int MB, bool DestBf16>
+ItemsFn bfp_items(bool device, bool whole_tail) {
+    if (whole_tail)
+        return device ? quantize_items<quantize_row_bfp<MB, true, true, DestBf16>>
+                      : quantize_items<quantize_row_bfp<MB, false, true, DestBf16>>;
+    return device ? quantize_items<quantize_row_bfp<MB, true, false, DestBf16>>
+                  : quantize_items<quantize_row_bfp<MB, false, false, DestBf16>>;
+}
+// Null when there is nothing to do (Float32 without the Dst rounding).
+template <bool DestBf16>
+ItemsFn items_for(DataFormat fmt, Rounding r, bool whole_tail) {
+    const bool dev = r == Rounding::DeviceTiesAway;
+    switch (fmt) {
+        case DataFormat::Float32: return DestBf16 ? quantize_items<quantize_row_bf16<false, false>> : nullptr;
+        case DataFormat::BFloat16:
+            return dev ? quantize_items<quantize_row_bf16<true, DestBf16>> : quantize_items<quantize_row_bf16<false, DestBf16>>;
+        case DataFormat::BFloat8_b: return bfp_items<7, DestBf16>(dev, whole_tail);
+        case DataFormat::BFloat4_b: return bfp_items<3, DestBf16>(dev, whole_tail);
+    }
+    return nullptr;
+}
+
+void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t cols, int64_t ld, bool elementwise) {
+    if (!items_fn || rows <= 0 || cols <= 0) return;
+    // Rows without padding lanes that split into whole blocks are one long row with the same blocks.
+    if (ld == cols && (elementwise || cols % kBlock == 0) && rows > 1) {
+        cols *= rows;
+        ld = cols;
+        rows = 1;
+    }
+    const int64_t chunks = (cols + kChunk - 1) / kChunk;
+    const int64_t items = rows * chunks;
+    if (rows * cols < (int64_t{1} << 15)) {
+        items_fn(data, 0, items, chunks, cols, ld);
+        return;
+    }
+    // About 16K values per task.
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
+                      [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
+}
+
+bool has_whole_tail_room(int64_t cols, int64_t ld) { return ld >= (cols + kBlock - 1) / kBlock * kBlock; }
 
 void check_tiled(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 0 || rows % 32 != 0 || cols % 32 != 0)
@@ -238,26 +404,13 @@ float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
 // ---- fake quantisation ----------------------------------------------------------------------------------------
 
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
-    if (fmt == DataFormat::Float32 || rows <= 0 || cols <= 0) return;
-    // Work items: (row, chunk of columns); chunks are multiples of 16 so blocks stay aligned to the row start.
-    constexpr int64_t kChunk = 4096;
-    const int64_t chunks = (cols + kChunk - 1) / kChunk;
-    const int64_t items = rows * chunks;
-    auto run = [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t r = i / chunks, ch = i % chunks;
-            const int64_t c0 = ch * kChunk, c1 = std::min(cols, c0 + kChunk);
-            quantize_span(data + r * ld, c0, c1, fmt, rounding);
-        }
-    };
-    if (rows * cols < (int64_t{1} << 15)) {
-        run(0, items);
-        return;
-    }
-    // About 16K values per task.
-    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
-                      [&](const tbb::blocked_range<int64_t>& br) { run(br.begin(), br.end()); });
+    quantize_rows_with(items_for<false>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+                       fmt == DataFormat::BFloat16);
+}
+
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
+    quantize_rows_with(items_for<true>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+                       fmt == DataFormat::BFloat16 || fmt == DataFormat::Float32);
 }
 
 // ---- tiles ----------------------------------------------------------------------------------------------------

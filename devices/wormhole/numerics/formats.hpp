@@ -83,11 +83,17 @@ float decode_bfp(uint8_t code, uint8_t shared_exponent, DataFormat fmt);
 // Replaces every value of a row-major [rows, cols] array (row stride ld floats) by the value the card holds after
 // packing it to `fmt` and unpacking it: bf16 rounds each value; bfp formats take blocks of 16 consecutive values of a
 // row starting at multiples of 16 from the row start (a face row of a tile), a short tail block is padded with zeros
-// (they never raise the shared exponent); Float32 leaves the data alone. Values past `cols` are not touched.
-// Vectorised (one 16-wide vector per block) and parallel over rows (TBB) for large arrays; thread-safe on disjoint
-// data. Bit-identical to unpack_tiles(pack_tiles(x)).
+// (they never raise the shared exponent); Float32 leaves the data alone. Values past `cols` keep their values; when
+// ld >= cols rounded up to 16 a short tail block is read and written back as one vector (its lanes past `cols`
+// rewritten unchanged), so the array must then hold rows * ld floats.
+// Vectorised (one 16-wide vector per block, a shorter path for the usual blocks whose largest value is >= 2^-102)
+// and parallel over rows (TBB) for large arrays; thread-safe on disjoint data. Bit-identical to
+// unpack_tiles(pack_tiles(x)).
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt,
                    Rounding rounding = Rounding::HostNearestEven);
+// quantize_rows(BFloat16, HostNearestEven) then quantize_rows(fmt, rounding), in one pass: what a bf16 Dst holds,
+// then what the packer writes (fmt Float32: the Dst rounding only). Same bits as the two calls.
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding);
 
 // ---- tiles ----------------------------------------------------------------------------------------------------
 size_t tile_bytes(DataFormat fmt);  // 4096, 2048, 1088, 576

@@ -358,3 +358,84 @@ TEST(WhQuantize, BfpValuesAreBf16) {
         for (float v : x) EXPECT_EQ(u(round_bf16(v)), u(v));
     }
 }
+
+// The vectorised quantisation (a fast path for blocks whose shared exponent is in [25, 254], the general vector path,
+// the scalar path for Inf/NaN blocks) against the scalar reference encoder, block by block, over every binade: each
+// block's values share a random top binade spread over up to 40 binades below it, with denormals, zeros, exact ties
+// and the occasional Inf/NaN. Rows of 37 values (a short tail block) with a padded stride (the tail read as a whole
+// vector) and an unpadded one (the tail copied out), and dense rows (treated as one long row).
+TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
+    std::mt19937 rng(13);
+    std::uniform_int_distribution<int> top(-149, 127), spread(0, 40), pick(0, 99);
+    std::uniform_int_distribution<uint32_t> frac(0, 0x7FFFFF);
+    auto value = [&](int top_binade) {
+        const int p = pick(rng);
+        if (p == 0) return 0.0f;
+        if (p == 1) return f(frac(rng));  // denormal
+        if (p == 2) return f(0x80000000u | frac(rng));
+        const int e = std::max(-149, top_binade - spread(rng));
+        float v = std::ldexp(1.0f + static_cast<float>(frac(rng)) / 8388608.0f, e);
+        if (p < 10) v = std::ldexp(static_cast<float>(1 + 2 * (frac(rng) % 64)), e - 7);  // ties at bfp precision
+        if (!std::isfinite(v)) v = std::numeric_limits<float>::max();
+        return pick(rng) < 50 ? -v : v;
+    };
+    for (DataFormat fmt : {DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
+        for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
+            for (int64_t ld : {int64_t{37}, int64_t{48}, int64_t{64}}) {
+                const int64_t rows = 400, cols = ld == 64 ? 64 : 37;
+                std::vector<float> x(static_cast<size_t>(rows * ld));
+                for (int64_t row = 0; row < rows; ++row)
+                    for (int64_t b = 0; b < ld; b += 16) {
+                        const int t = top(rng);
+                        for (int64_t c = b; c < std::min(ld, b + 16); ++c) x[static_cast<size_t>(row * ld + c)] = value(t);
+                    }
+                for (int i = 0; i < 20; ++i) {  // a few Inf/NaN blocks take the scalar path
+                    const float special = i % 2 ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
+                    x[static_cast<size_t>(pick(rng) * 4 * ld / 100 * 1 + i)] = special;
+                }
+                std::vector<float> got = x;
+                quantize_rows(got.data(), rows, cols, ld, fmt, r);
+                for (int64_t row = 0; row < rows; ++row)
+                    for (int64_t b = 0; b < cols; b += 16) {
+                        float block[16] = {};
+                        const int64_t n = std::min<int64_t>(16, cols - b);
+                        std::copy_n(x.begin() + row * ld + b, n, block);
+                        float want[16];
+                        if (fmt == DataFormat::BFloat16) {
+                            for (int i = 0; i < 16; ++i)
+                                want[i] = from_bf16_bits(r == Rounding::DeviceTiesAway ? bf16_bits_device(block[i]) : bf16_bits(block[i]));
+                        } else {
+                            uint8_t codes[16];
+                            const uint8_t shared = encode_bfp_block(block, fmt, r, codes);
+                            for (int i = 0; i < 16; ++i) want[i] = decode_bfp(codes[i], shared, fmt);
+                        }
+                        for (int64_t i = 0; i < n; ++i)
+                            ASSERT_EQ(u(got[static_cast<size_t>(row * ld + b + i)]), u(want[i]))
+                                << zoo::data_format_name(fmt) << " rounding " << int(r) << " ld " << ld << " row " << row
+                                << " col " << b + i << " x=" << block[i] << " (0x" << std::hex << u(block[i]) << ")";
+                    }
+                for (int64_t row = 0; row < rows; ++row)  // lanes past cols keep their values
+                    for (int64_t c = cols; c < ld; ++c)
+                        ASSERT_EQ(u(got[static_cast<size_t>(row * ld + c)]), u(x[static_cast<size_t>(row * ld + c)]));
+            }
+}
+
+// The fused Dst + packer pass gives the bits of the two passes it replaces (bf16 RNE, then the layer's format).
+TEST(WhQuantize, AfterBf16DestEqualsTheTwoPasses) {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> d(0.0f, 3.0f);
+    for (DataFormat fmt : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
+        for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
+            for (int64_t cols : {int64_t{37}, int64_t{48}})
+                for (int64_t ld : {cols, int64_t{64}}) {
+                    const int64_t rows = 300;
+                    std::vector<float> x(static_cast<size_t>(rows * ld));
+                    for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
+                    std::vector<float> two = x, one = x;
+                    quantize_rows(two.data(), rows, cols, ld, DataFormat::BFloat16, Rounding::HostNearestEven);
+                    quantize_rows(two.data(), rows, cols, ld, fmt, r);
+                    quantize_rows_after_bf16_dest(one.data(), rows, cols, ld, fmt, r);
+                    ASSERT_EQ(0, std::memcmp(one.data(), two.data(), x.size() * sizeof(float)))
+                        << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld;
+                }
+}
