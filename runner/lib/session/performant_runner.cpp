@@ -33,7 +33,10 @@ Status validate_outputs(const std::vector<Tensor>& outputs, int64_t batch, const
     return Status::ok();
 }
 
-// One batch travelling through the pipeline.
+// One batch travelling through the pipeline. The pipeline carries a plain pointer to one of `in_flight` slots, not an
+// owning pointer: TBB moves a token that is not trivially copyable through a holder it allocates and hands over inside
+// libtbb, out of ThreadSanitizer's sight. A slot is free again when its batch leaves the last filter: TBB keeps at most
+// in_flight batches alive and the last filter takes them in order, so batch k + in_flight starts after k has left.
 struct BatchToken {
     int64_t index = 0;  // batch number
     int64_t first = 0;  // first item
@@ -190,6 +193,7 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
     const char setup_edge = 0;
     const char stage_edge[4] = {};
     using Mode = FilterEdges::Mode;
+    std::vector<BatchToken> slots(static_cast<size_t>(in_flight));
     tsan::release(&setup_edge);
 
     const auto t_start = Clock::now();
@@ -197,26 +201,27 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
         tbb::parallel_pipeline(
             static_cast<size_t>(in_flight),
             // 1. Cut the stream into batches.
-            tbb::make_filter<void, std::shared_ptr<BatchToken>>(
+            tbb::make_filter<void, BatchToken*>(
                 tbb::filter_mode::serial_in_order,
-                [&](tbb::flow_control& fc) -> std::shared_ptr<BatchToken> {
+                [&](tbb::flow_control& fc) -> BatchToken* {
                     FilterEdges edges(&setup_edge, &stage_edge[0], Mode::serial);
                     if (error.failed() || next_batch >= stats.batches) {
                         fc.stop();
                         return nullptr;
                     }
-                    auto tok = std::make_shared<BatchToken>();
+                    BatchToken* tok = &slots[static_cast<size_t>(next_batch % in_flight)];
+                    tsan::acquire(tok);  // what the slot's previous batch did in the last filter
                     tok->index = next_batch++;
                     tok->first = tok->index * batch;
                     tok->real = std::min(batch, count - tok->first);
-                    edges.hand_on(tok.get());
+                    edges.hand_on(tok);
                     return tok;
                 }) &
                 // 2. Produce and pack the items (parallel across batches).
-                tbb::make_filter<std::shared_ptr<BatchToken>, std::shared_ptr<BatchToken>>(
+                tbb::make_filter<BatchToken*, BatchToken*>(
                     tbb::filter_mode::parallel,
-                    [&](std::shared_ptr<BatchToken> tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[1], Mode::parallel, tok.get());
+                    [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[1], Mode::parallel, tok);
                         if (error.failed()) return tok;
                         const auto t0 = Clock::now();
                         tok->input = Tensor(m_input_shape);
@@ -241,10 +246,10 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
                         return tok;
                     }) &
                 // 3. The device, one batch at a time, in order.
-                tbb::make_filter<std::shared_ptr<BatchToken>, std::shared_ptr<BatchToken>>(
+                tbb::make_filter<BatchToken*, BatchToken*>(
                     tbb::filter_mode::serial_in_order,
-                    [&](std::shared_ptr<BatchToken> tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[2], Mode::serial, tok.get());
+                    [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[2], Mode::serial, tok);
                         if (error.failed()) return tok;
                         const auto t0 = Clock::now();
                         std::vector<Tensor> inputs;
@@ -259,9 +264,9 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
                         return tok;
                     }) &
                 // 4. Results, in item order; padding dropped.
-                tbb::make_filter<std::shared_ptr<BatchToken>, void>(
-                    tbb::filter_mode::serial_in_order, [&](std::shared_ptr<BatchToken> tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[3], Mode::serial, tok.get());
+                tbb::make_filter<BatchToken*, void>(
+                    tbb::filter_mode::serial_in_order, [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[3], Mode::serial, tok);
                         if (error.failed()) return;
                         const auto t0 = Clock::now();
                         const Tensor& logits = tok->outputs[0];
