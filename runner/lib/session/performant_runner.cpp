@@ -214,6 +214,7 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
                     tok->index = next_batch++;
                     tok->first = tok->index * batch;
                     tok->real = std::min(batch, count - tok->first);
+                    tok->outputs.clear();  // the device fills an empty list, as for a fresh token
                     edges.hand_on(tok);
                     return tok;
                 }) &
