@@ -222,6 +222,10 @@ Status compute(const Node& node, const std::vector<const Tensor*>& in, const Wei
 
 Status reference_node(const Node& node, const std::vector<const Tensor*>& inputs, const WeightMap& weights, Tensor& out) {
     try {
+        // op_arity() indexes the op table: a value outside ZOO_OP_LIST must be refused before it (UBSan caught the
+        // out-of-bounds read in the ASan stage).
+        if (!is_known_op(node.op))
+            return node_failure(node, "op kind " + std::to_string(static_cast<int>(node.op)) + " is not in ZOO_OP_LIST");
         if (static_cast<int>(inputs.size()) != op_arity(node.op))
             return node_failure(node, "expected " + std::to_string(op_arity(node.op)) + " inputs, got " +
                                           std::to_string(inputs.size()));

@@ -9,6 +9,7 @@
 #include <exception>
 #include <random>
 
+#include "core/tsan_edges.hpp"
 #include "image/preprocess.hpp"
 #include "session/inputs.hpp"
 
@@ -32,7 +33,10 @@ Status validate_outputs(const std::vector<Tensor>& outputs, int64_t batch, const
     return Status::ok();
 }
 
-// One batch travelling through the pipeline.
+// One batch travelling through the pipeline. The pipeline carries a plain pointer to one of `in_flight` slots, not an
+// owning pointer: TBB moves a token that is not trivially copyable through a holder it allocates and hands over inside
+// libtbb, out of ThreadSanitizer's sight. A slot is free again when its batch leaves the last filter: TBB keeps at most
+// in_flight batches alive and the last filter takes them in order, so batch k + in_flight starts after k has left.
 struct BatchToken {
     int64_t index = 0;  // batch number
     int64_t first = 0;  // first item
@@ -59,6 +63,32 @@ private:
     mutable std::mutex m_mutex;
     std::atomic<bool> m_failed{false};
     Status m_status;
+};
+
+// One filter call's share of the hand-overs TBB makes around it, declared for ThreadSanitizer (core/tsan_edges.hpp;
+// nothing outside a TSan build). On entry it picks up what the stream's setup wrote, what the token's previous filter
+// wrote and, for a serial filter, what the filter's previous call wrote (TBB runs a serial filter's calls one at a
+// time, on whichever thread). On exit it hands the token to the next filter and the filter's state to its next call
+// and to the code after the pipeline. Calls of the parallel filter are not ordered with each other.
+class FilterEdges {
+public:
+    enum class Mode { serial, parallel };
+    FilterEdges(const void* setup, const void* stage, Mode mode, const void* token = nullptr) : m_stage(stage), m_token(token) {
+        tsan::acquire(setup);
+        if (mode == Mode::serial) tsan::acquire(stage);
+        if (token) tsan::acquire(token);
+    }
+    FilterEdges(const FilterEdges&) = delete;
+    FilterEdges& operator=(const FilterEdges&) = delete;
+    void hand_on(const void* token) { m_token = token; }  // the first filter's token exists only once it has made it
+    ~FilterEdges() {
+        if (m_token) tsan::release(m_token);
+        tsan::release(m_stage);
+    }
+
+private:
+    const void* m_stage;
+    const void* m_token;
 };
 
 void add_ms(std::atomic<int64_t>& acc_ns, Clock::time_point t0) {
@@ -159,29 +189,40 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
     std::atomic<int64_t> pre_ns{0}, dev_ns{0}, out_ns{0};
     int64_t delivered = 0;
     int64_t next_batch = 0;
+    // Keys of the hand-overs declared to TSan (FilterEdges): the setup above, and each filter's own state.
+    const char setup_edge = 0;
+    const char stage_edge[4] = {};
+    using Mode = FilterEdges::Mode;
+    std::vector<BatchToken> slots(static_cast<size_t>(in_flight));
+    tsan::release(&setup_edge);
 
     const auto t_start = Clock::now();
     try {
         tbb::parallel_pipeline(
             static_cast<size_t>(in_flight),
             // 1. Cut the stream into batches.
-            tbb::make_filter<void, std::shared_ptr<BatchToken>>(
+            tbb::make_filter<void, BatchToken*>(
                 tbb::filter_mode::serial_in_order,
-                [&](tbb::flow_control& fc) -> std::shared_ptr<BatchToken> {
+                [&](tbb::flow_control& fc) -> BatchToken* {
+                    FilterEdges edges(&setup_edge, &stage_edge[0], Mode::serial);
                     if (error.failed() || next_batch >= stats.batches) {
                         fc.stop();
                         return nullptr;
                     }
-                    auto tok = std::make_shared<BatchToken>();
+                    BatchToken* tok = &slots[static_cast<size_t>(next_batch % in_flight)];
+                    tsan::acquire(tok);  // what the slot's previous batch did in the last filter
                     tok->index = next_batch++;
                     tok->first = tok->index * batch;
                     tok->real = std::min(batch, count - tok->first);
+                    tok->outputs.clear();  // the device fills an empty list, as for a fresh token
+                    edges.hand_on(tok);
                     return tok;
                 }) &
                 // 2. Produce and pack the items (parallel across batches).
-                tbb::make_filter<std::shared_ptr<BatchToken>, std::shared_ptr<BatchToken>>(
+                tbb::make_filter<BatchToken*, BatchToken*>(
                     tbb::filter_mode::parallel,
-                    [&](std::shared_ptr<BatchToken> tok) {
+                    [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[1], Mode::parallel, tok);
                         if (error.failed()) return tok;
                         const auto t0 = Clock::now();
                         tok->input = Tensor(m_input_shape);
@@ -206,9 +247,10 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
                         return tok;
                     }) &
                 // 3. The device, one batch at a time, in order.
-                tbb::make_filter<std::shared_ptr<BatchToken>, std::shared_ptr<BatchToken>>(
+                tbb::make_filter<BatchToken*, BatchToken*>(
                     tbb::filter_mode::serial_in_order,
-                    [&](std::shared_ptr<BatchToken> tok) {
+                    [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[2], Mode::serial, tok);
                         if (error.failed()) return tok;
                         const auto t0 = Clock::now();
                         std::vector<Tensor> inputs;
@@ -223,8 +265,9 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
                         return tok;
                     }) &
                 // 4. Results, in item order; padding dropped.
-                tbb::make_filter<std::shared_ptr<BatchToken>, void>(
-                    tbb::filter_mode::serial_in_order, [&](std::shared_ptr<BatchToken> tok) {
+                tbb::make_filter<BatchToken*, void>(
+                    tbb::filter_mode::serial_in_order, [&](BatchToken* tok) {
+                        FilterEdges edges(&setup_edge, &stage_edge[3], Mode::serial, tok);
                         if (error.failed()) return;
                         const auto t0 = Clock::now();
                         const Tensor& logits = tok->outputs[0];
@@ -239,6 +282,8 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
     } catch (...) {
         error.set(Status::error("stream stopped by an unknown exception"));
     }
+    // parallel_pipeline returned: every filter call is done (the join, declared to TSan like the hand-overs above).
+    for (const char& stage : stage_edge) tsan::acquire(&stage);
     stats.wall_ms = ms_since(t_start);
     if (error.failed()) return error.status().with_context("stream (" + std::to_string(delivered) + " of " + std::to_string(count) + " results delivered)");
 

@@ -477,6 +477,11 @@ bool ResultsFile::has(const std::string& id) const {
     return m_ids.count(id) > 0;
 }
 
+std::vector<json> ResultsFile::records() const {
+    std::lock_guard<std::mutex> lock(*m_mutex);
+    return m_records;
+}
+
 Status ResultsFile::append(const json& record) {
     const std::string line = record.dump() + "\n";  // dump() escapes newlines inside strings: one record, one line
     std::lock_guard<std::mutex> lock(*m_mutex);

@@ -92,7 +92,9 @@ public:
     ~ResultsFile();
 
     bool has(const std::string& id) const;
-    const std::vector<nlohmann::json>& records() const { return m_records; }
+    // A copy taken under the lock that append() holds: a reference would let a caller read while another thread
+    // appends (the sweep's table is printed by the thread that waited for the parallel runs).
+    std::vector<nlohmann::json> records() const;
     size_t truncated_bytes() const { return m_truncated; }
     size_t corrupt_lines() const { return m_corrupt; }
     const std::string& path() const { return m_path; }
