@@ -2,7 +2,6 @@
 // table (tinynet.yaml, found next to the plugin file or in yaml/models/), with node names that are the state_dict keys
 // a PyTorch module of the same structure would have. Build it in this tree or outside it against an installed SDK
 // (examples/tinynet/CMakeLists.txt).
-#include <exception>
 #include <string>
 
 #include "zoo/blocks/mobilenet_blocks.hpp"
@@ -18,15 +17,9 @@ public:
     }
 
     // Nothing may throw across the plugin boundary: the graph code can (std::bad_alloc, a std::get on the wrong
-    // attribute type), so the one exception-safe wrapper turns that into a Status naming the model.
+    // attribute type), so the SDK's status_guard turns that into a Status naming the model.
     zoo::Result<zoo::Graph> build(const zoo::SpecValue& spec) const noexcept override {
-        try {
-            return build_graph(spec);
-        } catch (const std::exception& e) {
-            return zoo::Status::error(std::string("tinynet: ") + e.what());
-        } catch (...) {
-            return zoo::Status::error("tinynet: unknown exception while building the graph");
-        }
+        return zoo::status_guard("tinynet", [&] { return build_graph(spec); });
     }
 
 private:

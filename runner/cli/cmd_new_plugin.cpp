@@ -1,6 +1,6 @@
 // `runner new-plugin model|device NAME DIR`: writes a plugin project that builds outside this tree against the
-// installed SDK (find_package(zoo)) and loads as it is: a model with its table, or a device that runs a few ops and
-// declines the others by name. Templates, not examples: every place to edit says so.
+// installed SDK (find_package(zoo)) and loads as it is: a model with its table, or a device that runs every op (ReLU
+// with its own loop, the rest through the SDK's fp32 reference). Templates, not examples: every place to edit says so.
 #include <boost/filesystem.hpp>
 #include <fstream>
 #include <iostream>
@@ -44,7 +44,6 @@ const char* const k_model_source = R"zoo(// Model plugin @NAME@: builds its infe
 // prefixes a PyTorch module of the same structure would have, so a torch state_dict loads with --weights.
 // Edit build_graph(); the blocks of zoo/blocks/ (torchvision's Conv2dNormActivation, inverted residuals, squeeze-
 // excite) and the typed spec readers (errors name the table's file and line) are there to be used.
-#include <exception>
 #include <string>
 
 #include "zoo/blocks/mobilenet_blocks.hpp"
@@ -60,15 +59,9 @@ public:
         return {{"default", "@NAME@", "conv-bn-relu + pool + linear (edit @NAME@_plugin.cpp)"}};
     }
 
-    // Nothing may throw across the plugin boundary: any exception becomes a Status naming the model.
+    // Nothing may throw across the plugin boundary: status_guard turns any exception into a Status naming the model.
     zoo::Result<zoo::Graph> build(const zoo::SpecValue& spec) const noexcept override {
-        try {
-            return build_graph(spec);
-        } catch (const std::exception& e) {
-            return zoo::Status::error(std::string("@NAME@: ") + e.what());
-        } catch (...) {
-            return zoo::Status::error("@NAME@: unknown exception while building the graph");
-        }
+        return zoo::status_guard("@NAME@", [&] { return build_graph(spec); });
     }
 
 private:
