@@ -172,11 +172,39 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
 constexpr int kDirectRows = 8;
 alignas(64) const float k_zeros[kVecWidth] = {};
 
+// One kernel tap (kh, kw) of a direct-conv tile: the tile's kDirectRows pixels' input vectors (a zero vector outside
+// the image) times the tap's weights, accumulated in ci order. Shared by the fp32 kernel and the tap-step one.
+template <int NV, int CIN>
+inline void accumulate_tap(const ConvParams& p, const float* in, const float* weights, Vec (&acc)[kDirectRows][NV],
+                           int64_t n, int64_t ih, bool row_ok, int64_t kh, int64_t kw, int64_t ow0) {
+    const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w();
+    const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
+    const float* src[kDirectRows];
+#pragma GCC unroll 8
+    for (int b = 0; b < kDirectRows; ++b) {
+        const int64_t ow = std::min(ow0 + b, OW - 1);
+        const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+        src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
+    }
+    const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
+#pragma GCC unroll 4
+    for (int64_t ci = 0; ci < cin; ++ci) {
+        Vec w[NV];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b) {
+            const Vec a = splat(src[b][ci]);
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+        }
+    }
+}
+
 template <int NV, int CIN, Act A>
 void direct_row(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
                 const float* bias, int64_t n, int64_t oh) {
-    const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
-    const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
+    const int64_t cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
     float* orow = out + (n * OH + oh) * OW * cp_out;
     const float* rrow = residual ? residual + (n * OH + oh) * OW * cp_out : nullptr;
     for (int64_t ow0 = 0; ow0 < OW; ow0 += kDirectRows) {
@@ -189,26 +217,7 @@ void direct_row(const ConvParams& p, const float* in, float* out, const float* r
             const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
             const bool row_ok = ih >= 0 && ih < p.in_h;
             for (int64_t kw = 0; kw < p.kw; ++kw) {
-                const float* src[kDirectRows];
-#pragma GCC unroll 8
-                for (int b = 0; b < kDirectRows; ++b) {
-                    const int64_t ow = std::min(ow0 + b, OW - 1);
-                    const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
-                    src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
-                }
-                const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
-#pragma GCC unroll 4
-                for (int64_t ci = 0; ci < cin; ++ci) {
-                    Vec w[NV];
-#pragma GCC unroll 4
-                    for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
-#pragma GCC unroll 8
-                    for (int b = 0; b < kDirectRows; ++b) {
-                        const Vec a = splat(src[b][ci]);
-#pragma GCC unroll 4
-                        for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
-                    }
-                }
+                accumulate_tap<NV, CIN>(p, in, weights, acc, n, ih, row_ok, kh, kw, ow0);
             }
         }
         store_pixel_tile<kDirectRows, NV, A>(acc, std::min<int64_t>(kDirectRows, OW - ow0), orow + ow0 * cp_out,
@@ -238,8 +247,7 @@ void direct_all(const ConvParams& p, const float* in, float* out, const float* r
 template <int NV, int CIN, Act A, bool Dest>
 void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
                           const float* bias, int64_t n, int64_t oh) {
-    const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
-    const int64_t cin = CIN > 0 ? CIN : p.in_c;
+    const int64_t cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
     float* orow = out + (n * OH + oh) * OW * cp_out;
     const float* rrow = residual ? residual + (n * OH + oh) * OW * cp_out : nullptr;
     Vec bias_v[NV];
@@ -255,26 +263,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
             const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
             const bool row_ok = ih >= 0 && ih < p.in_h;
             for (int64_t kw = 0; kw < p.kw; ++kw) {
-                const float* src[kDirectRows];
-#pragma GCC unroll 8
-                for (int b = 0; b < kDirectRows; ++b) {
-                    const int64_t ow = std::min(ow0 + b, OW - 1);
-                    const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
-                    src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
-                }
-                const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
-#pragma GCC unroll 4
-                for (int64_t ci = 0; ci < cin; ++ci) {
-                    Vec w[NV];
-#pragma GCC unroll 4
-                    for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
-#pragma GCC unroll 8
-                    for (int b = 0; b < kDirectRows; ++b) {
-                        const Vec a = splat(src[b][ci]);
-#pragma GCC unroll 4
-                        for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
-                    }
-                }
+                accumulate_tap<NV, CIN>(p, in, weights, acc, n, ih, row_ok, kh, kw, ow0);
 #pragma GCC unroll 8
                 for (int b = 0; b < kDirectRows; ++b)
 #pragma GCC unroll 4
