@@ -63,26 +63,20 @@ struct ActivationFormula<ActivationId::Relu6> {
         return t > M::c(6.0f) ? M::c(6.0f) : t;
     }
 };
-// hardsigmoid = min(max(x + 3, 0), 6) / 6
+// hardsigmoid = relu6(x + 3) / 6
 template <>
 struct ActivationFormula<ActivationId::Hardsigmoid> {
     template <class M>
     static typename M::T apply(typename M::T x) {
-        typename M::T t = x + M::c(3.0f);
-        t = t < M::c(0.0f) ? M::c(0.0f) : t;
-        t = t > M::c(6.0f) ? M::c(6.0f) : t;
-        return t / M::c(6.0f);
+        return ActivationFormula<ActivationId::Relu6>::template apply<M>(x + M::c(3.0f)) / M::c(6.0f);
     }
 };
-// hardswish = x * min(max(x + 3, 0), 6) / 6 (multiply before the divide, as ATen does)
+// hardswish = x * relu6(x + 3) / 6 (multiply before the divide, as ATen does)
 template <>
 struct ActivationFormula<ActivationId::Hardswish> {
     template <class M>
     static typename M::T apply(typename M::T x) {
-        typename M::T t = x + M::c(3.0f);
-        t = t < M::c(0.0f) ? M::c(0.0f) : t;
-        t = t > M::c(6.0f) ? M::c(6.0f) : t;
-        return x * t / M::c(6.0f);
+        return x * ActivationFormula<ActivationId::Relu6>::template apply<M>(x + M::c(3.0f)) / M::c(6.0f);
     }
 };
 // silu = x * sigmoid(x), evaluated as ATen's CPU kernel does: x / (1 + exp(-x)). For x below about -88 exp(-x) is inf
