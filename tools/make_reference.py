@@ -42,57 +42,41 @@ SQUARE = [("b1_224x224", 1, 224, 224), ("b3_224x224", 3, 224, 224), ("b1_192x256
 ONE = [("b1_224x224", 1, 224, 224)]
 
 
+def reference_case(case_id, model, variant, settings, build, cases, init):
+    """One reference model: its id (with _tvinit when torchvision's own init is used), our model/variant/settings, and
+    the torchvision constructor that builds the same network."""
+    return {
+        "id": case_id + ("_tvinit" if init == "torchvision" else ""),
+        "init": init,
+        "model": model,
+        "variant": variant,
+        "settings": settings,
+        "build": build,
+        "cases": cases,
+    }
+
+
 def v3(variant, width, reduced_tail=False, dilated=False, cases=ONE, init="calibrated"):
     suffix = "_reduced_tail_dilated" if (reduced_tail and dilated) else (
         "_reduced_tail" if reduced_tail else ("_dilated" if dilated else ""))
-    if init == "torchvision":
-        suffix += "_tvinit"
-    return {
-        "id": f"mobilenetv3_{variant}_w{width}{suffix}",
-        "init": init,
-        "model": "mobilenetv3",
-        "variant": variant,
-        "settings": {"width_mult": width, "reduced_tail": reduced_tail, "dilated": dilated},
-        "build": lambda: (tvm.mobilenet_v3_large if variant == "large" else tvm.mobilenet_v3_small)(
-            weights=None, width_mult=width, reduced_tail=reduced_tail, dilated=dilated),
-        "cases": cases,
-    }
+    build = tvm.mobilenet_v3_large if variant == "large" else tvm.mobilenet_v3_small
+    return reference_case(f"mobilenetv3_{variant}_w{width}{suffix}", "mobilenetv3", variant,
+                          {"width_mult": width, "reduced_tail": reduced_tail, "dilated": dilated},
+                          lambda: build(weights=None, width_mult=width, reduced_tail=reduced_tail, dilated=dilated),
+                          cases, init)
 
 
 def v2(width, cases=ONE, init="calibrated"):
-    return {
-        "id": f"mobilenetv2_w{width}" + ("_tvinit" if init == "torchvision" else ""),
-        "init": init,
-        "model": "mobilenetv2",
-        "variant": "default",
-        "settings": {"width_mult": width},
-        "build": lambda: tvm.mobilenet_v2(weights=None, width_mult=width),
-        "cases": cases,
-    }
+    return reference_case(f"mobilenetv2_w{width}", "mobilenetv2", "default", {"width_mult": width},
+                          lambda: tvm.mobilenet_v2(weights=None, width_mult=width), cases, init)
 
 
 def efficientnet_b0(cases=ONE, init="calibrated"):
-    return {
-        "id": "efficientnet_b0" + ("_tvinit" if init == "torchvision" else ""),
-        "init": init,
-        "model": "efficientnet",
-        "variant": "b0",
-        "settings": {},
-        "build": lambda: tvm.efficientnet_b0(weights=None),
-        "cases": cases,
-    }
+    return reference_case("efficientnet_b0", "efficientnet", "b0", {}, lambda: tvm.efficientnet_b0(weights=None), cases, init)
 
 
 def resnet50(cases=ONE, init="calibrated"):
-    return {
-        "id": "resnet50_v1.5" + ("_tvinit" if init == "torchvision" else ""),
-        "init": init,
-        "model": "resnet",
-        "variant": "50",
-        "settings": {},
-        "build": lambda: tvm.resnet50(weights=None),
-        "cases": cases,
-    }
+    return reference_case("resnet50_v1.5", "resnet", "50", {}, lambda: tvm.resnet50(weights=None), cases, init)
 
 
 CONFIGS = [
