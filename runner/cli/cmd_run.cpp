@@ -121,8 +121,7 @@ Status check_input(const std::string& input) {
     if (!fs::is_regular_file(path, ec)) return Status::error("--input " + input + ": not a regular file (a pipe or device?)");
     if (is_npy_path(path)) return npy_input_shape(path).status();
     // An image is decoded later, but a file no decoder knows is refused now, from its first bytes.
-    if (!has_image_decoder(path)) return Status::error(path + ": the file could not be decoded as an image (unsupported format, corrupt or unreadable)");
-    return Status::ok();
+    return check_image_signature(path);
 }
 
 Status check_config_device(const std::string& config, const std::string& device) {
@@ -365,20 +364,13 @@ int write_demo(const RunResult& r, const std::string& dir) {
     return kExitOk;
 }
 
-}  // namespace
-
-int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
-    PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
-    if (o.dump_config) return dump_config(registry, o);
-
-    ReportFormat report_format = ReportFormat::Json;
+// Everything a path or an option combination can get wrong, checked before the load, compile and run: a typo must
+// not cost a long run. kExitOk when all is well.
+int check_before_running(const RunOptions& o) {
     if (!o.report.empty()) {
         auto f = report_format_for(o.report, o.report_format);
-        if (!f) return fail(f.status());  // before running: a typo must not cost a long run
-        report_format = *f;
+        if (!f) return fail(f.status());
     }
-
-    // Everything a path or an option combination can get wrong is checked before the load, compile and run.
     if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
     if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
     for (const auto& f : {o.perf_report, o.trace, o.memory_report})
@@ -394,7 +386,10 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         return kExitUsage;
     }
     ZOO_CLI_TRY(check_config_device(o.m.config, o.m.device));
+    return kExitOk;
+}
 
+RunRequest run_request(const RunOptions& o) {
     RunRequest rq;
     rq.session = session_options(o.m);
     rq.input = o.m.input;
@@ -413,20 +408,11 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     if (!o.trace.empty()) rq.device_tables["trace"] = o.trace;
     if (!o.memory_report.empty()) rq.device_tables["memory"] = o.memory_report;
     rq.command_line = command_line();
-    if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
-    if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
+    return rq;
+}
 
-    auto result = run_job(registry, rq, [&](RunStage stage, const RunResult& r) { print_stage(stage, r, o); });
-    if (!result) return fail(result.status());
-    const RunResult& r = *result;
-
-    if (!o.save_output.empty()) {
-        Status s = write_npy(o.save_output, r.logits);
-        if (!s) return fail(s);
-        std::cout << "      logits    " << o.save_output << " " << shape_to_string(r.logits.shape) << " float32\n";
-    }
-    if (o.profile) print_profile(r, o.profile_rows);
-
+// The device, the host timings (measured) and the device's metrics (modelled ones marked).
+void print_timings(const RunResult& r) {
     const LatencyStats& st = r.latency;
     std::cout << "Device:      " << r.device << " (" << r.device_description << ")"
               << (r.threads > 0 ? "; host threads used: " + std::to_string(r.threads) : std::string()) << "\n"
@@ -447,13 +433,34 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         std::cout << "Metric:      " << (m.source.rfind("modelled", 0) == 0 ? "[modelled] " : "") << m.name << " "
                   << fixed(m.value, 3) << " " << m.unit
                   << "  (" << m.source << ")\n";
+}
 
+}  // namespace
+
+int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
+    PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
+    if (o.dump_config) return dump_config(registry, o);
+    if (int rc = check_before_running(o); rc != kExitOk) return rc;
+    if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
+    if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
+
+    auto result = run_job(registry, run_request(o), [&](RunStage stage, const RunResult& r) { print_stage(stage, r, o); });
+    if (!result) return fail(result.status());
+    const RunResult& r = *result;
+
+    if (!o.save_output.empty()) {
+        Status s = write_npy(o.save_output, r.logits);
+        if (!s) return fail(s);
+        std::cout << "      logits    " << o.save_output << " " << shape_to_string(r.logits.shape) << " float32\n";
+    }
+    if (o.profile) print_profile(r, o.profile_rows);
+    print_timings(r);
     if (!o.output.empty()) {
         int rc = write_demo(r, o.output);
         if (rc != kExitOk) return rc;
     }
     if (!o.report.empty()) {
-        Status s = write_report(o.report, report_format, r);
+        Status s = write_report(o.report, report_format_for(o.report, o.report_format).value(), r);
         if (!s) return fail(s);
         std::cout << "Report:      " << o.report << "\n";
     }

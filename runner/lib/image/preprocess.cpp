@@ -287,12 +287,60 @@ zoo::Result<zoo::Tensor> preprocess_rgb8(const uint8_t* rgb, int height, int wid
 
 namespace {
 
-// Width and height a PNG, JPEG or BMP header declares (other formats: nullopt, OpenCV's own cap applies).
-std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::string& path) {
+// The first bytes of a file: enough for every signature checked here and for a JPEG's marker walk to its frame header.
+std::vector<unsigned char> read_head(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::vector<unsigned char> b(64 * 1024);
     in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
     b.resize(static_cast<size_t>(in.gcount()));
+    return b;
+}
+
+bool bytes_at(const std::vector<unsigned char>& b, size_t at, const char* text, size_t n) {
+    return b.size() >= at + n && std::memcmp(b.data() + at, text, n) == 0;
+}
+
+// The formats handed to OpenCV, by their signatures at byte 0. Everything else is refused before OpenCV sees it:
+// cv::imread gives a file to the first of its decoders that claims it, and Debian's OpenCV carries many (DICOM through
+// GDCM, GDAL, OpenEXR, JPEG 2000) that a photo never needs and that abort the process on hostile input (GDCM asserts).
+// Each signature here is one OpenCV checks before any of those decoders in its list (imgcodecs/src/loadsave.cpp,
+// ImageCodecInitializer), so a file that passes reaches the decoder its first bytes name.
+const char* accepted_format(const std::vector<unsigned char>& b) {
+    if (bytes_at(b, 0, "\xFF\xD8\xFF", 3)) return "JPEG";
+    if (bytes_at(b, 0, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
+    if (bytes_at(b, 0, "BM", 2)) return "BMP";
+    if (bytes_at(b, 0, "RIFF", 4) && bytes_at(b, 8, "WEBP", 4)) return "WebP";
+    if (bytes_at(b, 0, "II*\0", 4) || bytes_at(b, 0, "MM\0*", 4)) return "TIFF";
+    // PBM / PGM / PPM (P1-P6) and PAM (P7): 'P', the digit, then white space.
+    if (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7' && std::isspace(b[2])) return "PNM";
+    return nullptr;
+}
+
+// Decoders after ours in OpenCV's list that look past byte 0 (DICOM: "DICM" at 128; GDAL's DTED: "DTED" at 140): a
+// file whose own decoder declines it (a WebP whose header does not parse, say) would fall through to them.
+const char* foreign_signature(const std::vector<unsigned char>& b) {
+    if (bytes_at(b, 128, "DICM", 4)) return "a DICOM signature ('DICM' at byte 128)";
+    if (bytes_at(b, 140, "DTED", 4)) return "a DTED signature ('DTED' at byte 140)";
+    return nullptr;
+}
+
+std::string first_bytes_hex(const std::vector<unsigned char>& b) {
+    static const char* const digits = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < std::min<size_t>(b.size(), 8); ++i) {
+        if (i) out += ' ';
+        out += digits[b[i] >> 4];
+        out += digits[b[i] & 15];
+    }
+    if (out.empty()) return "nothing: the file is empty";
+    // The same bytes as text, so an HTML error page or a YAML file saved as .jpg is recognised at a glance.
+    out += " (\"";
+    for (size_t i = 0; i < std::min<size_t>(b.size(), 8); ++i) out += std::isprint(b[i]) ? static_cast<char>(b[i]) : '.';
+    return out + "\")";
+}
+
+// Width and height a PNG, JPEG or BMP header declares (other formats: nullopt, OpenCV's own cap applies).
+std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::vector<unsigned char>& b) {
     auto be = [&](size_t at, int n) {
         int64_t v = 0;
         for (int i = 0; i < n; ++i) v = (v << 8) | b[at + static_cast<size_t>(i)];
@@ -318,6 +366,19 @@ std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::string
     return std::nullopt;
 }
 
+zoo::Status check_signature(const std::string& path, const std::vector<unsigned char>& head) {
+    const std::string failure = path + ": the file could not be decoded as an image";
+    if (!accepted_format(head))
+        return zoo::Status::error(zoo::StatusCode::InvalidArgument,
+                                  failure + " (expected a JPEG, PNG, BMP, WebP, TIFF or PNM file; its first bytes are " +
+                                      first_bytes_hex(head) + ")");
+    if (const char* other = foreign_signature(head))
+        return zoo::Status::error(zoo::StatusCode::InvalidArgument,
+                                  failure + " (it starts like a " + accepted_format(head) + " file but also carries " +
+                                      other + ", a format this runner does not read)");
+    return zoo::Status::ok();
+}
+
 }  // namespace
 
 zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpec& spec) {
@@ -331,7 +392,9 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
 
         // The declared size is checked before OpenCV allocates for it (its own cap, 2^30 pixels, is fixed when the
         // library loads and far too high).
-        if (const auto dims = declared_image_size(path)) {
+        const std::vector<unsigned char> head = read_head(path);
+        if (auto signature = check_signature(path, head); !signature) return signature;
+        if (const auto dims = declared_image_size(head)) {
             const double pixels = static_cast<double>(dims->first) * static_cast<double>(dims->second);
             if (pixels > static_cast<double>(limits().image_pixels))
                 return zoo::Status::error(path + ": the image declares " + std::to_string(dims->first) + " x " +
@@ -360,11 +423,11 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
     }
 }
 
-bool has_image_decoder(const std::string& path) {
+zoo::Status check_image_signature(const std::string& path) {
     try {
-        return cv::haveImageReader(path);
-    } catch (const std::exception&) {
-        return false;
+        return check_signature(path, read_head(path));
+    } catch (const std::exception& e) {
+        return zoo::Status::error(path + ": the file could not be read (" + e.what() + ")");
     }
 }
 

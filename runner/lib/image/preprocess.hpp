@@ -32,7 +32,8 @@ struct PreprocessSpec {
 // Decodes an image file with OpenCV and preprocesses it with preprocess_rgb8.
 // Returns a float32 tensor [1, 3, crop_height, crop_width].
 // Decoding choices (chosen to match `PIL.Image.open(path).convert("RGB")`, which is what torchvision users do):
-//  - any format cv::imread reads; grayscale and palette images are expanded to RGB by replicating / looking up;
+//  - JPEG, PNG, BMP, WebP, TIFF and PNM, decoded by OpenCV; other formats OpenCV could read are refused first (see
+//    check_image_signature); grayscale and palette images are expanded to RGB by replicating / looking up;
 //  - an alpha channel is dropped, not composited (PIL's RGBA -> RGB conversion also drops it);
 //  - 16-bit images are reduced to 8 bits by OpenCV (value / 256). PIL would instead clip 16-bit values to 255, which
 //    destroys the image, so here we deliberately differ;
@@ -40,8 +41,9 @@ struct PreprocessSpec {
 //  - embedded ICC colour profiles are ignored (as by PIL).
 // Errors: missing / unreadable / undecodable file -> "<path>: the file could not be decoded as an image ...".
 zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpec& spec);
-// Whether a decoder recognises the file's first bytes (cheap: nothing is decoded).
-bool has_image_decoder(const std::string& path);
+// Whether the file's first bytes are those of a format load_image accepts (JPEG, PNG, BMP, WebP, TIFF, PNM); the error
+// names the expected formats and the bytes found. Cheap: nothing is decoded.
+zoo::Status check_image_signature(const std::string& path);
 
 // Same as load_image from already-decoded pixels: `rgb` points to height * width * 3 bytes, row-major, interleaved
 // R, G, B, no row padding. The caller keeps ownership; the buffer is only read during the call.

@@ -185,6 +185,44 @@ TEST(HostileImage, HugeDeclaredSizeIsRefusedBeforeDecoding) {
     EXPECT_TRUE(has(t.status().message(), "--limit image_pixels=")) << t.status().message();
 }
 
+// What fuzz_image found: a broken RIFF header with "DICM" at byte 128. cv::imread gave it to GDCM (DICOM), whose
+// reader asserts and aborts the process. Files are now sorted by signature before OpenCV sees them.
+TEST(HostileImage, AFileOnlyADicomReaderWouldClaimIsRefusedBeforeOpenCv) {
+    std::string riff = std::string("RIFF\x01\0\0\0\0\0\0sVP8 ", 16) + std::string(112, '\x01') + "DICM" + std::string(40, '\0');
+    const std::string path = temp_path("dicom_ish.img");
+    write_file(path, riff);
+    PreprocessSpec spec;
+    auto t = load_image(path, spec);
+    const Status checked = check_image_signature(path);
+    // A real WebP signature with the DICOM one behind it: a WebP decoder that declines it would pass it on.
+    std::string webp = riff;
+    webp.replace(8, 4, "WEBP");
+    write_file(path, webp);
+    auto w = load_image(path, spec);
+    fs::remove(path);
+    ASSERT_FALSE(t);
+    EXPECT_TRUE(has(t.status().message(), "expected a JPEG, PNG, BMP, WebP, TIFF or PNM file")) << t.status().message();
+    EXPECT_TRUE(has(t.status().message(), "52 49 46 46 01 00 00 00")) << t.status().message();
+    EXPECT_FALSE(checked);
+    EXPECT_EQ(checked.message(), t.status().message());
+    ASSERT_FALSE(w);
+    EXPECT_TRUE(has(w.status().message(), "starts like a WebP file but also carries a DICOM signature")) << w.status().message();
+}
+
+TEST(HostileImage, EveryAcceptedFormatStillDecodes) {
+    // The committed fuzz seeds are small real files of each accepted format: the signature gate must let them through.
+    PreprocessSpec spec;
+    spec.resize_shorter = 8;
+    spec.crop_height = 8;
+    spec.crop_width = 8;
+    for (const char* name : {"tiny.bmp", "tiny.jpeg", "tiny.png", "tiny.tiff", "tiny.webp"}) {
+        const std::string path = std::string(ZOO_SOURCE_DIR) + "/tests/fuzz/corpus/image/" + name;
+        EXPECT_TRUE(check_image_signature(path)) << name << ": " << check_image_signature(path).message();
+        auto t = load_image(path, spec);
+        EXPECT_TRUE(t) << name << ": " << t.status().message();
+    }
+}
+
 TEST(HostileFiles, AFifoIsRefusedInsteadOfBlockingForever) {
     const std::string path = temp_path("fifo.npy");
     ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
