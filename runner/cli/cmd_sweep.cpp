@@ -320,6 +320,78 @@ std::string executable_path() {
     return ec ? std::string() : p.string();
 }
 
+// The array's job script, its run-id list and its log folder, beside the results file (absolute paths: the tasks
+// start in Slurm's working directory, not ours).
+SlurmArraySpec array_spec(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw, size_t tasks) {
+    SlurmArraySpec spec;
+    spec.job_name = "sweep-" + sw.ex.name;
+    spec.runner = executable_path();
+    for (const auto& d : plugin_dirs) spec.plugin_dirs.push_back(absolute(d));
+    spec.experiment = absolute(sw.ex.path);
+    spec.results = absolute(sw.results_path);
+    const std::string stamp = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch()).count());
+    spec.log_dir = spec.results + ".slurm";
+    spec.script_path = spec.log_dir + "/array-" + stamp + ".sh";
+    spec.run_ids_file = spec.log_dir + "/array-" + stamp + ".ids";
+    spec.tasks = tasks;
+    spec.cpus_per_task = o.cpus_per_task;
+    spec.jobs = o.jobs;
+    spec.partition = o.partition;
+    spec.time_limit = o.time_limit;
+    spec.extra_sbatch_args = o.sbatch_args;
+    return spec;
+}
+
+// Follows a submitted array until squeue no longer lists it: new records in its part files (or in the results file,
+// where a `--merge` by hand meanwhile moves them) drive the progress bar. Prints how the tasks ended.
+void follow_array(const Sweep& sw, const SweepOptions& o, const std::string& job, const std::vector<std::string>& pending,
+                  std::chrono::steady_clock::time_point submitted_at) {
+    Progress progress(pending.size(), o.progress_bar && ::isatty(::fileno(stderr)));
+    std::set<std::string> wanted(pending.begin(), pending.end()), reported;
+    auto poll_parts = [&] {
+        std::vector<std::string> sources = part_files(sw.results_path, job + "_");
+        sources.push_back(sw.results_path);
+        for (const auto& path : sources) {
+            auto c = read_part(path);
+            if (!c) continue;
+            for (const auto& rec : c->records) {
+                const std::string id = rec["run_id"].get<std::string>();
+                if (wanted.count(id) && reported.insert(id).second) progress.finished(sw.runs[sw.index_of.at(id)], rec);
+            }
+        }
+    };
+    while (slurm_active_tasks(job) > 0) {
+        poll_parts();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    poll_parts();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_at).count();
+    std::string states;
+    for (const auto& [state, n] : slurm_task_states(job)) states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + state;
+    std::cout << "Job array " << job << " ended after " << fixed(wall, 1) << " s: " << (states.empty() ? "task states unknown" : states)
+              << "\n";
+}
+
+// After the array: reopen the results (a hand merge may have changed them), fold the parts in, print the table; exit 1
+// naming how many runs are still missing, which the same command resubmits.
+int merge_after_array(const SweepOptions& o, const Sweep& sw, std::optional<ResultsFile>& opened) {
+    auto reopened = open_results(sw.results_path);
+    if (!reopened) return fail(reopened.status());
+    opened.emplace(std::move(reopened).value());
+    report_open_notes(*opened);
+    auto merged = merge_and_say(*opened, o.allow_mixed_builds);
+    if (!merged) return fail(merged.status());
+    size_t missing = 0;
+    for (const auto& run : sw.runs) missing += !opened->has(run.id);
+    const int code = print_table(sw, opened->records(), opened->path(), o.sort, all_of(sw));
+    if (missing) {
+        std::cout << missing << " run(s) missing: run the same command again to resubmit only those\n";
+        return kExitError;
+    }
+    return code;
+}
+
 // `--launcher slurm`: merge what earlier arrays left, split the missing runs into one array, submit, maybe follow it.
 int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o, const Sweep& sw, std::optional<ResultsFile>& opened) {
     ResultsFile& file = *opened;
@@ -348,23 +420,7 @@ int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
                                   " (task ids 1.." + std::to_string(*max_array - 1) + "): use --runs-per-task " +
                                   std::to_string((pending.size() + *max_array - 2) / (*max_array - 1)) + " or more"));
 
-    SlurmArraySpec spec;
-    spec.job_name = "sweep-" + sw.ex.name;
-    spec.runner = executable_path();
-    for (const auto& d : plugin_dirs) spec.plugin_dirs.push_back(absolute(d));
-    spec.experiment = absolute(sw.ex.path);
-    spec.results = absolute(sw.results_path);
-    const std::string stamp = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::system_clock::now().time_since_epoch()).count());
-    spec.log_dir = spec.results + ".slurm";
-    spec.script_path = spec.log_dir + "/array-" + stamp + ".sh";
-    spec.run_ids_file = spec.log_dir + "/array-" + stamp + ".ids";
-    spec.tasks = tasks;
-    spec.cpus_per_task = o.cpus_per_task;
-    spec.jobs = o.jobs;
-    spec.partition = o.partition;
-    spec.time_limit = o.time_limit;
-    spec.extra_sbatch_args = o.sbatch_args;
+    const SlurmArraySpec spec = array_spec(plugin_dirs, o, sw, tasks);
     boost::system::error_code ec;
     boost::filesystem::create_directories(spec.log_dir, ec);
     {
@@ -383,51 +439,12 @@ int run_slurm(const std::vector<std::string>& plugin_dirs, const SweepOptions& o
                   << " (or submit with --wait)\n";
         return kExitOk;
     }
-
     // Following appends nothing, so the results file's lock is released meanwhile: a `--merge` by hand during a long
     // array must not fail on it. The final merge reopens (rereads) the file, so whatever such a merge folded in is
     // counted once and the parts it removed are not needed again.
     opened.reset();
-    // Follow: new records in this array's part files drive the progress bar; squeue says when the array is gone.
-    Progress progress(pending.size(), o.progress_bar && ::isatty(::fileno(stderr)));
-    std::set<std::string> wanted(pending.begin(), pending.end()), reported;
-    auto poll_parts = [&] {
-        // The results file too: a `--merge` by hand meanwhile moves finished tasks' records there and removes their parts.
-        std::vector<std::string> sources = part_files(sw.results_path, *job + "_");
-        sources.push_back(sw.results_path);
-        for (const auto& path : sources) {
-            auto c = read_part(path);
-            if (!c) continue;
-            for (const auto& rec : c->records) {
-                const std::string id = rec["run_id"].get<std::string>();
-                if (wanted.count(id) && reported.insert(id).second) progress.finished(sw.runs[sw.index_of.at(id)], rec);
-            }
-        }
-    };
-    while (slurm_active_tasks(*job) > 0) {
-        poll_parts();
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    poll_parts();
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_at).count();
-    std::string states;
-    for (const auto& [state, n] : slurm_task_states(*job)) states += (states.empty() ? "" : ", ") + std::to_string(n) + " " + state;
-    std::cout << "Job array " << *job << " ended after " << fixed(wall, 1) << " s: " << (states.empty() ? "task states unknown" : states)
-              << "\n";
-    auto reopened = open_results(sw.results_path);
-    if (!reopened) return fail(reopened.status());
-    opened.emplace(std::move(reopened).value());
-    report_open_notes(*opened);
-    merged = merge_and_say(*opened, o.allow_mixed_builds);
-    if (!merged) return fail(merged.status());
-    size_t missing = 0;
-    for (const auto& run : sw.runs) missing += !opened->has(run.id);
-    const int code = print_table(sw, opened->records(), opened->path(), o.sort, all_of(sw));
-    if (missing) {
-        std::cout << missing << " run(s) missing: run the same command again to resubmit only those\n";
-        return kExitError;
-    }
-    return code;
+    follow_array(sw, o, *job, pending, submitted_at);
+    return merge_after_array(o, sw, opened);
 }
 
 }  // namespace

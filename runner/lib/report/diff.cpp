@@ -49,17 +49,9 @@ const json* at_path(const json& doc, const std::vector<std::string>& path) {
     return p->is_number() ? p : nullptr;
 }
 
-}  // namespace
-
-DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a, const std::string& name_b) {
-    DiffSummary out;
-    std::string t;
-    t += "A: " + name_a + "  (" + a["model"].value("name", "?") + "/" + a["model"].value("variant", "?") + " on " +
-         a["device"].value("name", "?") + ", " + a.value("result", "?") + ")\n";
-    t += "B: " + name_b + "  (" + b["model"].value("name", "?") + "/" + b["model"].value("variant", "?") + " on " +
-         b["device"].value("name", "?") + ", " + b.value("result", "?") + ")\n\n";
-
-    // Configuration: everything that defines the run.
+// Everything that defines the run (model, device, weights, config) that differs, then where the numbers came from.
+// Sets `changes` to the number of configuration differences.
+std::string config_and_provenance_section(const json& a, const json& b, size_t& changes) {
     const std::vector<std::string> config_sections{"model", "device", "weights", "config"};
     auto fa = flat_section(a, config_sections), fb = flat_section(b, config_sections);
     std::set<std::string> keys;
@@ -71,10 +63,9 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
         const json va = fa.count(k) ? fa[k] : json(), vb = fb.count(k) ? fb[k] : json();
         if (va != vb) rows.push_back({k, text_of(va), text_of(vb)});
     }
-    out.config_changes = rows.size();
-    t += "Configuration: " + (rows.empty() ? std::string("identical\n") : std::to_string(rows.size()) + " difference(s)\n" +
-                                                                              format_table({"setting", "A", "B"}, rows));
-    // Provenance: where and from what the numbers came.
+    changes = rows.size();
+    std::string t = "Configuration: " + (rows.empty() ? std::string("identical\n") : std::to_string(rows.size()) + " difference(s)\n" +
+                                                                                         format_table({"setting", "A", "B"}, rows));
     auto pa = flat_section(a, {"provenance"}), pb = flat_section(b, {"provenance"});
     rows.clear();
     for (const char* k : {"provenance.git_commit", "provenance.runner_version", "provenance.build_type", "provenance.compiler",
@@ -83,8 +74,12 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
         if (va != vb) rows.push_back({std::string(k).substr(11), text_of(va), text_of(vb)});
     }
     if (!rows.empty()) t += "\nProvenance:\n" + format_table({"fact", "A", "B"}, rows);
+    return t;
+}
 
-    // Metrics.
+// The figures either report has: host timings (measured), accuracy, and every device metric (modelled or measured, as
+// the device says), each with the direction that counts as better.
+std::vector<Metric> metrics_of(const json& a, const json& b) {
     std::vector<Metric> metrics;
     auto add = [&](const std::string& name, std::vector<std::string> path, int better, const std::string& unit, int precision) {
         const json* va = at_path(a, path);
@@ -116,39 +111,58 @@ DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a
         const bool time = unit == "ns" || unit == "us" || unit == "ms" || unit == "s";
         add(name + kind, {"device_metrics", name, "value"}, rate ? +1 : time ? -1 : 0, unit, 3);
     }
+    return metrics;
+}
+
+// One row per metric: A, B, change, % of A, and a verdict. A measured timing changes only beyond the runs' own spread
+// (the sum of their coefficients of variation, at least 1%); modelled figures and sizes beyond 1%; PCC-style metrics
+// compare exactly.
+std::vector<std::string> metric_row(const Metric& m, double spread) {
+    std::vector<std::string> row{m.key + (m.unit.empty() ? "" : " (" + m.unit + ")")};
+    row.push_back(m.a ? fixed(m.a->get<double>(), m.precision) : "-");
+    row.push_back(m.b ? fixed(m.b->get<double>(), m.precision) : "-");
+    if (!m.a || !m.b) {
+        row.push_back("-");
+        row.push_back("-");
+        row.push_back(m.a ? "only in A" : "only in B");
+        return row;
+    }
+    const double va = m.a->get<double>(), vb = m.b->get<double>();
+    const double delta = vb - va;
+    row.push_back((delta >= 0 ? "+" : "") + fixed(delta, m.precision));
+    if (va != 0 && std::isfinite(va)) {
+        const double pct = 100.0 * delta / std::fabs(va);
+        row.push_back(pct == 0 ? std::string("0.0%") : (pct > 0 ? "+" : "") + fixed(pct, std::fabs(pct) < 0.1 ? 4 : 1) + "%");
+    } else {
+        row.push_back("-");
+    }
+    const bool measured = m.key.find("(measured)") != std::string::npos;
+    const double tolerance = measured ? std::max(0.01, spread) : 0.01;
+    const bool same = m.precision >= 6 ? delta == 0 : std::fabs(delta) <= tolerance * std::fabs(va);
+    row.push_back(m.better == 0 || same ? "" : (delta > 0) == (m.better > 0) ? "better" : "worse");
+    return row;
+}
+
+std::string run_line(const char* letter, const json& doc, const std::string& name) {
+    return std::string(letter) + ": " + name + "  (" + doc["model"].value("name", "?") + "/" + doc["model"].value("variant", "?") +
+           " on " + doc["device"].value("name", "?") + ", " + doc.value("result", "?") + ")\n";
+}
+
+}  // namespace
+
+DiffSummary diff_reports(const json& a, const json& b, const std::string& name_a, const std::string& name_b) {
+    DiffSummary out;
+    std::string t = run_line("A", a, name_a) + run_line("B", b, name_b) + "\n";
+    t += config_and_provenance_section(a, b, out.config_changes);
+
+    const std::vector<Metric> metrics = metrics_of(a, b);
     auto cv_of = [](const json& doc) {
         const json* cv = at_path(doc, {"latency_ms", "cv"});
         return cv ? std::fabs(cv->get<double>()) : 0.0;
     };
     const double spread = cv_of(a) + cv_of(b);
-    rows.clear();
-    for (const auto& m : metrics) {
-        std::vector<std::string> row{m.key + (m.unit.empty() ? "" : " (" + m.unit + ")")};
-        row.push_back(m.a ? fixed(m.a->get<double>(), m.precision) : "-");
-        row.push_back(m.b ? fixed(m.b->get<double>(), m.precision) : "-");
-        if (m.a && m.b) {
-            const double va = m.a->get<double>(), vb = m.b->get<double>();
-            const double delta = vb - va;
-            row.push_back((delta >= 0 ? "+" : "") + fixed(delta, m.precision));
-            if (va != 0 && std::isfinite(va)) {
-                const double pct = 100.0 * delta / std::fabs(va);
-                row.push_back(pct == 0 ? std::string("0.0%") : (pct > 0 ? "+" : "") + fixed(pct, std::fabs(pct) < 0.1 ? 4 : 1) + "%");
-            } else {
-                row.push_back("-");
-            }
-            // A measured timing changes only beyond the runs' own spread (the sum of their coefficients of variation,
-            // at least 1%); modelled figures and sizes beyond 1%; PCC-style metrics compare exactly.
-            const bool measured = m.key.find("(measured)") != std::string::npos;
-            const double tolerance = measured ? std::max(0.01, spread) : 0.01;
-            const bool same = m.precision >= 6 ? delta == 0 : std::fabs(delta) <= tolerance * std::fabs(va);
-            row.push_back(m.better == 0 || same ? "" : (delta > 0) == (m.better > 0) ? "better" : "worse");
-        } else {
-            row.push_back("-");
-            row.push_back("-");
-            row.push_back(m.a ? "only in A" : "only in B");
-        }
-        rows.push_back(std::move(row));
-    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : metrics) rows.push_back(metric_row(m, spread));
     out.metrics_compared = metrics.size();
     t += "\nMetrics (change = B - A, % of A):\n" +
          format_table({"metric", "A", "B", "change", "%", ""}, rows, {false, true, true, true, true, false});
