@@ -367,10 +367,6 @@ int write_demo(const RunResult& r, const std::string& dir) {
 // Everything a path or an option combination can get wrong, checked before the load, compile and run: a typo must
 // not cost a long run. kExitOk when all is well.
 int check_before_running(const RunOptions& o) {
-    if (!o.report.empty()) {
-        auto f = report_format_for(o.report, o.report_format);
-        if (!f) return fail(f.status());
-    }
     if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
     if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
     for (const auto& f : {o.perf_report, o.trace, o.memory_report})
@@ -440,6 +436,12 @@ void print_timings(const RunResult& r) {
 int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
     PluginRegistry registry = PluginRegistry::discover(plugin_search_dirs(plugin_dirs));
     if (o.dump_config) return dump_config(registry, o);
+    ReportFormat report_format = ReportFormat::Json;
+    if (!o.report.empty()) {
+        auto f = report_format_for(o.report, o.report_format);
+        if (!f) return fail(f.status());  // before running, like the checks below
+        report_format = *f;
+    }
     if (int rc = check_before_running(o); rc != kExitOk) return rc;
     if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
     if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
@@ -460,7 +462,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         if (rc != kExitOk) return rc;
     }
     if (!o.report.empty()) {
-        Status s = write_report(o.report, report_format_for(o.report, o.report_format).value(), r);
+        Status s = write_report(o.report, report_format, r);
         if (!s) return fail(s);
         std::cout << "Report:      " << o.report << "\n";
     }

@@ -368,13 +368,14 @@ std::optional<std::pair<int64_t, int64_t>> declared_image_size(const std::vector
 
 zoo::Status check_signature(const std::string& path, const std::vector<unsigned char>& head) {
     const std::string failure = path + ": the file could not be decoded as an image";
-    if (!accepted_format(head))
+    const char* format = accepted_format(head);
+    if (!format)
         return zoo::Status::error(zoo::StatusCode::InvalidArgument,
                                   failure + " (expected a JPEG, PNG, BMP, WebP, TIFF or PNM file; its first bytes are " +
                                       first_bytes_hex(head) + ")");
     if (const char* other = foreign_signature(head))
         return zoo::Status::error(zoo::StatusCode::InvalidArgument,
-                                  failure + " (it starts like a " + accepted_format(head) + " file but also carries " +
+                                  failure + " (it starts like a " + std::string(format) + " file but also carries " +
                                       other + ", a format this runner does not read)");
     return zoo::Status::ok();
 }
