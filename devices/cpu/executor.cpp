@@ -17,7 +17,6 @@
 #include "executor.hpp"
 
 #include <tbb/info.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -35,6 +34,7 @@
 #include "kernels/dense_ops.hpp"
 #include "kernels/eltwise.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 #include "stem_conv.hpp"
 
 namespace zoo::cpu {
@@ -770,7 +770,7 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
         work(0);
     else
         m_arena->execute([&] {
-            tbb::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
+            zoo::kernels::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
         });
     for (const Status& s : status) ZOO_TRY(s);
     if (m_tail) ZOO_TRY(m_tail->run(m_tail_in, outputs, nullptr));

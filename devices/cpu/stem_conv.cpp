@@ -1,7 +1,7 @@
 #include "stem_conv.hpp"
+#include "kernels/parallel.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -87,7 +87,7 @@ void stem_all(const ConvParams& p, const float* in, float* out, const float* res
             for (int64_t r = 0; r < rows; ++r) row(r);
             return;
         }
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows), [&](const tbb::blocked_range<int64_t>& range) {
+        zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, rows), [&](const tbb::blocked_range<int64_t>& range) {
             for (int64_t r = range.begin(); r < range.end(); ++r) row(r);
         });
     });

@@ -1,7 +1,7 @@
 #include "kernels/conv.hpp"
+#include "kernels/parallel.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@ void parallel_range(int64_t count, F&& body) {
         for (int64_t i = 0; i < count; ++i) body(i);
         return;
     }
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, count), [&](const tbb::blocked_range<int64_t>& r) {
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count), [&](const tbb::blocked_range<int64_t>& r) {
         for (int64_t i = r.begin(); i < r.end(); ++i) body(i);
     });
 }

@@ -1,7 +1,7 @@
 #include "kernels/eltwise.hpp"
+#include "kernels/parallel.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@ void parallel_chunks(int64_t count, int64_t grain, F&& body) {
         body(int64_t{0}, count);
         return;
     }
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
                       [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
 }
 

@@ -1,7 +1,7 @@
 #include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -218,7 +218,7 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
         if (total == 1 || threads == 1) {
             for (int64_t t = 0; t < total; ++t) task(t);
         } else {
-            tbb::parallel_for(tbb::blocked_range<int64_t>(0, total), [&](const tbb::blocked_range<int64_t>& r) {
+            zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, total), [&](const tbb::blocked_range<int64_t>& r) {
                 for (int64_t t = r.begin(); t < r.end(); ++t) task(t);
             });
         }

@@ -21,7 +21,7 @@
 
 #include "cli/commands.hpp"
 #include "core/data_paths.hpp"
-#include "core/tsan_edges.hpp"
+#include "zoo/tsan.hpp"
 #include "report/report.hpp"
 #include "sweep/slurm_launcher.hpp"
 #include "sweep/sweep.hpp"
@@ -181,17 +181,15 @@ Status execute_runs(const std::vector<std::string>& plugin_dirs, const SweepOpti
             return;
         }
         // TBB hands each run to a worker and waits for the last one inside libtbb, where ThreadSanitizer cannot see
-        // it: declare those two edges (core/tsan_edges.hpp; nothing outside a TSan build). Runs stay unordered.
+        // it: declare those two edges (zoo/tsan.hpp; nothing outside a TSan build). Runs stay unordered.
         const char fork_edge = 0, join_edge = 0;
+        const auto run_one = [&](size_t i) {
+            execute(i, jobs);
+            tsan::release(&join_edge);
+        };
         tsan::release(&fork_edge);
         tbb::task_arena arena(jobs);
-        arena.execute([&] {
-            tbb::parallel_for_each(group.begin(), group.end(), [&](size_t i) {
-                tsan::acquire(&fork_edge);
-                execute(i, jobs);
-                tsan::release(&join_edge);
-            });
-        });
+        arena.execute([&] { tbb::parallel_for_each(group.begin(), group.end(), tsan::AfterHandover(&fork_edge, run_one)); });
         tsan::acquire(&join_edge);
     };
     run_group(accuracy_only, accuracy_jobs);

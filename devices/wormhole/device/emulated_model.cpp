@@ -1,7 +1,6 @@
 #include "device/emulated_model.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "kernels/common.hpp"
 #include "kernels/conv.hpp"
 #include "kernels/eltwise.hpp"
+#include "kernels/parallel.hpp"
 #include "numerics/fidelity.hpp"
 #include "numerics/formats.hpp"
 
@@ -90,7 +90,7 @@ void split_parallel(const float* in, float* hi, float* lo, size_t n) {
         Split(in, hi, lo, static_cast<int64_t>(n));
         return;
     }
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, n, kGrain), [&](const tbb::blocked_range<size_t>& r) {
+    zoo::kernels::parallel_for(tbb::blocked_range<size_t>(0, n, kGrain), [&](const tbb::blocked_range<size_t>& r) {
         Split(in + r.begin(), hi + r.begin(), lo ? lo + r.begin() : nullptr, static_cast<int64_t>(r.size()));
     });
 }
@@ -587,7 +587,7 @@ void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value
     if (chunks == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
         for (int64_t i = 0; i < chunks; ++i) chunk(i);
     } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, chunks), [&](const tbb::blocked_range<int64_t>& r) {
+        zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, chunks), [&](const tbb::blocked_range<int64_t>& r) {
             for (int64_t i = r.begin(); i < r.end(); ++i) chunk(i);
         });
     }
@@ -615,7 +615,7 @@ void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw)
         }
     };
     const int64_t groups = n * groups_per_image;
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, groups, 64), [&](const tbb::blocked_range<int64_t>& r) {
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, groups, 64), [&](const tbb::blocked_range<int64_t>& r) {
         for (int64_t g = r.begin(); g < r.end(); ++g) group(g);
     });
     // Pixels past the last whole group of each image.

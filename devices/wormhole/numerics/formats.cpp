@@ -1,9 +1,9 @@
 // Formats: scalar reference encoders (used by the tile packer) and their vectorised twins (used by quantize_rows).
 // See formats.hpp for the rules and the reference facts they implement.
 #include "numerics/formats.hpp"
+#include "kernels/parallel.hpp"
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -336,7 +336,7 @@ void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t col
     }
     // About 16K values per task.
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
                       [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
 }
 

@@ -9,7 +9,7 @@
 #include <exception>
 #include <random>
 
-#include "core/tsan_edges.hpp"
+#include "zoo/tsan.hpp"
 #include "image/preprocess.hpp"
 #include "session/inputs.hpp"
 
@@ -65,16 +65,16 @@ private:
     Status m_status;
 };
 
-// One filter call's share of the hand-overs TBB makes around it, declared for ThreadSanitizer (core/tsan_edges.hpp;
-// nothing outside a TSan build). On entry it picks up what the stream's setup wrote, what the token's previous filter
-// wrote and, for a serial filter, what the filter's previous call wrote (TBB runs a serial filter's calls one at a
-// time, on whichever thread). On exit it hands the token to the next filter and the filter's state to its next call
-// and to the code after the pipeline. Calls of the parallel filter are not ordered with each other.
+// One filter call's share of the hand-overs TBB makes around it, declared for ThreadSanitizer (zoo/tsan.hpp; nothing
+// outside a TSan build); the stream's setup is picked up before the call (tsan::AfterHandover). On entry it picks up
+// what the token's previous filter wrote and, for a serial filter, what the filter's previous call wrote (TBB runs a
+// serial filter's calls one at a time, on whichever thread). On exit it hands the token to the next filter and the
+// filter's state to its next call and to the code after the pipeline. Calls of the parallel filter are not ordered
+// with each other.
 class FilterEdges {
 public:
     enum class Mode { serial, parallel };
-    FilterEdges(const void* setup, const void* stage, Mode mode, const void* token = nullptr) : m_stage(stage), m_token(token) {
-        tsan::acquire(setup);
+    FilterEdges(const void* stage, Mode mode, const void* token = nullptr) : m_stage(stage), m_token(token) {
         if (mode == Mode::serial) tsan::acquire(stage);
         if (token) tsan::acquire(token);
     }
@@ -194,89 +194,88 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
     const char stage_edge[4] = {};
     using Mode = FilterEdges::Mode;
     std::vector<BatchToken> slots(static_cast<size_t>(in_flight));
+    // The filters are named locals that TBB is given by pointer (tsan::AfterHandover), so what they capture is
+    // written before the setup's release below and read after each call's acquire.
+    // 1. Cut the stream into batches.
+    const auto cut_batches = [&](tbb::flow_control& fc) -> BatchToken* {
+        FilterEdges edges(&stage_edge[0], Mode::serial);
+        if (error.failed() || next_batch >= stats.batches) {
+            fc.stop();
+            return nullptr;
+        }
+        BatchToken* tok = &slots[static_cast<size_t>(next_batch % in_flight)];
+        tsan::acquire(tok);  // what the slot's previous batch did in the last filter
+        tok->index = next_batch++;
+        tok->first = tok->index * batch;
+        tok->real = std::min(batch, count - tok->first);
+        tok->outputs.clear();  // the device fills an empty list, as for a fresh token
+        edges.hand_on(tok);
+        return tok;
+    };
+    // 2. Produce and pack the items (parallel across batches).
+    const auto pack_items = [&](BatchToken* tok) {
+        FilterEdges edges(&stage_edge[1], Mode::parallel, tok);
+        if (error.failed()) return tok;
+        const auto t0 = Clock::now();
+        tok->input = Tensor(m_input_shape);
+        for (int64_t b = 0; b < tok->real; ++b) {
+            const int64_t idx = tok->first + b;
+            Result<Tensor> item = produce(idx);
+            if (!item) {
+                error.set(item.status().with_context("item " + std::to_string(idx)));
+                break;
+            }
+            if (item->shape != item_shape) {
+                error.set(Status::error("item " + std::to_string(idx) + ": expected a tensor " + shape_to_string(item_shape) +
+                                        ", got " + shape_to_string(item->shape)));
+                break;
+            }
+            std::copy(item->data.begin(), item->data.end(), tok->input.data.begin() + b * per_item);
+        }
+        // Padding: repeat the last real item.
+        for (int64_t b = tok->real; b < batch && !error.failed(); ++b)
+            std::copy_n(tok->input.data.begin() + (tok->real - 1) * per_item, per_item, tok->input.data.begin() + b * per_item);
+        add_ms(pre_ns, t0);
+        return tok;
+    };
+    // 3. The device, one batch at a time, in order.
+    const auto run_device = [&](BatchToken* tok) {
+        FilterEdges edges(&stage_edge[2], Mode::serial, tok);
+        if (error.failed()) return tok;
+        const auto t0 = Clock::now();
+        std::vector<Tensor> inputs;
+        inputs.push_back(std::move(tok->input));
+        Status s = model.run(inputs, tok->outputs);
+        add_ms(dev_ns, t0);
+        if (!s) {
+            error.set(s.with_context("batch " + std::to_string(tok->index)));
+        } else if (tok->outputs.size() != 1 || tok->outputs[0].shape != Shape{batch, classes}) {
+            error.set(Status::error("batch " + std::to_string(tok->index) + ": unexpected output shape"));
+        }
+        return tok;
+    };
+    // 4. Results, in item order; padding dropped.
+    const auto deliver_results = [&](BatchToken* tok) {
+        FilterEdges edges(&stage_edge[3], Mode::serial, tok);
+        if (error.failed()) return;
+        const auto t0 = Clock::now();
+        const Tensor& logits = tok->outputs[0];
+        for (int64_t b = 0; b < tok->real; ++b) {
+            on_result(tok->first + b, std::span<const float>(logits.data.data() + b * classes, static_cast<size_t>(classes)));
+            ++delivered;
+        }
+        add_ms(out_ns, t0);
+    };
     tsan::release(&setup_edge);
 
     const auto t_start = Clock::now();
     try {
         tbb::parallel_pipeline(
             static_cast<size_t>(in_flight),
-            // 1. Cut the stream into batches.
-            tbb::make_filter<void, BatchToken*>(
-                tbb::filter_mode::serial_in_order,
-                [&](tbb::flow_control& fc) -> BatchToken* {
-                    FilterEdges edges(&setup_edge, &stage_edge[0], Mode::serial);
-                    if (error.failed() || next_batch >= stats.batches) {
-                        fc.stop();
-                        return nullptr;
-                    }
-                    BatchToken* tok = &slots[static_cast<size_t>(next_batch % in_flight)];
-                    tsan::acquire(tok);  // what the slot's previous batch did in the last filter
-                    tok->index = next_batch++;
-                    tok->first = tok->index * batch;
-                    tok->real = std::min(batch, count - tok->first);
-                    tok->outputs.clear();  // the device fills an empty list, as for a fresh token
-                    edges.hand_on(tok);
-                    return tok;
-                }) &
-                // 2. Produce and pack the items (parallel across batches).
-                tbb::make_filter<BatchToken*, BatchToken*>(
-                    tbb::filter_mode::parallel,
-                    [&](BatchToken* tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[1], Mode::parallel, tok);
-                        if (error.failed()) return tok;
-                        const auto t0 = Clock::now();
-                        tok->input = Tensor(m_input_shape);
-                        for (int64_t b = 0; b < tok->real; ++b) {
-                            const int64_t idx = tok->first + b;
-                            Result<Tensor> item = produce(idx);
-                            if (!item) {
-                                error.set(item.status().with_context("item " + std::to_string(idx)));
-                                break;
-                            }
-                            if (item->shape != item_shape) {
-                                error.set(Status::error("item " + std::to_string(idx) + ": expected a tensor " + shape_to_string(item_shape) +
-                                                        ", got " + shape_to_string(item->shape)));
-                                break;
-                            }
-                            std::copy(item->data.begin(), item->data.end(), tok->input.data.begin() + b * per_item);
-                        }
-                        // Padding: repeat the last real item.
-                        for (int64_t b = tok->real; b < batch && !error.failed(); ++b)
-                            std::copy_n(tok->input.data.begin() + (tok->real - 1) * per_item, per_item, tok->input.data.begin() + b * per_item);
-                        add_ms(pre_ns, t0);
-                        return tok;
-                    }) &
-                // 3. The device, one batch at a time, in order.
-                tbb::make_filter<BatchToken*, BatchToken*>(
-                    tbb::filter_mode::serial_in_order,
-                    [&](BatchToken* tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[2], Mode::serial, tok);
-                        if (error.failed()) return tok;
-                        const auto t0 = Clock::now();
-                        std::vector<Tensor> inputs;
-                        inputs.push_back(std::move(tok->input));
-                        Status s = model.run(inputs, tok->outputs);
-                        add_ms(dev_ns, t0);
-                        if (!s) {
-                            error.set(s.with_context("batch " + std::to_string(tok->index)));
-                        } else if (tok->outputs.size() != 1 || tok->outputs[0].shape != Shape{batch, classes}) {
-                            error.set(Status::error("batch " + std::to_string(tok->index) + ": unexpected output shape"));
-                        }
-                        return tok;
-                    }) &
-                // 4. Results, in item order; padding dropped.
-                tbb::make_filter<BatchToken*, void>(
-                    tbb::filter_mode::serial_in_order, [&](BatchToken* tok) {
-                        FilterEdges edges(&setup_edge, &stage_edge[3], Mode::serial, tok);
-                        if (error.failed()) return;
-                        const auto t0 = Clock::now();
-                        const Tensor& logits = tok->outputs[0];
-                        for (int64_t b = 0; b < tok->real; ++b) {
-                            on_result(tok->first + b, std::span<const float>(logits.data.data() + b * classes, static_cast<size_t>(classes)));
-                            ++delivered;
-                        }
-                        add_ms(out_ns, t0);
-                    }));
+            tbb::make_filter<void, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, cut_batches)) &
+            tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::parallel, tsan::AfterHandover(&setup_edge, pack_items)) &
+            tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, run_device)) &
+            tbb::make_filter<BatchToken*, void>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, deliver_results)));
     } catch (const std::exception& e) {
         error.set(Status::error(std::string("stream stopped by an exception: ") + e.what()));
     } catch (...) {
