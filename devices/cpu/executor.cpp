@@ -770,7 +770,7 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
         work(0);
     else
         m_arena->execute([&] {
-            zoo::kernels::parallel_for(size_t{0}, copies, [&](size_t c) { work(c); });
+            zoo::kernels::parallel_range(static_cast<int64_t>(copies), [&](int64_t c) { work(static_cast<size_t>(c)); });
         });
     for (const Status& s : status) ZOO_TRY(s);
     if (m_tail) ZOO_TRY(m_tail->run(m_tail_in, outputs, nullptr));

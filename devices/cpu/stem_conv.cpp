@@ -1,9 +1,6 @@
 #include "stem_conv.hpp"
 #include "kernels/parallel.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -82,14 +79,7 @@ void stem_all(const ConvParams& p, const float* in, float* out, const float* res
             else
                 stem_row<NV, 0, 0, 0, 0, A>(p, in, out, residual, weights, bias, n, oh);
         };
-        const int64_t rows = p.batch * p.out_h();
-        if (tbb::this_task_arena::max_concurrency() <= 1) {
-            for (int64_t r = 0; r < rows; ++r) row(r);
-            return;
-        }
-        zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, rows), [&](const tbb::blocked_range<int64_t>& range) {
-            for (int64_t r = range.begin(); r < range.end(); ++r) row(r);
-        });
+        parallel_range(p.batch * p.out_h(), row);
     });
 }
 

@@ -1,7 +1,6 @@
 #include "kernels/conv.hpp"
 #include "kernels/parallel.hpp"
 
-#include <tbb/blocked_range.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -10,19 +9,6 @@
 namespace zoo::kernels {
 
 namespace {
-
-// Runs body(i) for i in [0, count), in parallel when there is more than one thread.
-template <class F>
-void parallel_range(int64_t count, F&& body) {
-    if (count <= 0) return;
-    if (count == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
-        for (int64_t i = 0; i < count; ++i) body(i);
-        return;
-    }
-    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count), [&](const tbb::blocked_range<int64_t>& r) {
-        for (int64_t i = r.begin(); i < r.end(); ++i) body(i);
-    });
-}
 
 alignas(64) const float k_zero_vec[kVecWidth] = {};
 

@@ -1,7 +1,6 @@
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 
-#include <tbb/blocked_range.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -214,14 +213,7 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
             else
                 gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
         };
-        const int64_t total = row_tasks * col_tasks;
-        if (total == 1 || threads == 1) {
-            for (int64_t t = 0; t < total; ++t) task(t);
-        } else {
-            zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, total), [&](const tbb::blocked_range<int64_t>& r) {
-                for (int64_t t = r.begin(); t < r.end(); ++t) task(t);
-            });
-        }
+        parallel_range(row_tasks * col_tasks, task);
     });
 }
 

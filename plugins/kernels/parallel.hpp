@@ -7,6 +7,9 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <cstdint>
 
 #include "zoo/tsan.hpp"
 
@@ -25,11 +28,17 @@ void parallel_for(const Range& range, const Body& body) {
     tsan::acquire(&join);
 }
 
-// body(i) for i in [first, last), as tbb::parallel_for(first, last, body).
-template <class Index, class Body>
-void parallel_for(Index first, Index last, const Body& body) {
-    zoo::kernels::parallel_for(tbb::blocked_range<Index>(first, last), [&body](const tbb::blocked_range<Index>& r) {
-        for (Index i = r.begin(); i != r.end(); ++i) body(i);
+// body(i) for i in [0, count): on the calling thread when there is one item or the current arena has one thread
+// (no task is made), otherwise over TBB's workers. Results must not depend on which: each i is independent.
+template <class Body>
+void parallel_range(int64_t count, const Body& body) {
+    if (count <= 0) return;
+    if (count == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
+        for (int64_t i = 0; i < count; ++i) body(i);
+        return;
+    }
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count), [&body](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t i = r.begin(); i < r.end(); ++i) body(i);
     });
 }
 

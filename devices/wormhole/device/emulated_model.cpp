@@ -584,13 +584,7 @@ void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value
         step.finish_rows(out, r0, r1);
         fused.finish_rows(out, r0, r1);
     };
-    if (chunks == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
-        for (int64_t i = 0; i < chunks; ++i) chunk(i);
-    } else {
-        zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, chunks), [&](const tbb::blocked_range<int64_t>& r) {
-            for (int64_t i = r.begin(); i < r.end(); ++i) chunk(i);
-        });
-    }
+    zoo::kernels::parallel_range(chunks, chunk);
     out.format = fused.stored_format();
 }
 
