@@ -134,7 +134,7 @@ inline constexpr ActivationId kAllActivations[] = {
 // The graph-level view, defined in plugins/src/activation.cpp (OpKind is declared in graph.hpp, which expands the table
 // above into its op list; the opaque declaration keeps this header free of the graph).
 enum class OpKind : unsigned char;
-struct Graph;
+class Graph;
 
 bool is_activation(OpKind op);
 // The activation an op is; precondition is_activation(op).
