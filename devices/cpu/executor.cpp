@@ -15,6 +15,7 @@
 // - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
 //   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
+#include "zoo/tsan.hpp"
 
 #include <tbb/info.h>
 #include <tbb/task_arena.h>
@@ -769,7 +770,7 @@ Status CpuModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<Te
     if (copies == 1)
         work(0);
     else
-        m_arena->execute([&] {
+        zoo::tsan::execute_in(*m_arena, [&] {
             zoo::kernels::parallel_range(static_cast<int64_t>(copies), [&](int64_t c) { work(static_cast<size_t>(c)); });
         });
     for (const Status& s : status) ZOO_TRY(s);
@@ -847,7 +848,7 @@ Status CpuModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
             plan = &*m_capture;
         }
         outputs.resize(m_graph.outputs.size());
-        m_arena->execute([&] {
+        zoo::tsan::execute_in(*m_arena, [&] {
             execute(*plan, inputs, captured);
             for (size_t k = 0; k < m_graph.outputs.size(); ++k) {
                 const int node = m_graph.outputs[k];

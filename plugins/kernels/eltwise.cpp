@@ -1,29 +1,10 @@
 #include "kernels/eltwise.hpp"
 #include "kernels/parallel.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
 #include <cmath>
 
 namespace zoo::kernels {
-
-namespace {
-
-// Runs body(begin, end) over [0, count) in chunks of at least `grain`, in parallel when worthwhile.
-template <class F>
-void parallel_chunks(int64_t count, int64_t grain, F&& body) {
-    if (count <= 0) return;
-    if (count <= grain || tbb::this_task_arena::max_concurrency() <= 1) {
-        body(int64_t{0}, count);
-        return;
-    }
-    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
-                      [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
-}
-
-}  // namespace
 
 const char* act_name(Act act) {
     switch (act) {

@@ -24,21 +24,29 @@ void parallel_for(const Range& range, const Body& body) {
         tsan::release(&join);
     };
     tsan::release(&fork);
-    tbb::parallel_for(range, tsan::AfterHandover(&fork, chunk));
+    tsan::tbb_call([&] { tbb::parallel_for(range, tsan::AfterHandover(&fork, chunk)); });
     tsan::acquire(&join);
 }
 
-// body(i) for i in [0, count): on the calling thread when there is one item or the current arena has one thread
-// (no task is made), otherwise over TBB's workers. Results must not depend on which: each i is independent.
+// body(begin, end) over [0, count) in chunks of at least `grain` items: on the calling thread (one call, no task) when
+// the whole range is one chunk or the current arena has one thread, otherwise over TBB's workers. Results must not
+// depend on which: the items are independent.
 template <class Body>
-void parallel_range(int64_t count, const Body& body) {
+void parallel_chunks(int64_t count, int64_t grain, const Body& body) {
     if (count <= 0) return;
-    if (count == 1 || tbb::this_task_arena::max_concurrency() <= 1) {
-        for (int64_t i = 0; i < count; ++i) body(i);
+    if (count <= grain || tbb::this_task_arena::max_concurrency() <= 1) {
+        body(int64_t{0}, count);
         return;
     }
-    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count), [&body](const tbb::blocked_range<int64_t>& r) {
-        for (int64_t i = r.begin(); i < r.end(); ++i) body(i);
+    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
+                               [&body](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+}
+
+// body(i) for each i in [0, count), as parallel_chunks with one item per chunk at least.
+template <class Body>
+void parallel_range(int64_t count, const Body& body) {
+    parallel_chunks(count, 1, [&body](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) body(i);
     });
 }
 

@@ -189,7 +189,9 @@ Status execute_runs(const std::vector<std::string>& plugin_dirs, const SweepOpti
         };
         tsan::release(&fork_edge);
         tbb::task_arena arena(jobs);
-        arena.execute([&] { tbb::parallel_for_each(group.begin(), group.end(), tsan::AfterHandover(&fork_edge, run_one)); });
+        tsan::tbb_call([&] {
+            arena.execute([&] { tbb::parallel_for_each(group.begin(), group.end(), tsan::AfterHandover(&fork_edge, run_one)); });
+        });
         tsan::acquire(&join_edge);
     };
     run_group(accuracy_only, accuracy_jobs);

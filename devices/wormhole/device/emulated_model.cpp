@@ -1,6 +1,5 @@
 #include "device/emulated_model.hpp"
 
-#include <tbb/blocked_range.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "kernels/parallel.hpp"
 #include "numerics/fidelity.hpp"
 #include "numerics/formats.hpp"
+#include "zoo/tsan.hpp"
 
 namespace zoo::wormhole {
 
@@ -85,13 +85,9 @@ void zero_padding(Value& v) {
 // Splits for the multiplier, in parallel over large buffers.
 template <void (*Split)(const float*, float*, float*, int64_t)>
 void split_parallel(const float* in, float* hi, float* lo, size_t n) {
-    constexpr size_t kGrain = size_t{1} << 15;
-    if (n < 2 * kGrain) {
-        Split(in, hi, lo, static_cast<int64_t>(n));
-        return;
-    }
-    zoo::kernels::parallel_for(tbb::blocked_range<size_t>(0, n, kGrain), [&](const tbb::blocked_range<size_t>& r) {
-        Split(in + r.begin(), hi + r.begin(), lo ? lo + r.begin() : nullptr, static_cast<int64_t>(r.size()));
+    constexpr int64_t kGrain = int64_t{1} << 15;
+    zoo::kernels::parallel_chunks(static_cast<int64_t>(n), kGrain, [&](int64_t b, int64_t e) {
+        Split(in + b, hi + b, lo ? lo + b : nullptr, e - b);
     });
 }
 
@@ -609,8 +605,8 @@ void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw)
         }
     };
     const int64_t groups = n * groups_per_image;
-    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, groups, 64), [&](const tbb::blocked_range<int64_t>& r) {
-        for (int64_t g = r.begin(); g < r.end(); ++g) group(g);
+    zoo::kernels::parallel_chunks(groups, 64, [&](int64_t g0, int64_t g1) {
+        for (int64_t g = g0; g < g1; ++g) group(g);
     });
     // Pixels past the last whole group of each image.
     for (int64_t img = 0; img < n; ++img)
@@ -683,7 +679,7 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
                           std::map<std::string, Tensor>* captured) noexcept {
     try {
         Status status;
-        m_arena->execute([&] { status = run_impl(inputs, outputs, captured); });
+        zoo::tsan::execute_in(*m_arena, [&] { status = run_impl(inputs, outputs, captured); });
         return status;
     } catch (const std::exception& e) {
         return Status::error(std::string("wormhole emulator: ") + e.what());

@@ -3,8 +3,6 @@
 #include "numerics/formats.hpp"
 #include "kernels/parallel.hpp"
 
-#include <tbb/blocked_range.h>
-
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -336,8 +334,7 @@ void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t col
     }
     // About 16K values per task.
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
-    zoo::kernels::parallel_for(tbb::blocked_range<int64_t>(0, items, static_cast<size_t>(grain)),
-                      [&](const tbb::blocked_range<int64_t>& br) { items_fn(data, br.begin(), br.end(), chunks, cols, ld); });
+    zoo::kernels::parallel_chunks(items, grain, [&](int64_t b, int64_t e) { items_fn(data, b, e, chunks, cols, ld); });
 }
 
 bool has_whole_tail_room(int64_t cols, int64_t ld) { return ld >= (cols + kBlock - 1) / kBlock * kBlock; }

@@ -23,6 +23,10 @@
 
 #if defined(ZOO_TSAN_BUILD)
 #include <sanitizer/tsan_interface.h>
+#include <cstdint>
+// TSan's dynamic-annotation entry point (libtsan exports it; no header declares it): forget every access recorded for
+// [mem, mem + size), as for memory just allocated.
+extern "C" void AnnotateNewMemory(const char* file, int line, const volatile void* mem, std::uintptr_t size);
 #endif
 
 namespace zoo::tsan {
@@ -39,6 +43,54 @@ inline void acquire([[maybe_unused]] const void* handover) {
 #if defined(ZOO_TSAN_BUILD)
     __tsan_acquire(const_cast<void*>(handover));
 #endif
+}
+
+// A TBB call made on this thread (parallel_for, task_arena::execute, parallel_pipeline), in a frame of its own that is
+// forgotten once the call returns. TBB keeps the call's bookkeeping on the caller's stack (the wait node and counter,
+// the functor delegate, the task group context) and workers touch it after the last edge we can declare: a worker
+// decrements the wait counter after the body returns, and the caller sees that inside libtbb. When that frame is
+// reused by later calls of this thread, TSan would report those dead objects' accesses as races with the new frame's.
+// Memory below the stack pointer holds nothing live, so forgetting it hides no access of ours. The call runs in a
+// noinline function so that TBB's objects are in the forgotten region, not in a live (inlined) caller's frame.
+#if defined(ZOO_TSAN_BUILD)
+template <class Call>
+[[gnu::noinline]] void call_in_own_frame(const Call& call) {
+    call();
+}
+
+// 16 KiB below this function's frame, which lies just below the caller's stack pointer: TBB's frames for one call.
+[[gnu::noinline]] inline void forget_dead_stack() {
+    constexpr std::uintptr_t kDepth = 16 * 1024;
+    const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    AnnotateNewMemory(__FILE__, __LINE__, reinterpret_cast<const void*>(here - kDepth), kDepth);
+}
+
+template <class Call>
+void tbb_call(const Call& call) {
+    call_in_own_frame(call);
+    forget_dead_stack();
+}
+#else
+template <class Call>
+void tbb_call(const Call& call) {
+    call();
+}
+#endif
+
+// fn() inside `arena` (tbb::task_arena::execute), with the hand-over declared both ways: execute may give fn to one
+// of the arena's workers and wait for it inside libtbb.
+template <class Arena, class Fn>
+void execute_in(Arena& arena, const Fn& fn) {
+    const char fork = 0, join = 0;  // hand-over keys only
+    release(&fork);
+    tbb_call([&] {
+        arena.execute([&fn, &fork, &join] {
+            acquire(&fork);
+            fn();
+            release(&join);
+        });
+    });
+    acquire(&join);
 }
 
 // The callable to give TBB (a parallel_for body, a pipeline filter) in place of `body`: each call first acquires

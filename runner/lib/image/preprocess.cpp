@@ -404,6 +404,11 @@ zoo::Result<zoo::Tensor> load_image(const std::string& path, const PreprocessSpe
         }
         // IMREAD_COLOR: always 3 channels, 8 bits (alpha dropped, gray replicated, 16-bit scaled by 1/256).
         // IMREAD_IGNORE_ORIENTATION: keep stored pixel order, as PIL.Image.open does.
+        // OpenCV builds its codec registry on first use behind a guard whose fast path is a load in OpenCV's own
+        // (uninstrumented) code, so ThreadSanitizer sees a later thread read the registry with no edge to the thread
+        // that built it. Building it here, behind our own guard, gives every decoding thread that edge.
+        static const bool codecs_ready = cv::haveImageWriter(".png");
+        (void)codecs_ready;
         cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
         if (bgr.empty())
             return zoo::Status::error(failure + " (unsupported format, corrupt or unreadable)");

@@ -270,12 +270,14 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
 
     const auto t_start = Clock::now();
     try {
-        tbb::parallel_pipeline(
-            static_cast<size_t>(in_flight),
-            tbb::make_filter<void, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, cut_batches)) &
-            tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::parallel, tsan::AfterHandover(&setup_edge, pack_items)) &
-            tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, run_device)) &
-            tbb::make_filter<BatchToken*, void>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, deliver_results)));
+        tsan::tbb_call([&] {
+            tbb::parallel_pipeline(
+                static_cast<size_t>(in_flight),
+                tbb::make_filter<void, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, cut_batches)) &
+                tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::parallel, tsan::AfterHandover(&setup_edge, pack_items)) &
+                tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, run_device)) &
+                tbb::make_filter<BatchToken*, void>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, deliver_results)));
+        });
     } catch (const std::exception& e) {
         error.set(Status::error(std::string("stream stopped by an exception: ") + e.what()));
     } catch (...) {
