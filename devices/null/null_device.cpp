@@ -82,6 +82,10 @@ public:
         return info;
     }
 
+    // Options of its own (a fidelity, a tiling) a device declares with layer_options(): name, type, default, doc.
+    // The runner then checks every setting against them and passes the values in config.options; the device reads
+    // them once at compile into its own struct (devices/wormhole/config/layer_config.cpp does it from one table).
+    //
     // The null device computes every op in fp32 and has no options: it declines a config it would silently ignore,
     // so a run never reports numbers for formats it did not use.
     Status supports(const Node& node, const LayerConfig& config) const noexcept override {

@@ -1,7 +1,8 @@
 #include "zoo/layer_config.hpp"
 
+#include <algorithm>
 #include <array>
-#include <utility>
+#include <cstdio>
 
 namespace zoo {
 namespace {
@@ -12,48 +13,48 @@ constexpr std::array<std::pair<DataFormat, const char*>, 4> k_formats{{
     {DataFormat::BFloat8_b, "bfloat8_b"},
     {DataFormat::BFloat4_b, "bfloat4_b"},
 }};
-constexpr std::array<std::pair<MathFidelity, const char*>, 4> k_fidelities{{
-    {MathFidelity::LoFi, "LoFi"},
-    {MathFidelity::HiFi2, "HiFi2"},
-    {MathFidelity::HiFi3, "HiFi3"},
-    {MathFidelity::HiFi4, "HiFi4"},
-}};
-constexpr std::array<std::pair<ShardLayout, const char*>, 5> k_layouts{{
-    {ShardLayout::Auto, "auto"},
-    {ShardLayout::Interleaved, "INTERLEAVED"},
-    {ShardLayout::HeightSharded, "HEIGHT_SHARDED"},
-    {ShardLayout::WidthSharded, "WIDTH_SHARDED"},
-    {ShardLayout::BlockSharded, "BLOCK_SHARDED"},
-}};
 
-constexpr std::array<std::pair<OutputMemory, const char*>, 4> k_memories{{
-    {OutputMemory::Auto, "auto"},
-    {OutputMemory::L1Sharded, "L1_SHARDED"},
-    {OutputMemory::L1Interleaved, "L1_INTERLEAVED"},
-    {OutputMemory::DramInterleaved, "DRAM_INTERLEAVED"},
-}};
-constexpr std::array<std::pair<TensorLayout, const char*>, 2> k_tensor_layouts{{
-    {TensorLayout::Tile, "TILE"},
-    {TensorLayout::RowMajor, "ROW_MAJOR"},
-}};
-constexpr std::array<std::pair<ConvertOp, const char*>, 5> k_converts{{
-    {ConvertOp::ShardedToInterleaved, "sharded_to_interleaved"},
-    {ConvertOp::InterleavedToSharded, "interleaved_to_sharded"},
-    {ConvertOp::ToRowMajor, "to_row_major"},
-    {ConvertOp::ToTile, "to_tile"},
-    {ConvertOp::Reshape, "reshape"},
-}};
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : separator) + s;
+    return out;
+}
 
-template <class E, size_t N>
-const char* name_of(const std::array<std::pair<E, const char*>, N>& table, E value) {
-    for (const auto& [e, text] : table)
-        if (e == value) return text;
+bool is_choice(const LayerOptionSpec& spec, const SpecValue& v) {
+    return v.kind() == SpecValue::Kind::Scalar &&
+           std::find(spec.choices.begin(), spec.choices.end(), v.text()) != spec.choices.end();
+}
+
+// [x, y] or "XxY" as two integers (no range check); "auto" is {0, 0}.
+bool read_grid(const SpecValue& v, int64_t& x, int64_t& y) {
+    if (v.kind() == SpecValue::Kind::List && v.items().size() == 2) {
+        auto a = v.items()[0].as_int(), b = v.items()[1].as_int();
+        if (!a || !b) return false;
+        x = *a, y = *b;
+        return true;
+    }
+    if (v.kind() != SpecValue::Kind::Scalar) return false;
+    if (v.text() == "auto") {
+        x = y = 0;
+        return true;
+    }
+    char tail = 0;
+    long long a = 0, b = 0;
+    if (std::sscanf(v.text().c_str(), "%lldx%lld%c", &a, &b, &tail) != 2) return false;
+    x = a, y = b;
+    return true;
+}
+
+}  // namespace
+
+const char* data_format_name(DataFormat f) {
+    for (const auto& [e, text] : k_formats)
+        if (e == f) return text;
     return "unknown";
 }
 
-template <class E, size_t N>
-bool parse(const std::array<std::pair<E, const char*>, N>& table, const std::string& text, E& out) {
-    for (const auto& [e, name] : table) {
+bool data_format_from_name(const std::string& text, DataFormat& out) {
+    for (const auto& [e, name] : k_formats) {
         if (text == name) {
             out = e;
             return true;
@@ -62,19 +63,176 @@ bool parse(const std::array<std::pair<E, const char*>, N>& table, const std::str
     return false;
 }
 
-}  // namespace
+const std::vector<std::string>& common_layer_keys() {
+    static const std::vector<std::string> keys{"dtype", "weights_dtype"};
+    return keys;
+}
 
-const char* data_format_name(DataFormat f) { return name_of(k_formats, f); }
-const char* math_fidelity_name(MathFidelity f) { return name_of(k_fidelities, f); }
-const char* shard_layout_name(ShardLayout s) { return name_of(k_layouts, s); }
-const char* output_memory_name(OutputMemory m) { return name_of(k_memories, m); }
-const char* tensor_layout_name(TensorLayout l) { return name_of(k_tensor_layouts, l); }
-const char* convert_op_name(ConvertOp c) { return name_of(k_converts, c); }
-bool output_memory_from_name(const std::string& text, OutputMemory& out) { return parse(k_memories, text, out); }
-bool tensor_layout_from_name(const std::string& text, TensorLayout& out) { return parse(k_tensor_layouts, text, out); }
-bool convert_op_from_name(const std::string& text, ConvertOp& out) { return parse(k_converts, text, out); }
-bool data_format_from_name(const std::string& text, DataFormat& out) { return parse(k_formats, text, out); }
-bool math_fidelity_from_name(const std::string& text, MathFidelity& out) { return parse(k_fidelities, text, out); }
-bool shard_layout_from_name(const std::string& text, ShardLayout& out) { return parse(k_layouts, text, out); }
+std::string describe_expected(const LayerOptionSpec& spec) {
+    using Type = LayerOptionSpec::Type;
+    const std::string choices = joined(spec.choices, ", ");
+    switch (spec.type) {
+        case Type::Flag:
+            return "true or false";
+        case Type::Integer: {
+            std::string out = "an integer in [" + std::to_string(spec.min) + ", " + std::to_string(spec.max) + "]";
+            if (spec.multiple_of > 1) out += ", a multiple of " + std::to_string(spec.multiple_of);
+            return out;
+        }
+        case Type::Choice:
+            return "one of " + choices;
+        case Type::ChoiceList:
+            return "a list of " + choices;
+        case Type::Grid:
+            return "auto, [x, y] or XxY with counts in [" + std::to_string(spec.min) + ", " + std::to_string(spec.max) + "]";
+    }
+    return "?";
+}
+
+Status check_layer_option(const LayerOptionSpec& spec, const SpecValue& v) {
+    using Type = LayerOptionSpec::Type;
+    bool ok = false;
+    switch (spec.type) {
+        case Type::Flag:
+            ok = v.kind() == SpecValue::Kind::Scalar && v.as_bool().is_ok();
+            break;
+        case Type::Integer: {
+            auto n = v.kind() == SpecValue::Kind::Scalar ? v.as_int() : Result<int64_t>(Status::error(""));
+            ok = n && *n >= spec.min && *n <= spec.max && (spec.multiple_of <= 1 || *n % spec.multiple_of == 0);
+            break;
+        }
+        case Type::Choice:
+            ok = is_choice(spec, v);
+            break;
+        case Type::ChoiceList:
+            ok = v.kind() == SpecValue::Kind::List
+                     ? std::all_of(v.items().begin(), v.items().end(), [&](const SpecValue& i) { return is_choice(spec, i); })
+                     : is_choice(spec, v);
+            break;
+        case Type::Grid: {
+            int64_t x = 0, y = 0;
+            ok = read_grid(v, x, y) &&
+                 ((x == 0 && y == 0 && v.kind() == SpecValue::Kind::Scalar && v.text() == "auto") ||
+                  (x >= spec.min && x <= spec.max && y >= spec.min && y <= spec.max && x > 0 && y > 0));
+            break;
+        }
+    }
+    if (ok) return Status::ok();
+    return Status::error(StatusCode::InvalidArgument,
+                         v.source() + ": '" + spec.name + "' must be " + describe_expected(spec) + ", found " + v.describe());
+}
+
+std::string layer_option_text(const LayerOptionSpec& spec, const SpecValue& v) {
+    using Type = LayerOptionSpec::Type;
+    switch (spec.type) {
+        case Type::Flag: {
+            auto b = v.as_bool();
+            return b ? (*b ? "on" : "off") : v.describe();
+        }
+        case Type::ChoiceList: {
+            if (v.kind() != SpecValue::Kind::List) return v.kind() == SpecValue::Kind::Scalar ? v.text() : v.describe();
+            std::vector<std::string> items;
+            for (const auto& i : v.items()) items.push_back(i.text());
+            return items.empty() ? "-" : joined(items, ">");
+        }
+        case Type::Grid: {
+            int64_t x = 0, y = 0;
+            if (!read_grid(v, x, y)) return v.describe();
+            return x == 0 ? "auto" : std::to_string(x) + "x" + std::to_string(y);
+        }
+        case Type::Integer:
+        case Type::Choice:
+            break;
+    }
+    return v.kind() == SpecValue::Kind::Scalar ? v.text() : v.describe();
+}
+
+const LayerOptionSpec* find_layer_option(const std::vector<LayerOptionSpec>& specs, const std::string& name) {
+    for (const auto& s : specs)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+LayerOptions LayerOptions::defaults(const std::vector<LayerOptionSpec>& specs) {
+    LayerOptions out;
+    for (const auto& s : specs) {
+        const std::string source = "default of '" + s.name + "'";
+        SpecValue value = SpecValue::scalar(s.default_value, source);
+        // A list's default is its items, comma-separated ("" for none), held as a list like the YAML it stands for.
+        if (s.type == LayerOptionSpec::Type::ChoiceList) {
+            value = SpecValue::list(source);
+            size_t start = 0;
+            while (start < s.default_value.size()) {
+                const size_t end = std::min(s.default_value.find(',', start), s.default_value.size());
+                std::string item = s.default_value.substr(start, end - start);
+                item.erase(0, item.find_first_not_of(' '));
+                item.erase(item.find_last_not_of(' ') + 1);
+                if (!item.empty()) value.push_back(SpecValue::scalar(item, source));
+                start = end + 1;
+            }
+        }
+        out.m_entries.emplace_back(s.name, std::move(value));
+    }
+    return out;
+}
+
+const SpecValue* LayerOptions::find(const std::string& name) const {
+    for (const auto& [k, v] : m_entries)
+        if (k == name) return &v;
+    return nullptr;
+}
+
+void LayerOptions::set(const std::string& name, SpecValue value) {
+    for (auto& [k, v] : m_entries) {
+        if (k == name) {
+            v = std::move(value);
+            return;
+        }
+    }
+    m_entries.emplace_back(name, std::move(value));
+}
+
+Result<const SpecValue*> LayerOptions::get(const std::string& name) const {
+    const SpecValue* v = find(name);
+    if (!v) return Status::error(StatusCode::Internal, "layer option '" + name + "' was not resolved (not declared?)");
+    return v;
+}
+
+Result<bool> LayerOptions::flag(const std::string& name) const {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* v, get(name));
+    return v->as_bool();
+}
+
+Result<int64_t> LayerOptions::integer(const std::string& name) const {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* v, get(name));
+    return v->as_int();
+}
+
+Result<std::string> LayerOptions::choice(const std::string& name) const {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* v, get(name));
+    return v->as_string();
+}
+
+Result<std::vector<std::string>> LayerOptions::choice_list(const std::string& name) const {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* v, get(name));
+    std::vector<std::string> out;
+    if (v->kind() == SpecValue::Kind::List) {
+        for (const auto& item : v->items()) {
+            ZOO_ASSIGN_OR_RETURN(std::string text, item.as_string());
+            out.push_back(std::move(text));
+        }
+    } else {
+        ZOO_ASSIGN_OR_RETURN(std::string text, v->as_string());
+        out.push_back(std::move(text));
+    }
+    return out;
+}
+
+Result<std::pair<int64_t, int64_t>> LayerOptions::grid(const std::string& name) const {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* v, get(name));
+    int64_t x = 0, y = 0;
+    if (!read_grid(*v, x, y)) return Status::error(v->source() + ": '" + name + "' is not a grid, found " + v->describe());
+    return std::pair<int64_t, int64_t>{x, y};
+}
 
 }  // namespace zoo

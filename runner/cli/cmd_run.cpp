@@ -124,9 +124,9 @@ Status check_input(const std::string& input) {
     return check_image_signature(path);
 }
 
-Status check_config_device(const std::string& config, const std::string& device) {
+Status check_config_device(const PluginRegistry& registry, const std::string& config, const std::string& device) {
     if (config.empty()) return Status::ok();
-    auto rc = load_run_config(config);
+    auto rc = load_run_config(config, registry.layer_option_catalog());
     if (!rc) return rc.status();
     // A note, not an error: a config's layer settings may still apply to another device. RunConfig keeps no device,
     // so the key is read from the YAML itself.
@@ -244,7 +244,8 @@ int dump_config(const PluginRegistry& registry, const RunOptions& o) {
     for (const auto& w : dev->configs.warnings) std::cerr << "warning: " << w << "\n";
     std::cout << "Resolved layer configs for " << m.model << " (" << setup->variant << ") on " << m.device << ", batch "
               << setup->batch << (m.config.empty() ? "" : ", config " + m.config) << ":\n"
-              << format_config_table(dev->graph, dev->configs.per_node);
+              << format_config_table(dev->graph, dev->device->layer_options(), dev->configs.per_node);
+    std::cout << "\n" << format_option_declarations(m.device, dev->device->layer_options());
     return kExitOk;
 }
 
@@ -366,7 +367,7 @@ int write_demo(const RunResult& r, const std::string& dir) {
 
 // Everything a path or an option combination can get wrong, checked before the load, compile and run: a typo must
 // not cost a long run. kExitOk when all is well.
-int check_before_running(const RunOptions& o) {
+int check_before_running(const PluginRegistry& registry, const RunOptions& o) {
     if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
     if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
     for (const auto& f : {o.perf_report, o.trace, o.memory_report})
@@ -381,7 +382,7 @@ int check_before_running(const RunOptions& o) {
         std::cerr << "error: " << t.message() << "\n";
         return kExitUsage;
     }
-    ZOO_CLI_TRY(check_config_device(o.m.config, o.m.device));
+    ZOO_CLI_TRY(check_config_device(registry, o.m.config, o.m.device));
     return kExitOk;
 }
 
@@ -442,7 +443,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         if (!f) return fail(f.status());  // before running, like the checks below
         report_format = *f;
     }
-    if (int rc = check_before_running(o); rc != kExitOk) return rc;
+    if (int rc = check_before_running(registry, o); rc != kExitOk) return rc;
     if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
     if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
 

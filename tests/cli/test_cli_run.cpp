@@ -160,7 +160,7 @@ TEST(CliErrors, BadOverrideNamesTheArgument) {
 }
 
 TEST(CliRun, DumpConfigShowsOverridesPerLayer) {
-    CommandResult r = run_runner("run --model mobilenetv2 --device cpu --dump-config --set dtype=bfloat16 "
+    CommandResult r = run_runner("run --model mobilenetv2 --device wormhole --dump-config --set dtype=bfloat8_b "
                                  "--set 'features.1.*:math_fidelity=LoFi'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "features.1.conv.0.0")) << r.output;
@@ -171,5 +171,23 @@ TEST(CliRun, DumpConfigShowsOverridesPerLayer) {
     };
     EXPECT_TRUE(contains(line_of("features.1.conv.0.0"), "LoFi")) << line_of("features.1.conv.0.0");
     EXPECT_TRUE(contains(line_of("features.2.conv.0.0"), "HiFi4")) << line_of("features.2.conv.0.0");
-    EXPECT_TRUE(contains(line_of("features.2.conv.0.0"), "bfloat16")) << line_of("features.2.conv.0.0");
+    EXPECT_TRUE(contains(line_of("features.2.conv.0.0"), "bfloat8_b")) << line_of("features.2.conv.0.0");
+    // The legend is the device's own declaration: each option with its values and default.
+    EXPECT_TRUE(contains(r.output, "Layer settings on wormhole")) << r.output;
+    EXPECT_TRUE(contains(r.output, "one of LoFi, HiFi2, HiFi3, HiFi4; default HiFi4")) << r.output;
+    EXPECT_TRUE(contains(r.output, "a multiple of 32; default 0")) << r.output;
+}
+
+TEST(CliRun, AnotherDevicesOptionIsIgnoredWithAWarningAndATypoIsRefused) {
+    // math_fidelity is the wormhole's option: the cpu computes fp32 whatever it says, and says so.
+    CommandResult r = run_runner("run --model mobilenetv2 --device cpu --dump-config --set 'features.1.*:math_fidelity=LoFi'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "warning: --set features.1.*:math_fidelity=LoFi: 'math_fidelity' is not an option of "
+                                   "device 'cpu'")) << r.output;
+    EXPECT_TRUE(contains(r.output, "the device declares no options of its own")) << r.output;
+    // A key no device declares is an error, with the accepted keys.
+    r = run_runner("run --model mobilenetv2 --device wormhole --input random --set 'features.1.*:math_fidelty=LoFi'");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(contains(r.output, "unknown layer setting 'math_fidelty' (accepted: dtype, weights_dtype, math_fidelity"))
+        << r.output;
 }

@@ -54,7 +54,7 @@ TEST_P(WormholeVsTorchvision, ThresholdsAndStrictOrdering) {
     ASSERT_TRUE(x.is_ok() && y.is_ok());
 
     auto pcc_on = [&](const std::string& device, const std::string& config) -> double {
-        setup->run_config = config.empty() ? RunConfig{} : load_run_config(config_path(config)).value();
+        setup->run_config = config.empty() ? RunConfig{} : load_run_config(config_path(config), registry().layer_option_catalog()).value();
         auto compiled = compile_on_device(registry(), *setup, device, 0);
         EXPECT_TRUE(compiled.is_ok()) << compiled.status().message();
         if (!compiled) return -2;
@@ -111,8 +111,10 @@ TEST(WormholeMemory, TtMetalMobileNetV2ConfigFitsAndOneCoreStemDoesNot) {
     ASSERT_TRUE(table.is_ok());
     EXPECT_NE(table->find(",Conv2dDeviceOperation,features.0.0,"), std::string::npos);
 
-    ASSERT_TRUE(*apply_config_override(setup->run_config, *parse_set_argument("features.0.0:core_grid=[1, 1]")));
-    ASSERT_TRUE(*apply_config_override(setup->run_config, *parse_set_argument("features.0.0:shard_layout=HEIGHT_SHARDED")));
+    const auto known = registry().layer_option_catalog();
+    ASSERT_TRUE(*apply_config_override(setup->run_config, *parse_set_argument("features.0.0:core_grid=[1, 1]"), known));
+    ASSERT_TRUE(
+        *apply_config_override(setup->run_config, *parse_set_argument("features.0.0:shard_layout=HEIGHT_SHARDED"), known));
     auto oom = compile_on_device(registry(), *setup, "wormhole", 0);
     ASSERT_FALSE(oom.is_ok());
     const std::string& msg = oom.status().message();

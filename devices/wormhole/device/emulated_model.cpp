@@ -59,7 +59,7 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
 // store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently).
-void store_rows(Value& out, const LayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
+void store_rows(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
     float* d = out.data.data() + r0 * out.cp;
     const int64_t rows = r1 - r0;
     const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
@@ -71,7 +71,7 @@ void store_rows(Value& out, const LayerConfig& cfg, bool dest_is_bf16, int64_t r
     else if (!packer_no_op)
         quantize_rows(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
 }
-void store_result(Value& out, const LayerConfig& cfg, bool dest_is_bf16 = false) {
+void store_result(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16 = false) {
     store_rows(out, cfg, dest_is_bf16, 0, out.rows());
     out.format = cfg.dtype;
 }
@@ -180,7 +180,7 @@ using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA
 
 class ConvStep final : public EmulatedStep {
 public:
-    ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias, const LayerConfig& cfg)
+    ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias, const WormholeLayerConfig& cfg)
         : m_cfg(cfg) {
         ConvOptions options;
         options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
@@ -235,7 +235,7 @@ public:
     }
 
 private:
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
     bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
     AlignedBuffer m_scratch, m_tmp;
@@ -244,7 +244,7 @@ private:
 
 class ActivationStep final : public EmulatedStep {
 public:
-    ActivationStep(Act act, const LayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
+    ActivationStep(Act act, const WormholeLayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
         store(in[0]->format, out, 0, out.rows());
@@ -273,7 +273,7 @@ private:
     }
 
     Act m_act;
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 // Broadcasting eltwise on the FPU. Multiply runs at the layer's fidelity (in0 in SrcA, in1 in SrcB); add is exact.
@@ -310,7 +310,7 @@ void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFideli
 
 class BinaryStep final : public EmulatedStep {
 public:
-    BinaryStep(BinaryOp op, const LayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
+    BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         if (m_op == BinaryOp::Mul) {
             multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp);
@@ -323,7 +323,7 @@ public:
 
 private:
     BinaryOp m_op;
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
     SplitA m_sa;
     SplitB m_sb;
     AlignedBuffer m_tmp;
@@ -335,7 +335,7 @@ private:
 // Scalar add / multiply on the SFPU (steps of a composite activation): fp32, stored in the layer dtype.
 class ScalarStep final : public EmulatedStep {
 public:
-    ScalarStep(bool multiply, float scalar, const LayerConfig& cfg) : m_multiply(multiply), m_scalar(scalar), m_cfg(cfg) {}
+    ScalarStep(bool multiply, float scalar, const WormholeLayerConfig& cfg) : m_multiply(multiply), m_scalar(scalar), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         const float* x = in[0]->data.data();
         float* y = out.data.data();
@@ -351,12 +351,12 @@ public:
 private:
     bool m_multiply;
     float m_scalar;
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 class GlobalAvgPoolStep final : public EmulatedStep {
 public:
-    explicit GlobalAvgPoolStep(const LayerConfig& cfg) : m_cfg(cfg) {}
+    explicit GlobalAvgPoolStep(const WormholeLayerConfig& cfg) : m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         global_avg_pool(x.data.data(), out.data.data(), x.n, x.h * x.w, x.cp);
@@ -364,7 +364,7 @@ public:
     }
 
 private:
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 // Windowed pools on the card's values (the Halo before them only moves data). Max selects one of its inputs: a value
@@ -373,7 +373,7 @@ private:
 // the same emulation as the global average pool.
 class WindowPoolStep final : public EmulatedStep {
 public:
-    WindowPoolStep(const Node& node, const LayerConfig& cfg) : m_node(node), m_cfg(cfg) {}
+    WindowPoolStep(const Node& node, const WormholeLayerConfig& cfg) : m_node(node), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         const PoolShape shape{x.n, x.h, x.w, x.cp, out.h, out.w};
@@ -388,24 +388,24 @@ public:
 
 private:
     Node m_node;
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 class SoftmaxStep final : public EmulatedStep {
 public:
-    explicit SoftmaxStep(const LayerConfig& cfg) : m_cfg(cfg) {}
+    explicit SoftmaxStep(const WormholeLayerConfig& cfg) : m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         softmax_rows(in[0]->data.data(), out.data.data(), out.rows(), out.c, out.cp);
         store_result(out, m_cfg);
     }
 
 private:
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 class BatchNormStep final : public EmulatedStep {
 public:
-    BatchNormStep(std::vector<float> mean, std::vector<float> scale, std::vector<float> shift, const LayerConfig& cfg)
+    BatchNormStep(std::vector<float> mean, std::vector<float> scale, std::vector<float> shift, const WormholeLayerConfig& cfg)
         : m_mean(std::move(mean)), m_scale(std::move(scale)), m_shift(std::move(shift)), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         channel_affine(in[0]->data.data(), out.data.data(), out.rows(), out.cp, m_mean.data(), m_scale.data(), m_shift.data());
@@ -414,7 +414,7 @@ public:
 
 private:
     std::vector<float> m_mean, m_scale, m_shift;
-    LayerConfig m_cfg;
+    WormholeLayerConfig m_cfg;
 };
 
 // Flatten of a spatial tensor: channels-last rows become PyTorch's (c, h, w) order.
@@ -482,7 +482,7 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
 
 Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activation_of(f)) : Act::None; }
 
-Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
     const auto& a = node.attr<Conv2dAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
     const ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
@@ -491,7 +491,7 @@ Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& 
     return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
 }
 
-Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
     // A matmul: the weight [out, in] is a 1x1 conv over a [N, 1, 1, in] activation.
     const auto& a = node.attr<LinearAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
@@ -508,7 +508,7 @@ Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node
     return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
 }
 
-Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const WeightMap& weights, const LayerConfig& cfg) {
+Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
     const auto& a = node.attr<BatchNormAttrs>();
     std::vector<float> mean(static_cast<size_t>(padded_channels(a.channels)), 0.0f), scale(mean), shift(mean);
     const float* w = weight_data(weights, node, "weight");
@@ -528,7 +528,7 @@ Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const Wei
 Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program& program, const DeviceOp& op,
                                               const WeightMap& weights) {
     const Node& node = graph.nodes[static_cast<size_t>(op.node)];
-    const LayerConfig& cfg = op.config;
+    const WormholeLayerConfig& cfg = op.config;
     switch (op.code) {
         case DeviceOpCode::Reshard:
         case DeviceOpCode::InterleavedToSharded:

@@ -1,7 +1,7 @@
 // A graph compiled for the emulated Wormhole: the device program (program/program.hpp) executed op by op as the card
 // runs it, on the card's number formats. Data-movement ops (reshard, halo, interleave conversions, untilize) keep the
 // value they move; compute ops:
-//   - activations are channels-last; each layer writes its output in its LayerConfig.dtype (bf16 / bfloat8_b /
+//   - activations are channels-last; each layer writes its output in its WormholeLayerConfig.dtype (bf16 / bfloat8_b /
 //     bfloat4_b blocks of 16 values along channels, like a tile's face rows), so the next layer reads what the card
 //     would have stored;
 //   - weights are quantised on the host to weights_dtype in the card's weight-matrix layout ([K, N] tiles: blocks of

@@ -42,22 +42,9 @@ Status WormholeDevice::probe() const noexcept {
     return Status::ok();
 }
 
-// ttnn's conv2d defaults: bfloat16 activations and weights, HiFi4, bf16 Dst (fp32_dest_acc off), no packer L1
-// accumulation, SFPU approximations on; the sharding is chosen per layer.
-LayerConfig WormholeDevice::default_layer_config() const noexcept {
-    LayerConfig c;
-    c.dtype = DataFormat::BFloat16;
-    c.weights_dtype = DataFormat::BFloat16;
-    c.math_fidelity = MathFidelity::HiFi4;
-    c.fp32_dest_acc = false;
-    c.packer_l1_acc = false;
-    c.math_approx = true;
-    c.shard_layout = ShardLayout::Auto;
-    return c;
-}
-
 Status WormholeDevice::supports(const Node& node, const LayerConfig& config) const noexcept {
     if (!is_known_op(node.op)) return Status::error("wormhole: layer '" + node.name + "' has an op outside ZOO_OP_LIST");
+    if (auto read = status_guard("wormhole", [&] { return read_layer_config(config); }); !read) return read.status();
     const Shape& s = node.output_shape;
     if (s.size() != 2 && s.size() != 4)
         return Status::error("the emulator keeps rank-2 and rank-4 tensors; '" + node.name + "' is " + shape_to_string(s));
@@ -101,7 +88,13 @@ Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& grap
             chip_graph.set_batch(batch / hw.chip.chips);
             ZOO_TRY(chip_graph.infer_shapes());
         }
-        ZOO_ASSIGN_OR_RETURN(Program program, lower_program(chip_graph, configs, hw));
+        std::vector<WormholeLayerConfig> layer_configs;
+        layer_configs.reserve(configs.size());
+        for (const auto& c : configs) {
+            ZOO_ASSIGN_OR_RETURN(WormholeLayerConfig read, read_layer_config(c));
+            layer_configs.push_back(std::move(read));
+        }
+        ZOO_ASSIGN_OR_RETURN(Program program, lower_program(chip_graph, layer_configs, hw));
         ZOO_ASSIGN_OR_RETURN(MemoryPlan plan, plan_memory(chip_graph, program, hw));
         ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, chip_graph, weights, std::move(program), std::move(plan), hw,
                                                               options.threads));

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "config/layer_config.hpp"
 #include "memory/hardware.hpp"
 #include "zoo/device_plugin.hpp"
 
@@ -15,7 +16,8 @@ public:
     std::string hardware_table() const noexcept override { return "wormhole_n150"; }
     Status configure(const SpecValue& hardware) noexcept override;
     Status probe() const noexcept override;
-    LayerConfig default_layer_config() const noexcept override;
+    std::vector<LayerOptionSpec> layer_options() const noexcept override { return layer_option_specs(); }
+    LayerConfig default_layer_config() const noexcept override { return layer_config_defaults(); }
     Status supports(const Node& node, const LayerConfig& config) const noexcept override;
     Result<std::unique_ptr<CompiledModel>> compile(const Graph& graph, const WeightMap& weights,
                                                    const std::vector<LayerConfig>& configs,

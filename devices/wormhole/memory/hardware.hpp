@@ -9,7 +9,7 @@
 #include <string>
 
 #include "zoo/activation.hpp"
-#include "zoo/layer_config.hpp"
+#include "config/layer_config.hpp"
 #include "zoo/spec_value.hpp"
 #include "zoo/status.hpp"
 
@@ -93,7 +93,7 @@ struct WormholeHardware {
         int64_t fpu_macs_per_cycle = 0;
         int64_t fpu_flops_per_cycle = 0;
         int64_t fpu_min_rows_per_cycle = 0;
-        std::array<int64_t, 4> tile_matmul_cycles{};  // indexed by zoo::MathFidelity
+        std::array<int64_t, 4> tile_matmul_cycles{};  // indexed by MathFidelity
         int64_t eltwise_cycles_per_tile_per_phase = 0;
         int64_t sfpu_lanes = 0;
         int64_t sfpu_instructions_per_cycle = 0;

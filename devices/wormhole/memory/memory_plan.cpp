@@ -186,7 +186,7 @@ Result<MemoryPlan> plan_memory(const Graph& graph, const Program& program, const
     }
 }
 
-Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw) {
+Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw) {
     ZOO_ASSIGN_OR_RETURN(Program program, lower_program(graph, configs, hw));
     return plan_memory(graph, program, hw);
 }

@@ -71,7 +71,7 @@ struct MemoryPlan {
 // Fails with the card's out-of-memory / circular-buffer message followed by " (layer <name>)".
 Result<MemoryPlan> plan_memory(const Graph& graph, const Program& program, const WormholeHardware& hw);
 // Lowers then plans (tests, tools).
-Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw);
+Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw);
 
 // A fixed-width table, one row per program op: op, tensor, layout, cores, shard shape, CB bytes, L1_SMALL, L1 peak.
 std::string format_memory_plan(const Program& program, const MemoryPlan& plan);

@@ -87,7 +87,7 @@ int64_t input_channel_alignment(ShardLayout layout, const ConvInputState& input,
     return conv.in_c <= hw.conv2d.channel_align_row_major_sharded ? hw.conv2d.channel_align_row_major_sharded : tile_w;
 }
 
-Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const LayerConfig& config, const ConvInputState& input,
+Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const WormholeLayerConfig& config, const ConvInputState& input,
                                         const WormholeHardware& hw) {
     ConvSharding s;
     const int64_t tile_h = hw.tile.height;

@@ -11,7 +11,7 @@
 
 #include "memory/hardware.hpp"
 #include "zoo/graph.hpp"
-#include "zoo/layer_config.hpp"
+#include "config/layer_config.hpp"
 
 namespace zoo::wormhole {
 
@@ -97,7 +97,7 @@ int64_t input_channel_alignment(ShardLayout layout, const ConvInputState& input,
 // The conv's sharding under `config` (shard_layout, core_grid, act_block_h). Errors (naming the rule) for an
 // act_block_h that is not a multiple of the tile height or a core_grid larger than the hardware grid.
 // INTERLEAVED asks for an interleaved output: the conv itself still computes with the `auto` sharding.
-Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const LayerConfig& config, const ConvInputState& input,
+Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const WormholeLayerConfig& config, const ConvInputState& input,
                                         const WormholeHardware& hw);
 
 }  // namespace zoo::wormhole

@@ -24,11 +24,9 @@
 
 #include <cstdint>
 
-#include "zoo/layer_config.hpp"
+#include "config/layer_config.hpp"
 
 namespace zoo::wormhole {
-
-using zoo::MathFidelity;
 
 // Which part of an operand a GEMM term reads.
 enum class OperandPart : uint8_t { Full, Hi, Lo };

@@ -219,7 +219,7 @@ private:
     }
 
     void cost_conv(const DeviceOp& op, PerfOp& r) const {
-        const LayerConfig& c = op.config;
+        const WormholeLayerConfig& c = op.config;
         const ConvSharding& s = *op.conv;
         const ConvGeometry& geo = *op.geometry;
         const TensorPlacement& in = source_of(op);
@@ -321,7 +321,7 @@ private:
     }
 
     void cost_eltwise(const DeviceOp& op, PerfOp& r) const {
-        const LayerConfig& c = op.config;
+        const WormholeLayerConfig& c = op.config;
         const TensorPlacement& a = in0(op);
         const TensorPlacement& b = m_p.placement(op.inputs[1]);
         const TensorPlacement& o = out(op);
@@ -345,7 +345,7 @@ private:
     }
 
     void cost_unary(const DeviceOp& op, PerfOp& r) const {
-        const LayerConfig& c = op.config;
+        const WormholeLayerConfig& c = op.config;
         const TensorPlacement& in = in0(op);
         const TensorPlacement& o = out(op);
         const double t = tiles_per_core(o);
@@ -426,7 +426,7 @@ private:
     }
 
     void cost_linear(const DeviceOp& op, PerfOp& r, const Graph& g) const {
-        const LayerConfig& c = op.config;
+        const WormholeLayerConfig& c = op.config;
         const LinearAttrs& a = g.nodes[static_cast<size_t>(op.node)].attr<LinearAttrs>();
         const TensorPlacement& in = in0(op);
         const TensorPlacement& o = out(op);

@@ -24,7 +24,7 @@
 #include "memory/hardware.hpp"
 #include "program/program.hpp"
 #include "zoo/graph.hpp"
-#include "zoo/layer_config.hpp"
+#include "config/layer_config.hpp"
 
 namespace zoo::wormhole {
 

@@ -185,7 +185,7 @@ int in_cores_c(const TensorPlacement& p) {
 
 class Lowerer {
 public:
-    Lowerer(const Graph& g, const std::vector<LayerConfig>& cfg, const WormholeHardware& hw) : m_g(g), m_cfg(cfg), m_hw(hw) {}
+    Lowerer(const Graph& g, const std::vector<WormholeLayerConfig>& cfg, const WormholeHardware& hw) : m_g(g), m_cfg(cfg), m_hw(hw) {}
 
     Result<Program> run() {
         if (m_cfg.size() != m_g.nodes.size())
@@ -210,7 +210,7 @@ public:
 
 private:
     const Node& node(int i) const { return m_g.nodes[static_cast<size_t>(i)]; }
-    const LayerConfig& cfg(int i) const { return m_cfg[static_cast<size_t>(i)]; }
+    const WormholeLayerConfig& cfg(int i) const { return m_cfg[static_cast<size_t>(i)]; }
     const TensorPlacement& value_of(int node_index) const {
         return m_p.placement(m_p.node_value[static_cast<size_t>(node_index)]);
     }
@@ -270,7 +270,7 @@ private:
     }
     // The output placement a layer's output_memory / output_layout asks for, given what the op produces naturally.
     Result<TensorPlacement> requested_output(int n, const TensorPlacement& natural, bool can_shard) const {
-        const LayerConfig& c = cfg(n);
+        const WormholeLayerConfig& c = cfg(n);
         const bool rm = c.output_layout == TensorLayout::RowMajor;
         switch (c.output_memory) {
             case OutputMemory::Auto: return restyle(natural, c.dtype, rm, m_hw);
@@ -353,7 +353,7 @@ private:
             const ConvGeometry geo = ConvGeometry::from(r.attr<Conv2dAttrs>(), node(i).output_shape, r.output_shape);
             // The host shards the image over the whole grid; a core_grid override narrows only the conv (which then
             // reshards its input, as the card would).
-            LayerConfig host = m_cfg[j];
+            WormholeLayerConfig host = m_cfg[j];
             host.core_grid = CoreGrid{};
             host.act_block_h = 0;
             auto s = plan_conv_sharding(geo, host, ConvInputState{true, true}, m_hw);
@@ -434,7 +434,7 @@ private:
 
     Status lower_conv_as(int i, std::optional<ShardLayout> layout) {
         const Node& n = node(i);
-        LayerConfig c = cfg(i);
+        WormholeLayerConfig c = cfg(i);
         if (layout) c.shard_layout = *layout;
         const Conv2dAttrs& a = n.attr<Conv2dAttrs>();
         const int p = n.inputs[0];
@@ -844,7 +844,7 @@ private:
     // per_core_N block (in0 blocks multicast along grid rows, in1 blocks along grid columns), K in in0_block_w steps.
     Status lower_linear(int i) {
         const Node& n = node(i);
-        const LayerConfig& c = cfg(i);
+        const WormholeLayerConfig& c = cfg(i);
         const LinearAttrs& a = n.attr<LinearAttrs>();
         const int x = value_id(n.inputs[0]);
         const TensorPlacement in = m_p.placement(x);
@@ -979,7 +979,7 @@ private:
     }
 
     const Graph& m_g;
-    const std::vector<LayerConfig>& m_cfg;
+    const std::vector<WormholeLayerConfig>& m_cfg;
     const WormholeHardware& m_hw;
     Program m_p;
     std::vector<int> m_use_counts;
@@ -1000,7 +1000,7 @@ std::string TensorPlacement::describe() const {
     return os.str();
 }
 
-Result<Program> lower_program(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw) {
+Result<Program> lower_program(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw) {
     try {
         return Lowerer(graph, configs, hw).run();
     } catch (const std::exception& e) {

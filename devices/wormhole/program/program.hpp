@@ -30,7 +30,7 @@
 #include "memory/hardware.hpp"
 #include "memory/sharding.hpp"
 #include "zoo/graph.hpp"
-#include "zoo/layer_config.hpp"
+#include "config/layer_config.hpp"
 
 namespace zoo::wormhole {
 
@@ -136,7 +136,7 @@ struct DeviceOp {
     int node = -1;                // graph node the op implements or serves
     std::vector<int> inputs;      // tensor ids; the activation first
     int output = -1;              // tensor id
-    LayerConfig config;           // the node's resolved config
+    WormholeLayerConfig config;           // the node's resolved config
     int cores = 0;                // cores the program runs on
     CoreRange range;
     std::string parallelization;  // "HEIGHT_SHARDED", "INTERLEAVED", a matmul program config name
@@ -175,6 +175,6 @@ struct Program {
 // graph: shapes inferred, batch set; configs: one per node. Fails with an error naming the layer and the broken rule
 // for a config the card would refuse (a conversion of a tensor that is not in the form it converts from, a sharding
 // the grid cannot hold). Memory limits are the memory plan's business (plan_memory on the program).
-Result<Program> lower_program(const Graph& graph, const std::vector<LayerConfig>& configs, const WormholeHardware& hw);
+Result<Program> lower_program(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw);
 
 }  // namespace zoo::wormhole

@@ -76,7 +76,7 @@ public:
     }
 };
 
-// Thread safety: info/supports/default_layer_config are const and thread-safe; compile may be called concurrently.
+// Thread safety: info/layer_options/supports/default_layer_config are const and thread-safe; compile may be called concurrently.
 class DevicePlugin {
 public:
     virtual ~DevicePlugin() = default;
@@ -93,7 +93,13 @@ public:
     // Whether the device is usable on this host at all (e.g. a driver is present). Error text says why not.
     virtual Status probe() const noexcept { return Status::ok(); }
 
-    // The config every node starts from before run-config defaults and overrides are applied.
+    // The per-layer options this device reads besides the common keys (zoo/layer_config.hpp), in the order
+    // --dump-config shows them. The runner refuses a setting this device does not declare or of the wrong type, so
+    // supports() and compile() only see values that passed check_layer_option.
+    virtual std::vector<LayerOptionSpec> layer_options() const noexcept { return {}; }
+
+    // The config every node starts from before run-config defaults and overrides are applied. Options it leaves out
+    // take the default_value of their layer_options() spec.
     virtual LayerConfig default_layer_config() const noexcept { return {}; }
 
     // Whether the device runs `node` under `config`; the error text says what is refused and why.

@@ -1,71 +1,88 @@
-// The resolved, typed per-layer configuration a device receives (the runner alone reads YAML).
-// One LayerConfig per graph node, resolved as: device defaults < run-config defaults < ordered pattern overrides.
+// The resolved per-layer configuration a device receives (the runner alone reads YAML). One LayerConfig per graph
+// node, resolved as: device defaults < run-config defaults < --set defaults < ordered layer overrides.
+//
+// It has two parts. The common keys (`dtype`, `weights_dtype`) mean the same on every device. Everything else is a
+// device's own option (a Tenstorrent card's math fidelity, sharding, program config...): the device declares each one
+// (DevicePlugin::layer_options: name, type, default, doc), the runner checks every setting against that declaration
+// and shows it in --dump-config, and the device reads the checked values into its own typed struct.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "zoo/spec_value.hpp"
+#include "zoo/status.hpp"
 
 namespace zoo {
 
+// Number formats a layer may hold its activations or weights in. Float32 is the host's; the others are the formats
+// accelerators keep (bfloat16; the block floats share one exponent per 16 values).
 enum class DataFormat : uint8_t { Float32, BFloat16, BFloat8_b, BFloat4_b };
-enum class MathFidelity : uint8_t { LoFi, HiFi2, HiFi3, HiFi4 };
-enum class ShardLayout : uint8_t { Auto, Interleaved, HeightSharded, WidthSharded, BlockSharded };
-// Where a layer writes its output. Auto: where the op naturally leaves it (a conv: sharded like the conv; an eltwise
-// op: like its input; pool / linear / softmax: L1 interleaved).
-enum class OutputMemory : uint8_t { Auto, L1Sharded, L1Interleaved, DramInterleaved };
-enum class TensorLayout : uint8_t { Tile, RowMajor };
-// Conversion ops a program runs after a layer, in order (what a tt-metal model writes between its ops:
-// ttnn.sharded_to_interleaved, ttnn.interleaved_to_sharded, ttnn.to_layout, ttnn.reshape).
-enum class ConvertOp : uint8_t { ShardedToInterleaved, InterleavedToSharded, ToRowMajor, ToTile, Reshape };
-
-const char* data_format_name(DataFormat f);      // "bfloat16", "bfloat8_b", ...
-const char* math_fidelity_name(MathFidelity f);  // "LoFi", "HiFi4", ...
-const char* shard_layout_name(ShardLayout s);    // "auto", "HEIGHT_SHARDED", ...
-const char* output_memory_name(OutputMemory m);  // "auto", "L1_SHARDED", "L1_INTERLEAVED", "DRAM_INTERLEAVED"
-const char* tensor_layout_name(TensorLayout l);  // "TILE", "ROW_MAJOR"
-const char* convert_op_name(ConvertOp c);        // "sharded_to_interleaved", "to_row_major", ...
+const char* data_format_name(DataFormat f);  // "bfloat16", "bfloat8_b", ...
 bool data_format_from_name(const std::string& text, DataFormat& out);
-bool math_fidelity_from_name(const std::string& text, MathFidelity& out);
-bool shard_layout_from_name(const std::string& text, ShardLayout& out);
-bool output_memory_from_name(const std::string& text, OutputMemory& out);
-bool tensor_layout_from_name(const std::string& text, TensorLayout& out);
-bool convert_op_from_name(const std::string& text, ConvertOp& out);
 
-struct CoreGrid {
-    int x = 0;  // 0 = let the device choose
-    int y = 0;
+// One option a device accepts per layer. The runner validates values with nothing but this, so a device never sees a
+// setting of the wrong type or out of range.
+struct LayerOptionSpec {
+    enum class Type : uint8_t {
+        Flag,        // true/false (on/off, yes/no)
+        Integer,     // in [min, max], a multiple of `multiple_of`
+        Choice,      // one of `choices`
+        ChoiceList,  // a list of `choices` (or one of them), in order; [] for none
+        Grid,        // [x, y] or "XxY", each in [min, max]; or "auto"
+    };
+    std::string name;           // snake_case key, as written in YAML and --set
+    Type type = Type::Flag;
+    std::string default_value;  // as YAML text: "off", "0", "HiFi4", "auto"; a list's items comma-separated ("" = none)
+    std::vector<std::string> choices;
+    int64_t min = 0;
+    int64_t max = std::numeric_limits<int32_t>::max();
+    int64_t multiple_of = 1;
+    std::string doc;            // one line: what it does on the device
+};
+
+// What a value of `spec` must look like, for errors and --dump-config ("one of LoFi, HiFi2, HiFi3, HiFi4").
+std::string describe_expected(const LayerOptionSpec& spec);
+// Checks `value` against `spec`; the error names the value's source, the key, what was expected and what was found.
+Status check_layer_option(const LayerOptionSpec& spec, const SpecValue& value);
+// A checked value in its canonical text: on/off, the choice, "a>b" for lists ("-" when empty), "XxY" or auto.
+std::string layer_option_text(const LayerOptionSpec& spec, const SpecValue& value);
+// The spec of `name` in `specs`, or null.
+const LayerOptionSpec* find_layer_option(const std::vector<LayerOptionSpec>& specs, const std::string& name);
+
+// A device's options for one layer: every declared name with its checked value (defaults filled in), in declaration
+// order. Values keep their source, so a device's own refusal can name the file and line that asked for it.
+class LayerOptions {
+public:
+    static LayerOptions defaults(const std::vector<LayerOptionSpec>& specs);  // each spec's default_value
+
+    const std::vector<std::pair<std::string, SpecValue>>& entries() const { return m_entries; }
+    const SpecValue* find(const std::string& name) const;
+    void set(const std::string& name, SpecValue value);  // replaces in place, or appends
+
+    // Typed reads of checked values; a name that is missing or of another type is an error naming it (a device bug:
+    // it reads what it declared).
+    Result<bool> flag(const std::string& name) const;
+    Result<int64_t> integer(const std::string& name) const;
+    Result<std::string> choice(const std::string& name) const;
+    Result<std::vector<std::string>> choice_list(const std::string& name) const;
+    Result<std::pair<int64_t, int64_t>> grid(const std::string& name) const;  // {0, 0} for auto
+
+private:
+    Result<const SpecValue*> get(const std::string& name) const;
+    std::vector<std::pair<std::string, SpecValue>> m_entries;
 };
 
 struct LayerConfig {
-    DataFormat dtype = DataFormat::Float32;          // activations written by the layer
+    DataFormat dtype = DataFormat::Float32;  // activations written by the layer
     DataFormat weights_dtype = DataFormat::Float32;
-    MathFidelity math_fidelity = MathFidelity::HiFi4;
-    bool fp32_dest_acc = true;
-    bool packer_l1_acc = false;
-    bool math_approx = false;
-    ShardLayout shard_layout = ShardLayout::Auto;
-    int act_block_h = 0;  // rows per activation block, multiple of 32; 0 = whole per-core height
-    CoreGrid core_grid;
-    bool deallocate_activation = false;
-    // Output placement and layout of the layer's own op (ttnn's memory_config / output layout arguments).
-    OutputMemory output_memory = OutputMemory::Auto;
-    TensorLayout output_layout = TensorLayout::Tile;
-    // An activation right after a conv runs inside the conv (ttnn.conv2d's activation argument) unless false.
-    bool fuse_activation = true;
-    // hardswish / hardsigmoid as the composite of simpler ops (hardsigmoid then multiply; add, relu6, multiply)
-    // instead of one SFPU op.
-    bool composite_activation = false;
-    // A global average pool as ttnn.global_avg_pool2d runs it (a sum over H*W scaled by 1/(H*W): one reduction op)
-    // instead of ttnn.avg_pool2d / adaptive_avg_pool2d (a pool op).
-    bool pool_as_reduction = false;
-    // Conv2d program options (ttnn Conv2dConfig): double-buffered activation / weight CBs, the activation reader
-    // split over both data-movement RISCs, resharding an input whose sharding is not the conv's own choice.
-    bool enable_act_double_buffer = false;
-    bool enable_weights_double_buffer = false;
-    bool enable_split_reader = false;
-    bool reshard_if_not_optimal = false;
-    std::vector<ConvertOp> convert_output;  // run after the layer, in order
+    LayerOptions options;  // the device's own keys (DevicePlugin::layer_options)
 };
+
+// The keys every device receives as fields of LayerConfig.
+const std::vector<std::string>& common_layer_keys();
 
 }  // namespace zoo

@@ -1,5 +1,5 @@
-// Run configs (yaml/configs/*.yaml): per-layer dtype, math fidelity and sharding, resolved into one typed
-// zoo::LayerConfig per graph node as device defaults < run-config defaults < --set defaults < ordered layer overrides
+// Run configs (yaml/configs/*.yaml): per-layer settings (the common keys dtype / weights_dtype and the options a
+// device declares: math fidelity, sharding, ...), resolved into one zoo::LayerConfig per graph node as device defaults < run-config defaults < --set defaults < ordered layer overrides
 // (last match wins) < --set pattern overrides.
 //
 //   batch: 10                        # optional default batch
@@ -37,25 +37,36 @@ struct RunConfig {
     std::vector<LayerRule> rules;
 };
 
-// The layer-config keys, in the order --dump-config prints them.
-const std::vector<std::string>& layer_config_keys();
+// The layer options the runner accepts in run configs and --set: those the device plugins declare
+// (DevicePlugin::layer_options), each name once, first declaration first. Common keys are not in it.
+using LayerOptionCatalog = std::vector<LayerOptionSpec>;
 
-Result<RunConfig> load_run_config(const std::string& path);
+// Every setting must be a common key or an option of `known`, with a value of its type; errors name file:line.
+Result<RunConfig> load_run_config(const std::string& path, const LayerOptionCatalog& known);
 
-// Adds --set overrides that name layer-config keys: "dtype=bfloat16" changes the defaults, "PATTERN:key=value"
-// appends a rule. Returns false (no error) for keys that are not layer-config keys so the caller can try elsewhere.
-Result<bool> apply_config_override(RunConfig& config, const SetOverride& set);
+// Adds --set overrides that name layer settings: "dtype=bfloat16" changes the defaults, "PATTERN:key=value" appends a
+// rule. Returns false (no error) for keys that are neither common keys nor in `known`, so the caller can try elsewhere.
+Result<bool> apply_config_override(RunConfig& config, const SetOverride& set, const LayerOptionCatalog& known);
 
-// Applies one key to a config; errors name the value's source, the key, what was expected and what was found.
-Status apply_layer_setting(LayerConfig& config, const std::string& key, const SpecValue& value);
+// The device a config is resolved for: its name (for messages), what it declares and the config it starts from.
+struct DeviceLayerOptions {
+    std::string device_name;
+    std::vector<LayerOptionSpec> options;
+    LayerConfig defaults;
+};
 
 struct ResolvedConfigs {
     std::vector<LayerConfig> per_node;  // indexed like graph.nodes
-    std::vector<std::string> warnings;  // e.g. a rule that matched no node
+    std::vector<std::string> warnings;  // e.g. a rule that matched no node, a setting this device does not have
 };
-Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const LayerConfig& device_defaults, const RunConfig& config);
+// Settings of options the device does not declare (another device's options) are left out, with one warning per key.
+Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const DeviceLayerOptions& device, const RunConfig& config);
 
-// A fixed-width table: node, op, output shape, then every layer-config key.
-std::string format_config_table(const Graph& graph, const std::vector<LayerConfig>& configs);
+// A fixed-width table: node, op, output shape, the common keys, then each option the device declares.
+std::string format_config_table(const Graph& graph, const std::vector<LayerOptionSpec>& options,
+                                const std::vector<LayerConfig>& configs);
+
+// What a device declares, one option per line: name, expected values, default and doc (--dump-config's legend).
+std::string format_option_declarations(const std::string& device_name, const std::vector<LayerOptionSpec>& options);
 
 }  // namespace zoo::runner

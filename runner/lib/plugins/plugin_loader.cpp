@@ -132,6 +132,17 @@ std::vector<std::string> PluginRegistry::names(PluginKind kind) const {
     return out;
 }
 
+std::vector<LayerOptionSpec> PluginRegistry::layer_option_catalog() const {
+    std::vector<LayerOptionSpec> catalog;
+    for (const auto& name : names(PluginKind::Device)) {
+        auto device = create_device(name);
+        if (!device) continue;  // a device that cannot be created is reported when it is asked for
+        for (auto& spec : (*device)->layer_options())
+            if (!find_layer_option(catalog, spec.name)) catalog.push_back(std::move(spec));
+    }
+    return catalog;
+}
+
 std::string PluginRegistry::path_of(PluginKind kind, const std::string& name) const {
     auto found = find(kind, name);
     return found ? (*found)->record.path : std::string();

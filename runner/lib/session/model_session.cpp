@@ -76,12 +76,15 @@ Result<ModelSetup> prepare_model(const PluginRegistry& registry, const SessionOp
     setup.table_path = model_table_path(registry, options.model, variant.table);
     ZOO_ASSIGN_OR_RETURN(setup.spec, load_yaml_spec(setup.table_path));
 
+    // Layer settings may name any option a device plugin declares; each device takes its own at compile.
+    const LayerOptionCatalog catalog =
+        options.run_config.empty() && options.sets.empty() ? LayerOptionCatalog{} : registry.layer_option_catalog();
     if (!options.run_config.empty()) {
-        ZOO_ASSIGN_OR_RETURN(setup.run_config, load_run_config(options.run_config));
+        ZOO_ASSIGN_OR_RETURN(setup.run_config, load_run_config(options.run_config, catalog));
     }
     for (const auto& text : options.sets) {
         ZOO_ASSIGN_OR_RETURN(SetOverride set, parse_set_argument(text));
-        ZOO_ASSIGN_OR_RETURN(bool was_layer_key, apply_config_override(setup.run_config, set));
+        ZOO_ASSIGN_OR_RETURN(bool was_layer_key, apply_config_override(setup.run_config, set, catalog));
         if (was_layer_key) continue;
         // Anything else overrides the architecture table; the model plugin rejects keys it does not know.
         ZOO_ASSIGN_OR_RETURN(SpecValue value, override_value(set));
@@ -180,7 +183,8 @@ Result<CompiledSetup> compile_on_device(const PluginRegistry& registry, const Mo
     WeightMap weights = setup.weights;
     if (out.device->info().wants_folded_batchnorm) ZOO_TRY(fold_batchnorm(out.graph, weights));
     ZOO_TRY(out.graph.infer_shapes());
-    ZOO_ASSIGN_OR_RETURN(out.configs, resolve_layer_configs(out.graph, out.device->default_layer_config(), setup.run_config));
+    const DeviceLayerOptions declared{device_name, out.device->layer_options(), out.device->default_layer_config()};
+    ZOO_ASSIGN_OR_RETURN(out.configs, resolve_layer_configs(out.graph, declared, setup.run_config));
     for (size_t i = 0; i < out.graph.nodes.size(); ++i) {
         Status s = out.device->supports(out.graph.nodes[i], out.configs.per_node[i]);
         if (!s) return s.with_context("device '" + device_name + "' cannot run layer '" + out.graph.nodes[i].name + "'");

@@ -52,9 +52,18 @@ std::string utc_now() {
     return buf;
 }
 
-std::string config_summary(const LayerConfig& c) {
-    return std::string("dtype ") + data_format_name(c.dtype) + ", weights " + data_format_name(c.weights_dtype) + ", " +
-           math_fidelity_name(c.math_fidelity) + ", " + shard_layout_name(c.shard_layout);
+// The common keys, then each device option that differs from its declared default ("math_fidelity=LoFi").
+std::string config_summary(const LayerConfig& c, const std::vector<LayerOptionSpec>& options) {
+    std::string out = std::string("dtype ") + data_format_name(c.dtype) + ", weights " + data_format_name(c.weights_dtype);
+    const LayerOptions defaults = LayerOptions::defaults(options);
+    for (const auto& spec : options) {
+        const SpecValue* value = c.options.find(spec.name);
+        const SpecValue* fallback = defaults.find(spec.name);
+        if (!value || !fallback) continue;
+        const std::string text = layer_option_text(spec, *value);
+        if (text != layer_option_text(spec, *fallback)) out += ", " + spec.name + "=" + text;
+    }
+    return out;
 }
 
 // Copies the rows of each batch's logits into one [items, classes] tensor (the padded tail of the last batch dropped).
@@ -203,7 +212,8 @@ Status describe_compiled(RunResult& r, const CompiledSetup& dev, const RunReques
     r.compile_ms = dev.compile_ms;
     r.warnings = dev.configs.warnings;
     std::map<std::string, int64_t> counts;
-    for (const auto& c : dev.configs.per_node) ++counts[config_summary(c)];
+    const auto options = dev.device->layer_options();
+    for (const auto& c : dev.configs.per_node) ++counts[config_summary(c, options)];
     std::vector<std::pair<std::string, int64_t>> summary(counts.begin(), counts.end());
     std::stable_sort(summary.begin(), summary.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     r.layer_config_summary = std::move(summary);

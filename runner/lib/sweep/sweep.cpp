@@ -54,7 +54,7 @@ Result<std::string> scalar_text(const YAML::Node& n, const std::string& origin, 
 // (`itertions: 2`) that would otherwise make every run fail later, so refuse it while parsing.
 Status check_param_key(const YAML::Node& key_node, const std::string& key, const std::string& origin) {
     if (is_run_key(key) || key.find(':') != std::string::npos) return Status::ok();
-    const auto& layer_keys = layer_config_keys();
+    const auto& layer_keys = common_layer_keys();  // a device's options are checked when the run loads its config
     if (std::find(layer_keys.begin(), layer_keys.end(), key) != layer_keys.end()) return Status::ok();
     const std::string hint = did_you_mean(key, run_keys());
     if (hint.empty()) return Status::ok();

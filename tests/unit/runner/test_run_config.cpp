@@ -49,6 +49,28 @@ Graph three_convs() {
     return g;
 }
 
+// Options as a device would declare them (DevicePlugin::layer_options): the runner knows nothing else about them.
+LayerOptionCatalog card_options() {
+    using Type = LayerOptionSpec::Type;
+    LayerOptionCatalog out(4);
+    out[0].name = "math_fidelity", out[0].type = Type::Choice, out[0].choices = {"LoFi", "HiFi2", "HiFi4"};
+    out[0].default_value = "HiFi4";
+    out[1].name = "shard_layout", out[1].type = Type::Choice;
+    out[1].choices = {"auto", "HEIGHT_SHARDED", "BLOCK_SHARDED"}, out[1].default_value = "auto";
+    out[2].name = "act_block_h", out[2].type = Type::Integer, out[2].multiple_of = 32, out[2].max = 1 << 20;
+    out[2].default_value = "0";
+    out[3].name = "core_grid", out[3].type = Type::Grid, out[3].min = 1, out[3].max = 64, out[3].default_value = "auto";
+    return out;
+}
+
+DeviceLayerOptions card() { return {"card", card_options(), LayerConfig{}}; }
+
+std::string option(const LayerConfig& c, const std::string& name) {
+    const SpecValue* v = c.options.find(name);
+    const LayerOptionSpec* spec = find_layer_option(card_options(), name);
+    return v && spec ? layer_option_text(*spec, *v) : "(missing)";
+}
+
 }  // namespace
 
 TEST(YamlSpec, ValuesCarryFileLineAndColumn) {
@@ -76,40 +98,61 @@ TEST(RunConfig, DefaultsThenOrderedRulesLastWins) {
                                         "  - match: 'features.10.*'\n"
                                         "    shard_layout: HEIGHT_SHARDED\n"
                                         "    core_grid: [8, 4]\n");
-    auto config = load_run_config(path);
+    auto config = load_run_config(path, card_options());
     ASSERT_TRUE(config.is_ok()) << config.status().message();
     EXPECT_EQ(config->batch.value_or(0), 10);
     Graph g = three_convs();
-    auto resolved = resolve_layer_configs(g, LayerConfig{}, *config);
+    auto resolved = resolve_layer_configs(g, card(), *config);
     ASSERT_TRUE(resolved.is_ok()) << resolved.status().message();
     const auto& c = resolved->per_node;
     EXPECT_EQ(c[1].dtype, DataFormat::BFloat8_b);
-    EXPECT_EQ(c[1].math_fidelity, MathFidelity::LoFi);
-    EXPECT_EQ(c[1].shard_layout, ShardLayout::Auto);  // features.0.0 matches neither rule
-    EXPECT_EQ(c[2].shard_layout, ShardLayout::BlockSharded);
-    EXPECT_EQ(c[2].act_block_h, 64);
-    EXPECT_EQ(c[3].shard_layout, ShardLayout::HeightSharded);  // later rule wins
-    EXPECT_EQ(c[3].act_block_h, 64);                           // earlier rule's other keys stay
-    EXPECT_EQ(c[3].core_grid.x, 8);
-    EXPECT_EQ(c[3].core_grid.y, 4);
-    EXPECT_EQ(c[4].shard_layout, ShardLayout::Auto);  // the relu is not a conv
+    EXPECT_EQ(option(c[1], "math_fidelity"), "LoFi");
+    EXPECT_EQ(option(c[1], "shard_layout"), "auto");  // features.0.0 matches neither rule
+    EXPECT_EQ(option(c[1], "act_block_h"), "0");      // the declared default
+    EXPECT_EQ(option(c[2], "shard_layout"), "BLOCK_SHARDED");
+    EXPECT_EQ(option(c[2], "act_block_h"), "64");
+    EXPECT_EQ(option(c[3], "shard_layout"), "HEIGHT_SHARDED");  // later rule wins
+    EXPECT_EQ(option(c[3], "act_block_h"), "64");               // earlier rule's other keys stay
+    EXPECT_EQ(option(c[3], "core_grid"), "8x4");
+    EXPECT_EQ(option(c[4], "shard_layout"), "auto");  // the relu is not a conv
     EXPECT_TRUE(resolved->warnings.empty());
 }
 
 TEST(RunConfig, SetOverridesChangeDefaultsOrAddRules) {
     RunConfig config;
-    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("math_fidelity=HiFi2")));
-    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("features.0.*:dtype=bfloat4_b")));
-    EXPECT_FALSE(*apply_config_override(config, *parse_set_argument("width_mult=0.5")));  // not a layer key
-    auto unknown = apply_config_override(config, *parse_set_argument("features.0.*:colour=red"));
+    const auto known = card_options();
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("math_fidelity=HiFi2"), known));
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("features.0.*:dtype=bfloat4_b"), known));
+    EXPECT_FALSE(*apply_config_override(config, *parse_set_argument("width_mult=0.5"), known));  // not a layer key
+    auto unknown = apply_config_override(config, *parse_set_argument("features.0.*:colour=red"), known);
     ASSERT_FALSE(unknown.is_ok());
     EXPECT_NE(unknown.status().message().find("unknown layer setting 'colour'"), std::string::npos);
+    auto bad = apply_config_override(config, *parse_set_argument("math_fidelity=HiFi3"), known);
+    ASSERT_FALSE(bad.is_ok());  // checked against the declaration: this card has no HiFi3
+    EXPECT_NE(bad.status().message().find("must be one of LoFi, HiFi2, HiFi4, found 'HiFi3'"), std::string::npos)
+        << bad.status().message();
     Graph g = three_convs();
-    auto resolved = resolve_layer_configs(g, LayerConfig{}, config);
+    auto resolved = resolve_layer_configs(g, card(), config);
     ASSERT_TRUE(resolved.is_ok());
     EXPECT_EQ(resolved->per_node[1].dtype, DataFormat::BFloat4_b);
     EXPECT_EQ(resolved->per_node[2].dtype, DataFormat::Float32);
-    EXPECT_EQ(resolved->per_node[2].math_fidelity, MathFidelity::HiFi2);
+    EXPECT_EQ(option(resolved->per_node[2], "math_fidelity"), "HiFi2");
+}
+
+TEST(RunConfig, AnotherDevicesOptionIsIgnoredWithOneWarning) {
+    RunConfig config;
+    const auto known = card_options();
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("math_fidelity=LoFi"), known));
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("features.1*:math_fidelity=HiFi2"), known));
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("dtype=bfloat16"), known));
+    Graph g = three_convs();
+    auto resolved = resolve_layer_configs(g, {"host", {}, LayerConfig{}}, config);  // declares nothing
+    ASSERT_TRUE(resolved.is_ok()) << resolved.status().message();
+    EXPECT_EQ(resolved->per_node[1].dtype, DataFormat::BFloat16);  // common keys reach every device
+    EXPECT_TRUE(resolved->per_node[1].options.entries().empty());
+    ASSERT_EQ(resolved->warnings.size(), 1u);
+    EXPECT_NE(resolved->warnings[0].find("'math_fidelity' is not an option of device 'host'"), std::string::npos)
+        << resolved->warnings[0];
 }
 
 TEST(RunConfig, ErrorsNameFileLineKeyAndWhatWasExpected) {
@@ -118,8 +161,10 @@ TEST(RunConfig, ErrorsNameFileLineKeyAndWhatWasExpected) {
     };
     const std::vector<Case> cases{
         {"defaults: {dtype: float16}\n", ":1:19: 'dtype' must be one of float32, bfloat16, bfloat8_b, bfloat4_b, found 'float16'"},
-        {"layers:\n  - match: x\n    act_block_h: 48\n", ":3:18: 'act_block_h' must be 0 (auto) or a positive multiple of 32, found '48'"},
-        {"layers:\n  - match: x\n    sharding: HEIGHT\n", ":3:15: unknown key 'sharding'"},
+        {"layers:\n  - match: x\n    act_block_h: 48\n",
+         ":3:18: 'act_block_h' must be an integer in [0, 1048576], a multiple of 32, found '48'"},
+        {"layers:\n  - match: x\n    sharding: HEIGHT\n",
+         ":3:15: unknown layer setting 'sharding' (accepted: dtype, weights_dtype, math_fidelity, shard_layout"},
         {"layers:\n  - op: conv2d\n    dtype: bfloat16\n", ":2:5: missing key 'match'"},
         {"layers:\n  - match: x\n    op: maxpool\n", ":3:9: 'op' must be an op name"},
         {"batch: 0\n", ":1:8: 'batch' must be a positive integer"},
@@ -127,7 +172,7 @@ TEST(RunConfig, ErrorsNameFileLineKeyAndWhatWasExpected) {
     };
     for (size_t i = 0; i < cases.size(); ++i) {
         const std::string path = write_temp("bad" + std::to_string(i) + ".yaml", cases[i].yaml);
-        auto config = load_run_config(path);
+        auto config = load_run_config(path, card_options());
         ASSERT_FALSE(config.is_ok()) << cases[i].yaml;
         EXPECT_NE(config.status().message().find(path + cases[i].expected), std::string::npos)
             << "got: " << config.status().message() << "\nwant: " << path + cases[i].expected;
@@ -136,9 +181,9 @@ TEST(RunConfig, ErrorsNameFileLineKeyAndWhatWasExpected) {
 
 TEST(RunConfig, RuleMatchingNothingIsAWarning) {
     RunConfig config;
-    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("classifier.*:dtype=bfloat16")));
+    ASSERT_TRUE(*apply_config_override(config, *parse_set_argument("classifier.*:dtype=bfloat16"), card_options()));
     Graph g = three_convs();
-    auto resolved = resolve_layer_configs(g, LayerConfig{}, config);
+    auto resolved = resolve_layer_configs(g, card(), config);
     ASSERT_TRUE(resolved.is_ok());
     ASSERT_EQ(resolved->warnings.size(), 1u);
     EXPECT_NE(resolved->warnings[0].find("matches no layer of three"), std::string::npos) << resolved->warnings[0];

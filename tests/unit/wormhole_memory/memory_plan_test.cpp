@@ -12,15 +12,24 @@ namespace {
 
 using test::n150;
 
-std::vector<LayerConfig> ttmetal_configs(const Graph& g) {
-    auto rc = runner::load_run_config(test::source_dir() + "/yaml/configs/mobilenetv2_ttmetal_n150.yaml");
+// The shipped tt-metal config resolved as the runner resolves it for this device, then read by the device.
+std::vector<WormholeLayerConfig> ttmetal_configs(const Graph& g) {
+    auto rc = runner::load_run_config(test::source_dir() + "/yaml/configs/mobilenetv2_ttmetal_n150.yaml",
+                                      layer_option_specs());
     EXPECT_TRUE(rc) << rc.status().message();
     EXPECT_EQ(rc->batch.value_or(0), 10);
-    auto resolved = runner::resolve_layer_configs(g, LayerConfig{}, *rc);
+    auto resolved =
+        runner::resolve_layer_configs(g, {"wormhole", layer_option_specs(), layer_config_defaults()}, *rc);
     EXPECT_TRUE(resolved) << resolved.status().message();
     // A pattern that matches nothing means a wrong node name in the shipped config.
     EXPECT_TRUE(resolved->warnings.empty()) << resolved->warnings.front();
-    return resolved->per_node;
+    std::vector<WormholeLayerConfig> out;
+    for (const auto& c : resolved->per_node) {
+        auto read = read_layer_config(c);
+        EXPECT_TRUE(read) << read.status().message();
+        out.push_back(read ? *read : WormholeLayerConfig{});
+    }
+    return out;
 }
 
 const LayerMemory& layer(const MemoryPlan& plan, const std::string& name) {
@@ -99,7 +108,7 @@ Graph wide_conv_graph() {
 
 TEST(MemoryPlan, CircularBuffersBeyondL1FailLikeTheCard) {
     const Graph g = wide_conv_graph();
-    LayerConfig c;
+    WormholeLayerConfig c;
     c.dtype = c.weights_dtype = DataFormat::BFloat16;
     c.shard_layout = ShardLayout::HeightSharded;
     auto plan = plan_memory(g, {c, c}, n150());
@@ -124,10 +133,10 @@ TEST(MemoryPlan, DeallocateActivationFreesTheInputEarly) {
     x = b.conv("c", x, a);
     b.output(x);
     ASSERT_TRUE(g.infer_shapes());
-    LayerConfig c;
+    WormholeLayerConfig c;
     c.dtype = c.weights_dtype = DataFormat::BFloat16;
     c.shard_layout = ShardLayout::HeightSharded;
-    std::vector<LayerConfig> configs(4, c);
+    std::vector<WormholeLayerConfig> configs(4, c);
     auto names = [](const LayerMemory& l) {
         std::vector<std::string> out;
         for (const auto& lb : l.live) out.push_back(lb.name);

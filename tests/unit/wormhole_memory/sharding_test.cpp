@@ -25,8 +25,8 @@ ConvGeometry conv(int64_t n, int64_t h, int64_t w, int64_t cin, int64_t cout, in
     return g;
 }
 
-LayerConfig with_layout(ShardLayout l, int act_block_h = 0) {
-    LayerConfig c;
+WormholeLayerConfig with_layout(ShardLayout l, int act_block_h = 0) {
+    WormholeLayerConfig c;
     c.shard_layout = l;
     c.act_block_h = act_block_h;
     return c;
@@ -170,7 +170,7 @@ TEST(Sharding, ActBlockHOverrideFallsBackToTheNextSmallerDivisor) {
 }
 
 TEST(Sharding, CoreGridOverrideLimitsTheGrid) {
-    LayerConfig c = with_layout(ShardLayout::HeightSharded);
+    WormholeLayerConfig c = with_layout(ShardLayout::HeightSharded);
     c.core_grid = {4, 2};
     auto s = plan_conv_sharding(conv(10, 224, 224, 3, 32, 3, 2, 1), c, kImage, n150());
     ASSERT_TRUE(s);

@@ -12,7 +12,7 @@
 #include "numerics/formats.hpp"
 
 using namespace zoo::wormhole;
-using zoo::MathFidelity;
+using zoo::wormhole::MathFidelity;
 
 namespace {
 
@@ -126,7 +126,7 @@ TEST(WhFidelity, PlansUseAtMostTwoGemmsAndMatchTheProducts) {
             float sum = 0.0f;
             for (int t = 0; t < plan.term_count; ++t)
                 sum += part(b[i], plan.terms[t].activation, false) * part(a[i], plan.terms[t].weight, true);
-            EXPECT_EQ(sum, fidelity_product(a[i], b[i], fid)) << zoo::math_fidelity_name(fid) << " " << a[i] << " * " << b[i];
+            EXPECT_EQ(sum, fidelity_product(a[i], b[i], fid)) << zoo::wormhole::math_fidelity_name(fid) << " " << a[i] << " * " << b[i];
         }
     }
     EXPECT_FALSE(fidelity_plan(MathFidelity::HiFi4).needs_activation_split());
