@@ -4,6 +4,7 @@
 
 #include "device/emulated_model.hpp"
 #include "memory/memory_plan.hpp"
+#include "numerics/formats.hpp"
 
 namespace zoo::wormhole {
 
@@ -30,6 +31,10 @@ DeviceInfo WormholeDevice::info() const noexcept {
 Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
     try {
         ZOO_ASSIGN_OR_RETURN(WormholeHardware hw, parse_hardware(hardware));
+        if (hw.tile.bfp_datums_per_exponent != kBfpBlockDatums)
+            return Status::error(hardware.source() + ": tile.bfp_datums_per_exponent is " +
+                                 std::to_string(hw.tile.bfp_datums_per_exponent) + "; the emulator's block-float "
+                                 "formats are built for " + std::to_string(kBfpBlockDatums) + " datums per exponent");
         m_hardware = std::move(hw);
         return Status::ok();
     } catch (const std::exception& e) {

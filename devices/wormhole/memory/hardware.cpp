@@ -1,7 +1,11 @@
 #include "memory/hardware.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <variant>
+#include <vector>
 
 namespace zoo::wormhole {
 
@@ -11,6 +15,60 @@ int64_t WormholeHardware::row_major_element_bytes(DataFormat f) const {
 }
 
 namespace {
+
+// One row of the key table (hardware.hpp), bound to its section's struct.
+template <class Section>
+struct KeyRow {
+    std::variant<int64_t Section::*, int Section::*, double Section::*> member;
+    const char* sub;  // "" = the section itself
+    const char* key;
+    double lowest, highest;
+    const char* doc;
+};
+
+#define ZOO_WH_ROW__(type, member, sub, key, lowest, highest, doc) {&S::member, sub, key, lowest, highest, doc},
+template <class S>
+using Rows = std::vector<KeyRow<S>>;
+using Hw = WormholeHardware;
+// The rows of each section; `S` names the section's struct inside each expansion.
+#define ZOO_WH_ROWS__(Struct, LIST) \
+    [] {                            \
+        using S = Struct;           \
+        return Rows<S>{LIST(ZOO_WH_ROW__)}; \
+    }()
+const Rows<Hw::Chip>& chip_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Chip, ZOO_WH_CHIP_KEYS); return r; }
+const Rows<Hw::Grid>& grid_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Grid, ZOO_WH_GRID_KEYS); return r; }
+const Rows<Hw::L1>& l1_rows() { static const auto r = ZOO_WH_ROWS__(Hw::L1, ZOO_WH_L1_KEYS); return r; }
+const Rows<Hw::Dram>& dram_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Dram, ZOO_WH_DRAM_KEYS); return r; }
+const Rows<Hw::Noc>& noc_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Noc, ZOO_WH_NOC_KEYS); return r; }
+const Rows<Hw::Tile>& tile_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Tile, ZOO_WH_TILE_KEYS); return r; }
+const Rows<Hw::Conv2d>& conv2d_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Conv2d, ZOO_WH_CONV2D_KEYS); return r; }
+const Rows<Hw::Compute>& compute_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Compute, ZOO_WH_COMPUTE_KEYS); return r; }
+const Rows<Hw::DataMovement>& data_movement_rows() {
+    static const auto r = ZOO_WH_ROWS__(Hw::DataMovement, ZOO_WH_DATA_MOVEMENT_KEYS);
+    return r;
+}
+const Rows<Hw::Perf>& perf_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Perf, ZOO_WH_PERF_KEYS); return r; }
+const Rows<Hw::Host>& host_rows() { static const auto r = ZOO_WH_ROWS__(Hw::Host, ZOO_WH_HOST_KEYS); return r; }
+#undef ZOO_WH_ROWS__
+#undef ZOO_WH_ROW__
+
+// Keys read by hand (not rows): per data format, per fidelity, per activation. Listed so the accepted keys and the
+// schema include them.
+struct HandKey {
+    const char* section;
+    const char* sub;
+    const char* key;
+    const char* doc;
+};
+const std::vector<HandKey>& hand_keys() {
+    static const std::vector<HandKey> keys{
+        {"tile", "", "bytes", "{float32, bfloat16, bfloat8_b, bfloat4_b}: bytes of one tile (shards, CBs, row-major sizes)"},
+        {"compute", "fpu", "tile_matmul_cycles", "{LoFi, HiFi2, HiFi3, HiFi4}: cycles of one 32x32x32 tile matmul"},
+        {"perf", "", "sfpu_instructions_per_pass", "{each SDK activation, softmax}: SFPU instructions per pass"},
+    };
+    return keys;
+}
 
 // Walks the YAML tree; every number is a map {value, source[, unit][, note]} and its source is recorded.
 class Reader {
@@ -26,8 +84,9 @@ public:
         return s;
     }
 
-    // Integers: `min` is the smallest accepted value.
-    Status integer(const SpecValue& sec, const std::string& path, const std::string& key, int64_t& out, int64_t min) {
+    // Integers in [lowest, highest].
+    Status integer(const SpecValue& sec, const std::string& path, const std::string& key, int64_t& out,
+                   double lowest, double highest = ZOO_WH_NO_LIMIT) {
         const SpecValue* v = nullptr;
         ZOO_TRY(entry(sec, path, key, v));
         auto r = v->as_int();
@@ -39,33 +98,84 @@ public:
         } else {
             out = *r;
         }
-        if (out < min)
-            return Status::error(v->source() + ": " + path + "." + key + " must be >= " + std::to_string(min) +
+        if (static_cast<double>(out) < lowest || static_cast<double>(out) > highest)
+            return Status::error(v->source() + ": " + path + "." + key + " must be >= " + number(lowest) +
+                                 (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : std::string()) +
                                  ", found " + v->text());
         return Status::ok();
     }
-    Status integer(const SpecValue& sec, const std::string& path, const std::string& key, int& out, int64_t min) {
+    Status integer(const SpecValue& sec, const std::string& path, const std::string& key, int& out, double lowest,
+                   double highest) {
         int64_t wide = 0;
-        ZOO_TRY(integer(sec, path, key, wide, min));
-        if (wide > std::numeric_limits<int>::max())
-            return Status::error(sec.source() + ": " + path + "." + key + " is too large");
+        ZOO_TRY(integer(sec, path, key, wide, lowest, std::min(highest, double(std::numeric_limits<int>::max()))));
         out = static_cast<int>(wide);
         return Status::ok();
     }
-    // Real numbers that must be > 0 (and <= max when given).
-    Status positive(const SpecValue& sec, const std::string& path, const std::string& key, double& out,
-                    double max = std::numeric_limits<double>::infinity()) {
+    // Reals in (lowest, highest].
+    Status real(const SpecValue& sec, const std::string& path, const std::string& key, double& out, double lowest,
+                double highest) {
         const SpecValue* v = nullptr;
         ZOO_TRY(entry(sec, path, key, v));
         ZOO_ASSIGN_OR_RETURN(out, v->as_double());
-        if (!(out > 0) || out > max)
-            return Status::error(v->source() + ": " + path + "." + key + " must be > 0" +
-                                 (std::isinf(max) ? std::string() : " and <= " + std::to_string(max)) + ", found " +
-                                 v->text());
+        if (!(out > lowest) || out > highest)
+            return Status::error(v->source() + ": " + path + "." + key + " must be > " + number(lowest) +
+                                 (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : std::string()) +
+                                 ", found " + v->text());
         return Status::ok();
     }
 
+    // A section read by its key table: the keys of its rows, subsections and hand-read keys are the accepted ones.
+    template <class S>
+    Result<const SpecValue*> table_section(const SpecValue& root, const std::string& name, const Rows<S>& rows, S& out) {
+        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, section(root, name, keys_of(name, "", rows)));
+        std::vector<std::string> subs;
+        for (const auto& row : rows)
+            if (*row.sub && std::find(subs.begin(), subs.end(), row.sub) == subs.end()) subs.push_back(row.sub);
+        for (const auto& sub : subs) {
+            ZOO_ASSIGN_OR_RETURN(const SpecValue* part, section(*s, sub, keys_of(name, sub, rows)));
+            ZOO_TRY(read_rows(*part, name + "." + sub, sub, rows, out));
+        }
+        ZOO_TRY(read_rows(*s, name, "", rows, out));
+        return s;
+    }
+
 private:
+    static std::string number(double v) {
+        std::ostringstream out;
+        out << v;
+        return out.str();
+    }
+
+    template <class S>
+    static std::vector<std::string> keys_of(const std::string& section, const std::string& sub, const Rows<S>& rows) {
+        std::vector<std::string> keys;
+        for (const auto& row : rows) {
+            if (row.sub == sub) keys.emplace_back(row.key);
+            if (sub.empty() && *row.sub && std::find(keys.begin(), keys.end(), row.sub) == keys.end())
+                keys.emplace_back(row.sub);
+        }
+        for (const auto& h : hand_keys())
+            if (h.section == section && h.sub == sub) keys.emplace_back(h.key);
+        return keys;
+    }
+
+    template <class S>
+    Status read_rows(const SpecValue& sec, const std::string& path, const std::string& sub, const Rows<S>& rows, S& out) {
+        for (const auto& row : rows) {
+            if (row.sub != sub) continue;
+            ZOO_TRY(std::visit(
+                [&](auto member) -> Status {
+                    auto& field = out.*member;
+                    if constexpr (std::is_same_v<std::decay_t<decltype(field)>, double>)
+                        return real(sec, path, row.key, field, row.lowest, row.highest);
+                    else
+                        return integer(sec, path, row.key, field, row.lowest, row.highest);
+                },
+                row.member));
+        }
+        return Status::ok();
+    }
+
     Status entry(const SpecValue& sec, const std::string& path, const std::string& key, const SpecValue*& value) {
         ZOO_ASSIGN_OR_RETURN(const SpecValue* e, sec.get(key));
         if (e->kind() != SpecValue::Kind::Map)
@@ -83,6 +193,76 @@ private:
     WormholeHardware& m_hw;
 };
 
+// Checks across keys of one section, after its rows are read.
+Status check_chip_and_grid(const SpecValue& grid, const WormholeHardware& hw) {
+    const int64_t used = static_cast<int64_t>(hw.grid.worker_x) * (hw.grid.worker_y + hw.grid.dispatch_rows);
+    if (used > hw.chip.tensix_enabled * hw.chip.chips)
+        return Status::error(grid.source() + ": the grid (" + std::to_string(hw.grid.worker_x) + " x (" +
+                             std::to_string(hw.grid.worker_y) + " + " + std::to_string(hw.grid.dispatch_rows) +
+                             " dispatch rows)) needs more Tensix cores than chip.tensix_enabled");
+    return Status::ok();
+}
+
+Status check_l1(const SpecValue& s, const WormholeHardware::L1& l1) {
+    if (l1.buffer_region_bytes() <= 0)
+        return Status::error(s.source() + ": l1.reserved_base_bytes (" + std::to_string(l1.reserved_base) +
+                             ") + l1.l1_small_bytes (" + std::to_string(l1.l1_small_bytes) +
+                             ") leave no L1 for buffers out of l1.bytes_per_core (" + std::to_string(l1.bytes_per_core) + ")");
+    if (l1.reserved_base % l1.alignment != 0 || l1.l1_small_bytes % l1.alignment != 0 || l1.bytes_per_core % l1.alignment != 0)
+        return Status::error(s.source() + ": l1 sizes must be multiples of l1.alignment_bytes (" +
+                             std::to_string(l1.alignment) + ")");
+    return Status::ok();
+}
+
+Status check_dram(const SpecValue& s, const WormholeHardware::Dram& d) {
+    for (const auto& [key, rate] : {std::pair<const char*, double>{"achievable_bytes_per_s", d.achievable_bytes_per_s},
+                                    {"op_model_bytes_per_s", d.op_model_bytes_per_s}})
+        if (rate > d.peak_bytes_per_s)
+            return Status::error(s.find(key)->source() + ": dram." + key + " exceeds dram.peak_bytes_per_s");
+    return Status::ok();
+}
+
+// tile.bytes, after the tile's rows: one size per data format, row-major sizes integral.
+Status read_tile_bytes(Reader& r, const SpecValue& s, WormholeHardware::Tile& t) {
+    if (t.height % t.face_height != 0 || t.width % t.face_width != 0)
+        return Status::error(s.source() + ": tile faces must divide the tile");
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* b, r.section(s, "bytes", {"float32", "bfloat16", "bfloat8_b", "bfloat4_b"}));
+    for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
+        ZOO_TRY(r.integer(*b, "tile.bytes", data_format_name(f), t.bytes[static_cast<size_t>(f)], 1));
+    // Row-major element sizes are derived from whole tiles; they must come out integral.
+    for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16})
+        if (t.bytes[static_cast<size_t>(f)] % t.elements() != 0)
+            return Status::error(b->source() + ": tile.bytes." + data_format_name(f) +
+                                 " must be a whole number of bytes per element of a " + std::to_string(t.height) + "x" +
+                                 std::to_string(t.width) + " tile");
+    return Status::ok();
+}
+
+Status read_tile_matmul_cycles(Reader& r, const SpecValue& compute, WormholeHardware::Compute& c) {
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* fpu, compute.get("fpu"));
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* tm, r.section(*fpu, "tile_matmul_cycles", {"LoFi", "HiFi2", "HiFi3", "HiFi4"}));
+    for (MathFidelity f : {MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4})
+        ZOO_TRY(r.integer(*tm, "compute.fpu.tile_matmul_cycles", math_fidelity_name(f),
+                          c.tile_matmul_cycles[static_cast<size_t>(f)], 1));
+    return Status::ok();
+}
+
+// One entry per SDK activation (by its name) plus softmax: an activation the table does not cost is an error naming
+// it, so a new activation is never modelled as free.
+Status read_sfpu_instructions(Reader& r, const SpecValue& perf, WormholeHardware::Perf& p) {
+    std::vector<std::string> sfpu_keys{"softmax"};
+    for (ActivationId a : kAllActivations) sfpu_keys.push_back(activation_name(a));
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(perf, "sfpu_instructions_per_pass", sfpu_keys));
+    const std::string sp = "perf.sfpu_instructions_per_pass";
+    for (ActivationId a : kAllActivations) {
+        if (!sf->find(activation_name(a)))
+            return Status::error(sf->source() + ": " + sp + " has no entry for activation '" + activation_name(a) +
+                                 "' (every activation the SDK defines needs its SFPU instruction count)");
+        ZOO_TRY(r.integer(*sf, sp, activation_name(a), p.sfpu_activation[static_cast<size_t>(a)], 1));
+    }
+    return r.integer(*sf, sp, "softmax", p.sfpu_softmax, 1);
+}
+
 Status parse_into(const SpecValue& root, WormholeHardware& hw) {
     if (root.kind() != SpecValue::Kind::Map)
         return Status::error(root.source() + ": a device description must be a map, found " + root.describe());
@@ -94,205 +274,61 @@ Status parse_into(const SpecValue& root, WormholeHardware& hw) {
     if (const SpecValue* d = root.find("description")) {
         ZOO_ASSIGN_OR_RETURN(hw.description, d->as_string());
     }
-
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, r.section(root, "chip", {"chips", "tensix_on_die", "tensix_enabled", "ai_clock_hz"}));
-        ZOO_TRY(r.integer(*s, "chip", "chips", hw.chip.chips, 1));
-        ZOO_TRY(r.integer(*s, "chip", "tensix_on_die", hw.chip.tensix_on_die, 1));
-        ZOO_TRY(r.integer(*s, "chip", "tensix_enabled", hw.chip.tensix_enabled, 1));
-        ZOO_TRY(r.positive(*s, "chip", "ai_clock_hz", hw.chip.ai_clock_hz));
-        if (hw.chip.tensix_enabled > hw.chip.tensix_on_die)
-            return Status::error(s->source() + ": chip.tensix_enabled (" + std::to_string(hw.chip.tensix_enabled) +
-                                 ") exceeds chip.tensix_on_die (" + std::to_string(hw.chip.tensix_on_die) + ")");
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, r.section(root, "grid", {"worker_x", "worker_y", "dispatch_rows"}));
-        ZOO_TRY(r.integer(*s, "grid", "worker_x", hw.grid.worker_x, 1));
-        ZOO_TRY(r.integer(*s, "grid", "worker_y", hw.grid.worker_y, 1));
-        ZOO_TRY(r.integer(*s, "grid", "dispatch_rows", hw.grid.dispatch_rows, 0));
-        const int64_t used = static_cast<int64_t>(hw.grid.worker_x) * (hw.grid.worker_y + hw.grid.dispatch_rows);
-        if (used > hw.chip.tensix_enabled * hw.chip.chips)
-            return Status::error(s->source() + ": the grid (" + std::to_string(hw.grid.worker_x) + " x (" +
-                                 std::to_string(hw.grid.worker_y) + " + " + std::to_string(hw.grid.dispatch_rows) +
-                                 " dispatch rows)) needs more Tensix cores than chip.tensix_enabled");
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "l1", {"bytes_per_core", "sram_banks_per_core", "sram_bank_bits_per_cycle",
-                                                    "reserved_base_bytes", "l1_small_bytes", "alignment_bytes"}));
-        ZOO_TRY(r.integer(*s, "l1", "bytes_per_core", hw.l1.bytes_per_core, 1));
-        ZOO_TRY(r.integer(*s, "l1", "sram_banks_per_core", hw.l1.sram_banks_per_core, 1));
-        ZOO_TRY(r.integer(*s, "l1", "sram_bank_bits_per_cycle", hw.l1.sram_bank_bits_per_cycle, 1));
-        ZOO_TRY(r.integer(*s, "l1", "reserved_base_bytes", hw.l1.reserved_base, 0));
-        ZOO_TRY(r.integer(*s, "l1", "l1_small_bytes", hw.l1.l1_small_bytes, 0));
-        ZOO_TRY(r.integer(*s, "l1", "alignment_bytes", hw.l1.alignment, 1));
-        if (hw.l1.buffer_region_bytes() <= 0)
-            return Status::error(s->source() + ": l1.reserved_base_bytes (" + std::to_string(hw.l1.reserved_base) +
-                                 ") + l1.l1_small_bytes (" + std::to_string(hw.l1.l1_small_bytes) +
-                                 ") leave no L1 for buffers out of l1.bytes_per_core (" +
-                                 std::to_string(hw.l1.bytes_per_core) + ")");
-        if (hw.l1.reserved_base % hw.l1.alignment != 0 || hw.l1.l1_small_bytes % hw.l1.alignment != 0 ||
-            hw.l1.bytes_per_core % hw.l1.alignment != 0)
-            return Status::error(s->source() + ": l1 sizes must be multiples of l1.alignment_bytes (" +
-                                 std::to_string(hw.l1.alignment) + ")");
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "dram", {"channels", "bytes_per_channel", "banks", "channel_bus_bits",
-                                                      "channel_transfers_per_s", "channel_bytes_per_s", "peak_bytes_per_s",
-                                                      "achievable_bytes_per_s", "achievable_one_noc_bytes_per_s",
-                                                      "op_model_bytes_per_s"}));
-        auto& d = hw.dram;
-        ZOO_TRY(r.integer(*s, "dram", "channels", d.channels, 1));
-        ZOO_TRY(r.integer(*s, "dram", "bytes_per_channel", d.bytes_per_channel, 1));
-        ZOO_TRY(r.integer(*s, "dram", "banks", d.banks, 1));
-        ZOO_TRY(r.integer(*s, "dram", "channel_bus_bits", d.channel_bus_bits, 1));
-        ZOO_TRY(r.positive(*s, "dram", "channel_transfers_per_s", d.channel_transfers_per_s));
-        ZOO_TRY(r.positive(*s, "dram", "channel_bytes_per_s", d.channel_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "dram", "peak_bytes_per_s", d.peak_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "dram", "achievable_bytes_per_s", d.achievable_bytes_per_s, d.peak_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "dram", "achievable_one_noc_bytes_per_s", d.achievable_one_noc_bytes_per_s, d.peak_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "dram", "op_model_bytes_per_s", d.op_model_bytes_per_s, d.peak_bytes_per_s));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "noc", {"count", "flit_bits", "flits_per_cycle_per_link", "bytes_per_s_per_hop",
-                                                     "router_hop_cycles", "max_packet_bytes"}));
-        ZOO_TRY(r.integer(*s, "noc", "count", hw.noc.count, 1));
-        ZOO_TRY(r.integer(*s, "noc", "flit_bits", hw.noc.flit_bits, 1));
-        ZOO_TRY(r.integer(*s, "noc", "flits_per_cycle_per_link", hw.noc.flits_per_cycle_per_link, 1));
-        ZOO_TRY(r.positive(*s, "noc", "bytes_per_s_per_hop", hw.noc.bytes_per_s_per_hop));
-        ZOO_TRY(r.integer(*s, "noc", "router_hop_cycles", hw.noc.router_hop_cycles, 0));
-        ZOO_TRY(r.integer(*s, "noc", "max_packet_bytes", hw.noc.max_packet_bytes, 1));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, r.section(root, "tile", {"height", "width", "face_height", "face_width",
-                                                                          "bfp_datums_per_exponent", "bytes"}));
-        auto& t = hw.tile;
-        ZOO_TRY(r.integer(*s, "tile", "height", t.height, 1));
-        ZOO_TRY(r.integer(*s, "tile", "width", t.width, 1));
-        ZOO_TRY(r.integer(*s, "tile", "face_height", t.face_height, 1));
-        ZOO_TRY(r.integer(*s, "tile", "face_width", t.face_width, 1));
-        ZOO_TRY(r.integer(*s, "tile", "bfp_datums_per_exponent", t.bfp_datums_per_exponent, 1));
-        if (t.height % t.face_height != 0 || t.width % t.face_width != 0)
-            return Status::error(s->source() + ": tile faces must divide the tile");
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* b, r.section(*s, "bytes", {"float32", "bfloat16", "bfloat8_b", "bfloat4_b"}));
-        for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
-            ZOO_TRY(r.integer(*b, "tile.bytes", data_format_name(f), t.bytes[static_cast<size_t>(f)], 1));
-        // Row-major element sizes are derived from whole tiles; they must come out integral.
-        for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16})
-            if (t.bytes[static_cast<size_t>(f)] % t.elements() != 0)
-                return Status::error(b->source() + ": tile.bytes." + data_format_name(f) +
-                                     " must be a whole number of bytes per element of a " + std::to_string(t.height) +
-                                     "x" + std::to_string(t.width) + " tile");
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, r.section(root, "conv2d", {"channel_align_row_major_interleaved",
-                                                                            "channel_align_row_major_sharded"}));
-        ZOO_TRY(r.integer(*s, "conv2d", "channel_align_row_major_interleaved",
-                          hw.conv2d.channel_align_row_major_interleaved, 1));
-        ZOO_TRY(r.integer(*s, "conv2d", "channel_align_row_major_sharded", hw.conv2d.channel_align_row_major_sharded, 1));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s, r.section(root, "compute", {"fpu", "sfpu", "gapool", "dst", "unpack", "pack",
-                                                                             "peak_card_flops_per_s", "achieved_gemm_flops_per_s",
-                                                                             "achieved_gemm_efficiency"}));
-        auto& c = hw.compute;
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* fpu, r.section(*s, "fpu", {"macs_per_cycle", "flops_per_cycle", "min_rows_per_cycle",
-                                                                        "tile_matmul_cycles",
-                                                                        "eltwise_cycles_per_tile_per_phase"}));
-        ZOO_TRY(r.integer(*fpu, "compute.fpu", "macs_per_cycle", c.fpu_macs_per_cycle, 1));
-        ZOO_TRY(r.integer(*fpu, "compute.fpu", "flops_per_cycle", c.fpu_flops_per_cycle, 1));
-        ZOO_TRY(r.integer(*fpu, "compute.fpu", "min_rows_per_cycle", c.fpu_min_rows_per_cycle, 1));
-        ZOO_TRY(r.integer(*fpu, "compute.fpu", "eltwise_cycles_per_tile_per_phase", c.eltwise_cycles_per_tile_per_phase, 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* tm, r.section(*fpu, "tile_matmul_cycles", {"LoFi", "HiFi2", "HiFi3", "HiFi4"}));
-        for (MathFidelity f : {MathFidelity::LoFi, MathFidelity::HiFi2, MathFidelity::HiFi3, MathFidelity::HiFi4})
-            ZOO_TRY(r.integer(*tm, "compute.fpu.tile_matmul_cycles", math_fidelity_name(f),
-                              c.tile_matmul_cycles[static_cast<size_t>(f)], 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu", {"lanes", "instructions_per_cycle", "passes_per_tile"}));
-        ZOO_TRY(r.integer(*sf, "compute.sfpu", "lanes", c.sfpu_lanes, 1));
-        ZOO_TRY(r.integer(*sf, "compute.sfpu", "instructions_per_cycle", c.sfpu_instructions_per_cycle, 1));
-        ZOO_TRY(r.integer(*sf, "compute.sfpu", "passes_per_tile", c.sfpu_passes_per_tile, 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* gp, r.section(*s, "gapool", {"flops_per_s_isa", "flops_per_s_tech_report"}));
-        ZOO_TRY(r.positive(*gp, "compute.gapool", "flops_per_s_isa", c.gapool_flops_per_s_isa));
-        ZOO_TRY(r.positive(*gp, "compute.gapool", "flops_per_s_tech_report", c.gapool_flops_per_s_tech_report));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* dst, r.section(*s, "dst", {"bf16_tiles", "fp32_tiles"}));
-        ZOO_TRY(r.integer(*dst, "compute.dst", "bf16_tiles", c.dst_bf16_tiles, 1));
-        ZOO_TRY(r.integer(*dst, "compute.dst", "fp32_tiles", c.dst_fp32_tiles, 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* up, r.section(*s, "unpack", {"units", "bits_per_cycle_each"}));
-        ZOO_TRY(r.integer(*up, "compute.unpack", "units", c.unpack_units, 1));
-        ZOO_TRY(r.integer(*up, "compute.unpack", "bits_per_cycle_each", c.unpack_bits_per_cycle_each, 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* pk, r.section(*s, "pack", {"units", "bits_per_cycle_each"}));
-        ZOO_TRY(r.integer(*pk, "compute.pack", "units", c.pack_units, 1));
-        ZOO_TRY(r.integer(*pk, "compute.pack", "bits_per_cycle_each", c.pack_bits_per_cycle_each, 1));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* pf, r.section(*s, "peak_card_flops_per_s", {"fp8", "blockfp8", "fp16"}));
-        ZOO_TRY(r.positive(*pf, "compute.peak_card_flops_per_s", "fp8", c.peak_fp8_flops_per_s));
-        ZOO_TRY(r.positive(*pf, "compute.peak_card_flops_per_s", "blockfp8", c.peak_blockfp8_flops_per_s));
-        ZOO_TRY(r.positive(*pf, "compute.peak_card_flops_per_s", "fp16", c.peak_fp16_flops_per_s));
-        ZOO_TRY(r.positive(*s, "compute", "achieved_gemm_flops_per_s", c.achieved_gemm_flops_per_s));
-        ZOO_TRY(r.positive(*s, "compute", "achieved_gemm_efficiency", c.achieved_gemm_efficiency, 1.0));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "data_movement",
-                                       {"dram_bytes_per_s_per_core", "l1_read_bytes_per_s_per_core",
-                                        "l1_write_bytes_per_s_per_core", "dram_latency_cycles", "l1_read_latency_cycles",
-                                        "l1_write_latency_cycles", "local_latency_cycles"}));
-        auto& m = hw.data_movement;
-        ZOO_TRY(r.positive(*s, "data_movement", "dram_bytes_per_s_per_core", m.dram_bytes_per_s_per_core));
-        ZOO_TRY(r.positive(*s, "data_movement", "l1_read_bytes_per_s_per_core", m.l1_read_bytes_per_s_per_core));
-        ZOO_TRY(r.positive(*s, "data_movement", "l1_write_bytes_per_s_per_core", m.l1_write_bytes_per_s_per_core));
-        ZOO_TRY(r.integer(*s, "data_movement", "dram_latency_cycles", m.dram_latency_cycles, 0));
-        ZOO_TRY(r.integer(*s, "data_movement", "l1_read_latency_cycles", m.l1_read_latency_cycles, 0));
-        ZOO_TRY(r.integer(*s, "data_movement", "l1_write_latency_cycles", m.l1_write_latency_cycles, 0));
-        ZOO_TRY(r.integer(*s, "data_movement", "local_latency_cycles", m.local_latency_cycles, 0));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "perf", {"sfpu_instructions_per_pass", "op_launch_cycles", "conv_setup_cycles",
-                                                      "noc_request_issue_cycles", "fw_overhead_cycles",
-                                                      "halo_setup_cycles", "single_buffer_stall_fraction",
-                                                      "split_reader_efficiency"}));
-        auto& p = hw.perf;
-        // One entry per SDK activation (by its name) plus softmax: an activation the table does not cost is an error
-        // naming it, so a new activation is never modelled as free.
-        std::vector<std::string> sfpu_keys{"softmax"};
-        for (ActivationId a : kAllActivations) sfpu_keys.push_back(activation_name(a));
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* sf, r.section(*s, "sfpu_instructions_per_pass", sfpu_keys));
-        const std::string sp = "perf.sfpu_instructions_per_pass";
-        for (ActivationId a : kAllActivations) {
-            if (!sf->find(activation_name(a)))
-                return Status::error(sf->source() + ": " + sp + " has no entry for activation '" + activation_name(a) +
-                                     "' (every activation the SDK defines needs its SFPU instruction count)");
-            ZOO_TRY(r.integer(*sf, sp, activation_name(a), p.sfpu_activation[static_cast<size_t>(a)], 1));
-        }
-        ZOO_TRY(r.integer(*sf, sp, "softmax", p.sfpu_softmax, 1));
-        ZOO_TRY(r.integer(*s, "perf", "op_launch_cycles", p.op_launch_cycles, 0));
-        ZOO_TRY(r.integer(*s, "perf", "conv_setup_cycles", p.conv_setup_cycles, 0));
-        ZOO_TRY(r.integer(*s, "perf", "noc_request_issue_cycles", p.noc_request_issue_cycles, 0));
-        ZOO_TRY(r.integer(*s, "perf", "fw_overhead_cycles", p.fw_overhead_cycles, 0));
-        ZOO_TRY(r.integer(*s, "perf", "halo_setup_cycles", p.halo_setup_cycles, 0));
-        ZOO_TRY(r.positive(*s, "perf", "single_buffer_stall_fraction", p.single_buffer_stall_fraction, 1.0));
-        ZOO_TRY(r.positive(*s, "perf", "split_reader_efficiency", p.split_reader_efficiency, 1.0));
-    }
-    {
-        ZOO_ASSIGN_OR_RETURN(const SpecValue* s,
-                             r.section(root, "host", {"pcie_h2d_bytes_per_s", "pcie_d2h_bytes_per_s", "pcie_latency_ns",
-                                                      "host_dispatch_ns_per_op", "trace_op_to_op_ns", "trace_launch_ns",
-                                                      "program_compile_ns"}));
-        auto& h = hw.host;
-        ZOO_TRY(r.positive(*s, "host", "pcie_h2d_bytes_per_s", h.pcie_h2d_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "host", "pcie_d2h_bytes_per_s", h.pcie_d2h_bytes_per_s));
-        ZOO_TRY(r.positive(*s, "host", "pcie_latency_ns", h.pcie_latency_ns));
-        ZOO_TRY(r.positive(*s, "host", "host_dispatch_ns_per_op", h.host_dispatch_ns_per_op));
-        ZOO_TRY(r.positive(*s, "host", "trace_op_to_op_ns", h.trace_op_to_op_ns));
-        ZOO_TRY(r.positive(*s, "host", "trace_launch_ns", h.trace_launch_ns));
-        ZOO_TRY(r.positive(*s, "host", "program_compile_ns", h.program_compile_ns));
-    }
+    ZOO_TRY(r.table_section(root, "chip", chip_rows(), hw.chip).status());
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* grid, r.table_section(root, "grid", grid_rows(), hw.grid));
+    ZOO_TRY(check_chip_and_grid(*grid, hw));
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* l1, r.table_section(root, "l1", l1_rows(), hw.l1));
+    ZOO_TRY(check_l1(*l1, hw.l1));
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* dram, r.table_section(root, "dram", dram_rows(), hw.dram));
+    ZOO_TRY(check_dram(*dram, hw.dram));
+    ZOO_TRY(r.table_section(root, "noc", noc_rows(), hw.noc).status());
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* tile, r.table_section(root, "tile", tile_rows(), hw.tile));
+    ZOO_TRY(read_tile_bytes(r, *tile, hw.tile));
+    ZOO_TRY(r.table_section(root, "conv2d", conv2d_rows(), hw.conv2d).status());
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* compute, r.table_section(root, "compute", compute_rows(), hw.compute));
+    ZOO_TRY(read_tile_matmul_cycles(r, *compute, hw.compute));
+    ZOO_TRY(r.table_section(root, "data_movement", data_movement_rows(), hw.data_movement).status());
+    ZOO_ASSIGN_OR_RETURN(const SpecValue* perf, r.table_section(root, "perf", perf_rows(), hw.perf));
+    ZOO_TRY(read_sfpu_instructions(r, *perf, hw.perf));
+    ZOO_TRY(r.table_section(root, "host", host_rows(), hw.host).status());
     return Status::ok();
 }
 
+// Markdown rows of one section's table, then its hand-read keys.
+template <class S>
+void schema_rows(std::ostringstream& out, const std::string& section, const Rows<S>& rows) {
+    for (const auto& row : rows) {
+        const bool is_real = std::holds_alternative<double S::*>(row.member);
+        std::ostringstream range;
+        range << (is_real ? "real > " : "integer >= ") << row.lowest;
+        if (row.highest < ZOO_WH_NO_LIMIT) range << ", <= " << row.highest;
+        out << "| `" << section << "." << (*row.sub ? std::string(row.sub) + "." : "") << row.key << "` | "
+            << range.str() << " | " << row.doc << " |\n";
+    }
+    for (const auto& h : hand_keys())
+        if (h.section == section)
+            out << "| `" << section << "." << (*h.sub ? std::string(h.sub) + "." : "") << h.key << "` | map | " << h.doc
+                << " |\n";
+}
+
 }  // namespace
+
+std::string hardware_schema_markdown() {
+    std::ostringstream out;
+    out << "| key | value | used for |\n|---|---|---|\n";
+    schema_rows(out, "chip", chip_rows());
+    schema_rows(out, "grid", grid_rows());
+    schema_rows(out, "l1", l1_rows());
+    schema_rows(out, "dram", dram_rows());
+    schema_rows(out, "noc", noc_rows());
+    schema_rows(out, "tile", tile_rows());
+    schema_rows(out, "conv2d", conv2d_rows());
+    schema_rows(out, "compute", compute_rows());
+    schema_rows(out, "data_movement", data_movement_rows());
+    schema_rows(out, "perf", perf_rows());
+    schema_rows(out, "host", host_rows());
+    return out.str();
+}
 
 Result<WormholeHardware> parse_hardware(const SpecValue& root) {
     WormholeHardware hw;

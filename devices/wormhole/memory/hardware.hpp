@@ -15,21 +15,100 @@
 
 namespace zoo::wormhole {
 
+// The key table: one row per number of yaml/devices/wormhole_*.yaml. From it come the struct fields below, the
+// parser's accepted keys and bounds (hardware.cpp), and the schema table of yaml/devices/README.md
+// (hardware_schema_markdown; a test keeps the README equal to it). A row is
+//   X(C++ type, member, YAML subsection ("" = the section itself), YAML key, lowest, highest, what it is used for)
+// Integers must lie in [lowest, highest]; reals in (lowest, highest]. Numbers read by hand (per data format, per
+// fidelity, per activation) and checks across keys are in hardware.cpp.
+#define ZOO_WH_NO_LIMIT 9.0e18
+#define ZOO_WH_CHIP_KEYS(X)                                                                                    \
+    X(int64_t, chips, "", "chips", 1, 64, "chips on the card; a batch is split over them (data parallel)")       \
+    X(int64_t, tensix_enabled, "", "tensix_enabled", 1, ZOO_WH_NO_LIMIT, "Tensix cores per chip; the grid must fit") \
+    X(double, ai_clock_hz, "", "ai_clock_hz", 0, ZOO_WH_NO_LIMIT, "cycles to time")
+#define ZOO_WH_GRID_KEYS(X)                                                                                    \
+    X(int, worker_x, "", "worker_x", 1, 64, "columns of TT-NN's compute grid")                                  \
+    X(int, worker_y, "", "worker_y", 1, 64, "rows of TT-NN's compute grid")                                     \
+    X(int, dispatch_rows, "", "dispatch_rows", 0, 64, "rows of cores kept for dispatch (not in the grid)")
+#define ZOO_WH_L1_KEYS(X)                                                                                      \
+    X(int64_t, bytes_per_core, "", "bytes_per_core", 1, ZOO_WH_NO_LIMIT, "L1 per core: the allocator's range")   \
+    X(int64_t, reserved_base, "", "reserved_base_bytes", 0, ZOO_WH_NO_LIMIT, "firmware's L1, never allocatable") \
+    X(int64_t, l1_small_bytes, "", "l1_small_bytes", 0, ZOO_WH_NO_LIMIT, "default L1_SMALL (conv config tensors)") \
+    X(int64_t, alignment, "", "alignment_bytes", 1, ZOO_WH_NO_LIMIT, "L1 buffer and CB alignment")
+#define ZOO_WH_DRAM_KEYS(X)                                                                                    \
+    X(int64_t, channels, "", "channels", 1, ZOO_WH_NO_LIMIT, "DRAM capacity (channels x bytes_per_channel)")     \
+    X(int64_t, bytes_per_channel, "", "bytes_per_channel", 1, ZOO_WH_NO_LIMIT, "DRAM capacity")                  \
+    X(int64_t, banks, "", "banks", 1, ZOO_WH_NO_LIMIT, "interleaving of DRAM buffers (capacity per bank)")       \
+    X(double, peak_bytes_per_s, "", "peak_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "bound of the rates below")          \
+    X(double, achievable_bytes_per_s, "", "achievable_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "DRAM traffic of ops")     \
+    X(double, op_model_bytes_per_s, "", "op_model_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "DRAM-bound op time (matmul)")
+#define ZOO_WH_NOC_KEYS(X)                                                                                     \
+    X(int64_t, count, "", "count", 1, ZOO_WH_NO_LIMIT, "NoCs: readers and writers use one each")                 \
+    X(int64_t, max_packet_bytes, "", "max_packet_bytes", 1, ZOO_WH_NO_LIMIT, "bytes per NoC transfer")
+#define ZOO_WH_TILE_KEYS(X)                                                                                    \
+    X(int64_t, height, "", "height", 1, ZOO_WH_NO_LIMIT, "tile rows: shard and CB sizes, padding")               \
+    X(int64_t, width, "", "width", 1, ZOO_WH_NO_LIMIT, "tile columns: shard and CB sizes, channel padding")      \
+    X(int64_t, face_height, "", "face_height", 1, ZOO_WH_NO_LIMIT, "face rows (must divide the tile)")           \
+    X(int64_t, face_width, "", "face_width", 1, ZOO_WH_NO_LIMIT, "face columns (must divide the tile)") \
+    X(int64_t, bfp_datums_per_exponent, "", "bfp_datums_per_exponent", 1, ZOO_WH_NO_LIMIT, "bfp block size (the quantizer's)")
+#define ZOO_WH_CONV2D_KEYS(X)                                                                                  \
+    X(int64_t, channel_align_row_major_interleaved, "", "channel_align_row_major_interleaved", 1, ZOO_WH_NO_LIMIT, \
+      "conv input channel padding, row-major interleaved")                                                     \
+    X(int64_t, channel_align_row_major_sharded, "", "channel_align_row_major_sharded", 1, ZOO_WH_NO_LIMIT,       \
+      "conv input channel padding, row-major sharded")
+#define ZOO_WH_COMPUTE_KEYS(X)                                                                                 \
+    X(int64_t, fpu_flops_per_cycle, "fpu", "flops_per_cycle", 1, ZOO_WH_NO_LIMIT, "FPU peak: eltwise and reduction ops") \
+    X(int64_t, eltwise_cycles_per_tile_per_phase, "fpu", "eltwise_cycles_per_tile_per_phase", 1, ZOO_WH_NO_LIMIT, \
+      "FPU eltwise cost per tile and fidelity phase")                                                          \
+    X(int64_t, sfpu_instructions_per_cycle, "sfpu", "instructions_per_cycle", 1, ZOO_WH_NO_LIMIT, "SFPU op cost")  \
+    X(int64_t, sfpu_passes_per_tile, "sfpu", "passes_per_tile", 1, ZOO_WH_NO_LIMIT, "SFPU passes over one tile")   \
+    X(double, gapool_flops_per_s_tech_report, "gapool", "flops_per_s_tech_report", 0, ZOO_WH_NO_LIMIT,            \
+      "global average pool rate")                                                                              \
+    X(int64_t, unpack_units, "unpack", "units", 1, ZOO_WH_NO_LIMIT, "unpacker bandwidth")                        \
+    X(int64_t, unpack_bits_per_cycle_each, "unpack", "bits_per_cycle_each", 1, ZOO_WH_NO_LIMIT, "unpacker bandwidth") \
+    X(int64_t, pack_units, "pack", "units", 1, ZOO_WH_NO_LIMIT, "packer bandwidth")                              \
+    X(int64_t, pack_bits_per_cycle_each, "pack", "bits_per_cycle_each", 1, ZOO_WH_NO_LIMIT, "packer bandwidth")
+#define ZOO_WH_DATA_MOVEMENT_KEYS(X)                                                                           \
+    X(double, dram_bytes_per_s_per_core, "", "dram_bytes_per_s_per_core", 0, ZOO_WH_NO_LIMIT, "a core's DRAM reads") \
+    X(double, l1_read_bytes_per_s_per_core, "", "l1_read_bytes_per_s_per_core", 0, ZOO_WH_NO_LIMIT,            \
+      "a core's L1 / NoC reads")                                                                               \
+    X(double, l1_write_bytes_per_s_per_core, "", "l1_write_bytes_per_s_per_core", 0, ZOO_WH_NO_LIMIT,          \
+      "a core's L1 / NoC writes")                                                                              \
+    X(int64_t, dram_latency_cycles, "", "dram_latency_cycles", 0, ZOO_WH_NO_LIMIT, "first byte of a DRAM read")  \
+    X(int64_t, l1_read_latency_cycles, "", "l1_read_latency_cycles", 0, ZOO_WH_NO_LIMIT, "first byte of an L1 read") \
+    X(int64_t, l1_write_latency_cycles, "", "l1_write_latency_cycles", 0, ZOO_WH_NO_LIMIT, "an L1 write's latency")
+#define ZOO_WH_PERF_KEYS(X)                                                                                    \
+    X(int64_t, op_launch_cycles, "", "op_launch_cycles", 0, ZOO_WH_NO_LIMIT, "fixed cost of every device op")    \
+    X(int64_t, conv_setup_cycles, "", "conv_setup_cycles", 0, ZOO_WH_NO_LIMIT, "a conv's fixed cost beyond launch") \
+    X(int64_t, noc_request_issue_cycles, "", "noc_request_issue_cycles", 0, ZOO_WH_NO_LIMIT,                    \
+      "a reader's cost per NoC request")                                                                       \
+    X(int64_t, fw_overhead_cycles, "", "fw_overhead_cycles", 0, ZOO_WH_NO_LIMIT, "firmware cost per op")         \
+    X(int64_t, halo_setup_cycles, "", "halo_setup_cycles", 0, ZOO_WH_NO_LIMIT, "a halo op's config tables")      \
+    X(double, single_buffer_stall_fraction, "", "single_buffer_stall_fraction", 0, 1,                          \
+      "share of the shorter of reader / compute not hidden without a double-buffered CB (1 = fully serial)")   \
+    X(double, split_reader_efficiency, "", "split_reader_efficiency", 0, 1,                                    \
+      "share of a second reader RISC's work that shortens the gather")
+#define ZOO_WH_HOST_KEYS(X)                                                                                    \
+    X(double, pcie_h2d_bytes_per_s, "", "pcie_h2d_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "input upload")              \
+    X(double, pcie_d2h_bytes_per_s, "", "pcie_d2h_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "output read-back")          \
+    X(double, pcie_latency_ns, "", "pcie_latency_ns", 0, ZOO_WH_NO_LIMIT, "per transfer")                        \
+    X(double, host_dispatch_ns_per_op, "", "host_dispatch_ns_per_op", 0, ZOO_WH_NO_LIMIT, "eager dispatch per op") \
+    X(double, trace_op_to_op_ns, "", "trace_op_to_op_ns", 0, ZOO_WH_NO_LIMIT, "gap between traced ops")          \
+    X(double, trace_launch_ns, "", "trace_launch_ns", 0, ZOO_WH_NO_LIMIT, "replaying a trace")                   \
+    X(double, program_compile_ns, "", "program_compile_ns", 0, ZOO_WH_NO_LIMIT, "first-run program compile")
+
+#define ZOO_WH_FIELD__(type, member, sub, key, lowest, highest, doc) type member = 0;
+
 struct WormholeHardware {
     std::string name;         // "wormhole_n150"
     std::string description;
 
     struct Chip {
-        int64_t chips = 0;
-        int64_t tensix_on_die = 0;
-        int64_t tensix_enabled = 0;
-        double ai_clock_hz = 0;
+        ZOO_WH_CHIP_KEYS(ZOO_WH_FIELD__)
     } chip;
 
     struct Grid {
-        int worker_x = 0;  // TT-NN compute grid (columns)
-        int worker_y = 0;  // rows
-        int dispatch_rows = 0;
+        ZOO_WH_GRID_KEYS(ZOO_WH_FIELD__)
         int cores() const { return worker_x * worker_y; }
     } grid;
 
@@ -38,117 +117,55 @@ struct WormholeHardware {
     //   [reserved_base, bytes - l1_small)        circular buffers grow up from reserved_base, L1 buffers down from the top
     //   [bytes - l1_small, bytes)                L1_SMALL (conv / halo config tensors)
     struct L1 {
-        int64_t bytes_per_core = 0;
-        int64_t sram_banks_per_core = 0;
-        int64_t sram_bank_bits_per_cycle = 0;
-        int64_t reserved_base = 0;
-        int64_t l1_small_bytes = 0;
-        int64_t alignment = 0;
+        ZOO_WH_L1_KEYS(ZOO_WH_FIELD__)
         int64_t allocatable() const { return bytes_per_core - reserved_base; }         // CBs + buffers + L1_SMALL
         int64_t buffer_region_end() const { return bytes_per_core - l1_small_bytes; }  // top of the L1 buffer region
         int64_t buffer_region_bytes() const { return buffer_region_end() - reserved_base; }
     } l1;
 
     struct Dram {
-        int64_t channels = 0;
-        int64_t bytes_per_channel = 0;
-        int64_t banks = 0;
-        int64_t channel_bus_bits = 0;
-        double channel_transfers_per_s = 0;
-        double channel_bytes_per_s = 0;
-        double peak_bytes_per_s = 0;
-        double achievable_bytes_per_s = 0;
-        double achievable_one_noc_bytes_per_s = 0;
-        double op_model_bytes_per_s = 0;
+        ZOO_WH_DRAM_KEYS(ZOO_WH_FIELD__)
         int64_t total_bytes() const { return channels * bytes_per_channel; }
         int64_t bank_bytes() const { return total_bytes() / banks; }
     } dram;
 
     struct Noc {
-        int64_t count = 0;
-        int64_t flit_bits = 0;
-        int64_t flits_per_cycle_per_link = 0;
-        double bytes_per_s_per_hop = 0;
-        int64_t router_hop_cycles = 0;
-        int64_t max_packet_bytes = 0;
+        ZOO_WH_NOC_KEYS(ZOO_WH_FIELD__)
     } noc;
 
     struct Tile {
-        int64_t height = 0;
-        int64_t width = 0;
-        int64_t face_height = 0;
-        int64_t face_width = 0;
-        int64_t bfp_datums_per_exponent = 0;
-        std::array<int64_t, 4> bytes{};  // indexed by zoo::DataFormat
+        ZOO_WH_TILE_KEYS(ZOO_WH_FIELD__)
+        std::array<int64_t, 4> bytes{};  // tile.bytes.<format>, indexed by zoo::DataFormat
         int64_t elements() const { return height * width; }
     } tile;
 
     // TT-NN conv2d channel alignment for row-major inputs (tiled inputs align to tile.width).
     struct Conv2d {
-        int64_t channel_align_row_major_interleaved = 0;
-        int64_t channel_align_row_major_sharded = 0;
+        ZOO_WH_CONV2D_KEYS(ZOO_WH_FIELD__)
     } conv2d;
 
     struct Compute {
-        int64_t fpu_macs_per_cycle = 0;
-        int64_t fpu_flops_per_cycle = 0;
-        int64_t fpu_min_rows_per_cycle = 0;
-        std::array<int64_t, 4> tile_matmul_cycles{};  // indexed by MathFidelity
-        int64_t eltwise_cycles_per_tile_per_phase = 0;
-        int64_t sfpu_lanes = 0;
-        int64_t sfpu_instructions_per_cycle = 0;
-        int64_t sfpu_passes_per_tile = 0;
-        double gapool_flops_per_s_isa = 0;
-        double gapool_flops_per_s_tech_report = 0;
-        int64_t dst_bf16_tiles = 0;
-        int64_t dst_fp32_tiles = 0;
-        int64_t unpack_units = 0;
-        int64_t unpack_bits_per_cycle_each = 0;
-        int64_t pack_units = 0;
-        int64_t pack_bits_per_cycle_each = 0;
-        double peak_fp8_flops_per_s = 0;
-        double peak_blockfp8_flops_per_s = 0;
-        double peak_fp16_flops_per_s = 0;
-        double achieved_gemm_flops_per_s = 0;
-        double achieved_gemm_efficiency = 0;
+        ZOO_WH_COMPUTE_KEYS(ZOO_WH_FIELD__)
+        std::array<int64_t, 4> tile_matmul_cycles{};  // compute.fpu.tile_matmul_cycles.<fidelity>, by MathFidelity
     } compute;
 
     struct DataMovement {
-        double dram_bytes_per_s_per_core = 0;
-        double l1_read_bytes_per_s_per_core = 0;
-        double l1_write_bytes_per_s_per_core = 0;
-        int64_t dram_latency_cycles = 0;
-        int64_t l1_read_latency_cycles = 0;
-        int64_t l1_write_latency_cycles = 0;
-        int64_t local_latency_cycles = 0;
+        ZOO_WH_DATA_MOVEMENT_KEYS(ZOO_WH_FIELD__)
     } data_movement;
 
     // Performance model constants that the reference does not publish (assumed or calibrated; see the YAML sources).
     struct Perf {
-        // SFPU instructions per pass of each SDK activation, indexed by ActivationId (keyed by activation name in the
-        // YAML; every activation must have one), and of softmax.
+        ZOO_WH_PERF_KEYS(ZOO_WH_FIELD__)
+        // perf.sfpu_instructions_per_pass.<activation>: SFPU instructions per pass of each SDK activation, indexed by
+        // ActivationId (every activation must have one), and of softmax.
         std::array<int64_t, std::size(kAllActivations)> sfpu_activation{};
         int64_t sfpu_softmax = 0;
         int64_t sfpu(ActivationId a) const { return sfpu_activation[static_cast<size_t>(a)]; }
-        int64_t op_launch_cycles = 0;
-        int64_t conv_setup_cycles = 0;
-        int64_t noc_request_issue_cycles = 0;
-        int64_t fw_overhead_cycles = 0;
-        int64_t halo_setup_cycles = 0;            // fixed cost of a halo op beyond the launch (its config tables)
-        double single_buffer_stall_fraction = 0;  // share of the shorter of reader / compute not hidden without a
-                                                  // double-buffered CB (1 = fully serial)
-        double split_reader_efficiency = 0;       // share of a second reader RISC's work that shortens the gather
     } perf;
 
     // Host side of the card: PCIe transfers, dispatch, trace replay, program compile.
     struct Host {
-        double pcie_h2d_bytes_per_s = 0;
-        double pcie_d2h_bytes_per_s = 0;
-        double pcie_latency_ns = 0;
-        double host_dispatch_ns_per_op = 0;
-        double trace_op_to_op_ns = 0;
-        double trace_launch_ns = 0;
-        double program_compile_ns = 0;
+        ZOO_WH_HOST_KEYS(ZOO_WH_FIELD__)
     } host;
 
     // Dotted key ("l1.bytes_per_core") -> the `source:` text of that number in the YAML, for reports.
@@ -165,5 +182,8 @@ struct WormholeHardware {
 // Unknown keys, missing keys, numbers without a source and impossible values (non-positive sizes, a reserved base
 // beyond L1, L1_SMALL that leaves no buffer space, ...) are errors naming the offending value's file:line:column.
 Result<WormholeHardware> parse_hardware(const SpecValue& root);
+
+// The schema of a description, generated from the key table: one markdown row per key (yaml/devices/README.md).
+std::string hardware_schema_markdown();
 
 }  // namespace zoo::wormhole

@@ -22,7 +22,7 @@ namespace {
 typedef uint32_t VU __attribute__((vector_size(64)));
 typedef int32_t VI __attribute__((vector_size(64)));
 typedef float VF __attribute__((vector_size(64)));
-constexpr int kBlock = 16;
+constexpr int kBlock = kBfpBlockDatums;
 
 inline VU load_bits(const float* p) {
     VU v;

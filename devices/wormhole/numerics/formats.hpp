@@ -67,6 +67,9 @@ float from_bf16_bits(uint16_t bits);
 float round_bf16(float x);  // from_bf16_bits(bf16_bits(x))
 
 // ---- block float, one block of 16 ----------------------------------------------------------------------------
+// Values per shared exponent this code is built for (one 16-lane vector per block); the device refuses a hardware
+// description whose tile.bfp_datums_per_exponent differs.
+constexpr int kBfpBlockDatums = 16;
 // Number of magnitude bits (7 or 3) of a bfp format; 0 for Float32 / BFloat16.
 int bfp_mantissa_bits(DataFormat fmt);
 bool is_bfp(DataFormat fmt);

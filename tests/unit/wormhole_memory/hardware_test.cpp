@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "config/yaml_spec.hpp"
 #include "memory/hardware.hpp"
 #include "wh_memory_test_support.hpp"
@@ -89,6 +92,38 @@ TEST_F(HardwareErrors, ReservedBaseBeyondL1IsRefused) {
     Status s = parse(bad);
     ASSERT_FALSE(s.is_ok());
     EXPECT_NE(s.message().find("leave no L1 for buffers"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace zoo::wormhole
+
+namespace zoo::wormhole {
+namespace {
+
+// The README's schema is generated from the key table (hardware_schema_markdown): a key added to the table without
+// the README, or the reverse, fails here with the text to paste.
+TEST(WormholeHardware, ReadmeSchemaIsTheKeyTable) {
+    std::ifstream in(test::source_dir() + "/yaml/devices/README.md");
+    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string begin = "<!-- schema generated from devices/wormhole/memory/hardware.hpp: begin -->\n";
+    const std::string end = "<!-- schema: end -->";
+    const size_t b = readme.find(begin), e = readme.find(end);
+    ASSERT_NE(b, std::string::npos);
+    ASSERT_NE(e, std::string::npos);
+    EXPECT_EQ(readme.substr(b + begin.size(), e - b - begin.size()), hardware_schema_markdown())
+        << "paste between the markers:\n" << hardware_schema_markdown();
+}
+
+TEST(WormholeHardware, EveryKeyOfTheShippedYamlIsInTheSchema) {
+    // Reading succeeds only with every key accepted; here each accepted number also has a schema row.
+    const std::string schema = hardware_schema_markdown();
+    for (const auto& [key, source] : n150().sources) {
+        std::string row = key;
+        // Hand-read maps have one row for the map (tile.bytes, compute.fpu.tile_matmul_cycles, ...).
+        for (const char* map : {"tile.bytes", "compute.fpu.tile_matmul_cycles", "perf.sfpu_instructions_per_pass"})
+            if (key.rfind(std::string(map) + ".", 0) == 0) row = map;
+        EXPECT_NE(schema.find("| `" + row + "` |"), std::string::npos) << key;
+    }
 }
 
 }  // namespace
