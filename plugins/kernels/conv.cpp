@@ -4,6 +4,8 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <cstring>
 
 namespace zoo::kernels {
@@ -26,7 +28,7 @@ struct DwArgs {
 // weights of a channel block held in registers and OWB output pixels accumulated at once (independent FMA chains);
 // KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path, skipping the
 // ones that fall in the zero padding, so border and interior pixels round the same way.
-// Dest (ConvOptions::dest_bf16): the accumulator starts at 0 and is rounded to bf16 after every tap; bias,
+// Dest (ConvOptions::bf16_accumulator_step > 0): the accumulator starts at 0 and is rounded to bf16 after every tap; bias,
 // activation and residual come after, each rounded (a separate instantiation: the default path is unchanged).
 template <int KH, int KW, int OWB, Act A, bool Dest = false>
 void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_end) {
@@ -309,6 +311,11 @@ ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const floa
     const bool direct_shape = params.groups == 1 && params.in_c <= 4 && padded_channels(params.out_c) <= 4 * kVecWidth;
     const bool pads_taps = options.force_im2col && options.pad_tap_channels && params.groups == 1 &&
                            params.kh * params.kw > 1 && params.in_c % kChannelAlign != 0;
+    // The tap-padded kernel rounds once per tap: that is a step of one padded tap, kChannelAlign values of K.
+    if (pads_taps && options.bf16_accumulator_step != 0 && options.bf16_accumulator_step != kChannelAlign)
+        throw std::invalid_argument("conv: pad_tap_channels needs bf16_accumulator_step 0 or " +
+                                    std::to_string(kChannelAlign) + ", got " +
+                                    std::to_string(options.bf16_accumulator_step));
     std::vector<float> padded_weight;
     if (pads_taps && direct_shape) {
         m_tap_steps = true;
@@ -389,7 +396,7 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
         case Method::Pointwise: {
             const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
             gemm(m_p.batch * m_p.in_h * m_p.in_w, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
-                 GemmEpilogue{m_bias.data(), act, residual, cp_out}, GemmNumerics{m_options.dest_bf16});
+                 GemmEpilogue{m_bias.data(), act, residual, cp_out}, GemmNumerics{m_options.bf16_accumulator_step});
             break;
         }
         case Method::Depthwise: run_depthwise(in, out, act, residual); break;
@@ -401,17 +408,17 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
 void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
     DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
     if (m_p.kh == 3 && m_p.kw == 3)
-        dw_all<3, 3, 8>(d, act, m_options.dest_bf16);
+        dw_all<3, 3, 8>(d, act, m_options.bf16_accumulator_step > 0);
     else if (m_p.kh == 5 && m_p.kw == 5)
-        dw_all<5, 5, 4>(d, act, m_options.dest_bf16);
+        dw_all<5, 5, 4>(d, act, m_options.bf16_accumulator_step > 0);
     else
-        dw_all<0, 0, 4>(d, act, m_options.dest_bf16);
+        dw_all<0, 0, 4>(d, act, m_options.bf16_accumulator_step > 0);
 }
 
 void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const {
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
-    const bool dest = m_options.dest_bf16;
+    const bool dest = m_options.bf16_accumulator_step > 0;
     switch (padded_channels(m_p.out_c) / kVecWidth) {
         case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest); break;
         case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest); break;
@@ -483,7 +490,7 @@ void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* r
         const int64_t n_store = g + 1 == p.groups ? std::min(round_up(cout_g, kVecWidth), cp_out - col0) : cout_g;
         gemm(p.batch * OH * OW, scratch, ld, m_groups_b[static_cast<size_t>(g)], out + col0, cp_out, n_store,
              GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out},
-             GemmNumerics{m_options.dest_bf16});
+             GemmNumerics{m_options.bf16_accumulator_step});
     }
 }
 

@@ -44,21 +44,20 @@ struct ConvParams {
 
 // Options for devices that emulate other hardware; the defaults are the CPU device's behaviour.
 struct ConvOptions {
-    // Never use the Direct method: every non-depthwise conv that is not pointwise runs as im2col + GEMM (how a
-    // Tenstorrent card runs it: a matmul over (kh, kw, ci) columns; the Direct kernel sums in another order).
+    // Never use the Direct method: every non-depthwise conv that is not pointwise runs as im2col + GEMM, a matmul
+    // over (kh, kw, ci) columns, for devices whose hardware sums in that order (the Direct kernel sums in another).
     bool force_im2col = false;
-    // Emulate a bf16 destination register. GEMM methods: GemmNumerics::dest_bf16 (rounding every 16 K). Depthwise:
-    // the accumulator starts at 0 and is rounded after every tap (in (kh, kw) order), then bias, activation and
-    // residual are each added/applied and rounded. The card runs a depthwise conv as a matmul on block-diagonal
-    // weights, so a 16-wide K step holds at most one non-zero product per output channel: per-tap rounding is the
-    // same as per-step rounding for that layout. Taps in the zero padding add nothing, so skipping them is exact.
-    bool dest_bf16 = false;
-    // The card's im2col pads every tap's input channels to a multiple of 16 (the RGB stem's K of 27 becomes 9 x 16),
-    // so each tap is its own 16-wide K step (and, with dest_bf16, its own Dst rounding). Applies to convs with groups
-    // 1, several taps and input channels not a multiple of 16 (a no-op for the others), only with force_im2col. At
-    // most 4 input and 64 output channels it runs as a direct kernel over the real channels, bit-identical to that
-    // padded GEMM (the padding's products are +0 x +0: one `+ 0.0f` per tap stands for all of them); otherwise as
-    // im2col on zero-padded weights. Inputs' padding lanes must be zero.
+    // A bfloat16 accumulator (0 = fp32, the host's). GEMM methods: GemmNumerics::bf16_accumulator_step (rounding
+    // every that many values of K). Depthwise: the accumulator starts at 0 and is rounded after every tap (in (kh, kw)
+    // order), then bias, activation and residual are each added/applied and rounded. Taps in the zero padding add
+    // nothing, so skipping them is exact. Whether that matches the hardware's own steps is the device's call.
+    int64_t bf16_accumulator_step = 0;
+    // Every tap's input channels padded to a multiple of 16 (an RGB stem's K of 27 becomes 9 x 16), as a matrix unit
+    // with a 16-deep K step sees them: with bf16_accumulator_step 16 each tap is its own step (the step must then be
+    // 16). Applies to convs with groups 1, several taps and input channels not a multiple of 16 (a no-op for the
+    // others), only with force_im2col. At most 4 input and 64 output channels it runs as a direct kernel over the
+    // real channels, bit-identical to that padded GEMM (the padding's products are +0 x +0: one `+ 0.0f` per tap
+    // stands for all of them); otherwise as im2col on zero-padded weights. Inputs' padding lanes must be zero.
     bool pad_tap_channels = false;
 };
 

@@ -4,6 +4,8 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace zoo::kernels {
 
@@ -11,8 +13,6 @@ namespace {
 
 constexpr int kMr = 8;      // rows per micro-tile: 8 x 32 tile = 16 accumulator registers
 constexpr int64_t kKc = 256;  // K block: a 256 x 32 B panel (32 KiB) stays in L1 while A rows stream
-constexpr int64_t kDestStep = 16;  // K values per Dst rounding (GemmNumerics::dest_bf16)
-static_assert(kKc % kDestStep == 0, "K blocks must start on Dst step boundaries");
 
 struct TileArgs {
     int64_t kc;
@@ -22,6 +22,7 @@ struct TileArgs {
     float* c;
     int64_t ldc;
     bool accumulate;  // continue from C (a previous K block wrote it)
+    int64_t step;     // K values per bf16 rounding (Dest only); divides kKc, so a K block starts on a step
     bool finish;      // last K block: apply the epilogue
     int64_t ncols;    // columns that may be stored (< NV * 16 only at a partial edge, which is never K-blocked)
     const float* bias;
@@ -29,8 +30,8 @@ struct TileArgs {
     int64_t ldr;
 };
 
-// Dest: emulate a bf16 destination register (GemmNumerics::dest_bf16): a separate instantiation, so the default
-// path is unchanged.
+// Dest: a bf16 accumulator (GemmNumerics::bf16_accumulator_step): a separate instantiation, so the default path is
+// unchanged.
 template <int MR, int NV, Act A, bool Dest = false>
 __attribute__((noinline)) void micro_tile(const TileArgs& t) {
     Vec acc[MR][NV];
@@ -41,9 +42,9 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
 
     const float* a = t.a;
     const float* bp = t.bp;
-    // With Dest, one Dst step per 16 k (a K block starts at a multiple of 16), rounded to bf16 at its end; without,
+    // With Dest, one step per t.step values of k (a K block starts on a step), rounded to bf16 at its end; without,
     // the whole K block is one step and nothing is rounded.
-    const int64_t step = Dest ? kDestStep : t.kc;
+    const int64_t step = Dest ? t.step : t.kc;
     for (int64_t k0 = 0; k0 < t.kc; k0 += step) {
         const int64_t k1 = std::min<int64_t>(k0 + step, t.kc);
         for (int64_t k = k0; k < k1; ++k) {
@@ -130,7 +131,7 @@ static_assert(kMr == 8, "run_tile dispatches up to 8 rows");
 
 template <Act A, bool Dest>
 void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const float* a, int64_t lda, const PackedB& b,
-                float* c, int64_t ldc, int64_t n_store, const GemmEpilogue& ep) {
+                float* c, int64_t ldc, int64_t n_store, const GemmEpilogue& ep, int64_t step) {
     const int64_t k = b.k;
     for (int64_t k0 = 0; k0 < k || k0 == 0; k0 += kKc) {
         const int64_t kc_block = std::min(kKc, k - k0);
@@ -152,6 +153,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const fl
                            c + i0 * ldc + j0,
                            ldc,
                            k0 > 0,
+                           step,
                            last,
                            ncols,
                            ep.bias ? ep.bias + j0 : nullptr,
@@ -187,8 +189,13 @@ PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t s
     return p;
 }
 
+bool gemm_accepts_accumulator_step(int64_t step) { return step == 0 || (step > 0 && kKc % step == 0); }
+
 void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
           const GemmEpilogue& ep, const GemmNumerics& numerics) {
+    if (!gemm_accepts_accumulator_step(numerics.bf16_accumulator_step))
+        throw std::invalid_argument("gemm: bf16_accumulator_step " + std::to_string(numerics.bf16_accumulator_step) +
+                                    " does not divide the K block (" + std::to_string(kKc) + ")");
     if (m <= 0 || n_store <= 0) return;
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
     const int64_t tiles = (m + kMr - 1) / kMr;
@@ -208,10 +215,10 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
             int64_t p0 = ct * panels_per_task, p1 = std::min(panels, p0 + panels_per_task);
             int64_t j0 = p0 * PackedB::kPanelWidth;
             int64_t j1 = p1 == panels ? n_store : p1 * PackedB::kPanelWidth;
-            if (numerics.dest_bf16)
-                gemm_block<A, true>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
+            if (numerics.bf16_accumulator_step > 0)
+                gemm_block<A, true>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, numerics.bf16_accumulator_step);
             else
-                gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep);
+                gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
         };
         parallel_range(row_tasks * col_tasks, task);
     });

@@ -47,15 +47,17 @@ struct GemmEpilogue {
 // Numerics options for devices that emulate other hardware (the CPU device uses the defaults, which cost nothing:
 // the options select separate template instantiations of the micro-kernel).
 struct GemmNumerics {
-    // Emulate a bf16 destination register (Tenstorrent Dst with fp32 accumulation off). The accumulator is rounded
-    // to bf16 (nearest even) after every 16 values of K - one matrix-unit step, Dst[8x16] += SrcB[8x16] @ SrcA[16x16]
-    // - counted from k = 0, and once more after the last k when K is not a multiple of 16 (the card pads K with
-    // zeros, which leave the sum alone). Within a step the products are accumulated in fp32 (fused multiply-adds, in
-    // k order) starting from the bf16 Dst value, then rounded once: up to fp32 rounding this is "the step's sum added
-    // to Dst with one rounding". The K blocking (256) is a multiple of 16, so the rounding points do not depend on it.
-    // The epilogue lands in Dst too: bias add, activation and residual add are each rounded to bf16.
-    bool dest_bf16 = false;
+    // A bfloat16 accumulator. 0 keeps fp32 sums (the host's). N > 0: the accumulator is rounded to bf16 (nearest
+    // even) after every N values of K, counted from k = 0, and once more after the last k when K is not a multiple
+    // of N (a matrix unit pads K with zeros, which leave the sum alone). Within a step the products are accumulated
+    // in fp32 (fused multiply-adds, in k order) starting from the bf16 value, then rounded once: up to fp32 rounding
+    // this is "the step's sum added to the accumulator with one rounding". The epilogue lands in the accumulator
+    // too: bias add, activation and residual add are each rounded to bf16. N must divide the K blocking, so the
+    // rounding points do not depend on it (gemm_accepts_accumulator_step). Which N, and when, is the device's call.
+    int64_t bf16_accumulator_step = 0;
 };
+// Whether gemm() can round every `step` values of K (0 or a divisor of its K block).
+bool gemm_accepts_accumulator_step(int64_t step);
 
 // Round to bf16, nearest even, returned as fp32 (bit trick on the pattern; Inf stays Inf; NaN is not special-cased:
 // a quiet NaN stays NaN unless its payload bits 16..22 are all ones). Shared by the GEMM and conv dest paths.

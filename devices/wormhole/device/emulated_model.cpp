@@ -180,14 +180,20 @@ using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA
 
 class ConvStep final : public EmulatedStep {
 public:
-    ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias, const WormholeLayerConfig& cfg)
+    // k_per_step: K values per matrix-unit step (hardware compute.fpu.k_per_step), after each of which a bf16 Dst
+    // rounds.
+    ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias,
+             const WormholeLayerConfig& cfg, int64_t k_per_step)
         : m_cfg(cfg) {
         ConvOptions options;
         options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
-        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own 16-wide K step
-        // and Dst rounds after each tap (the kernel reproduces that GEMM without multiplying the padding).
+        // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own K step and
+        // Dst rounds after each tap (the kernel reproduces that GEMM without multiplying the padding).
         options.pad_tap_channels = true;
-        options.dest_bf16 = !cfg.fp32_dest_acc;
+        // With fp32_dest_acc off Dst holds bf16: the running sums round after every matrix-unit step. A depthwise
+        // conv runs as a matmul on block-diagonal weights, so one step holds at most one non-zero product per output
+        // channel: the kernel's per-tap rounding of depthwise convs is that per-step rounding.
+        options.bf16_accumulator_step = cfg.fp32_dest_acc ? 0 : k_per_step;
         const bool need_hi = cfg.math_fidelity == MathFidelity::LoFi || cfg.math_fidelity == MathFidelity::HiFi3;
         const bool need_full = cfg.math_fidelity != MathFidelity::LoFi;
         std::vector<float> hi(weights_a.size()), lo(weights_a.size());
@@ -482,16 +488,18 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
 
 Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activation_of(f)) : Act::None; }
 
-Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
+Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights,
+                                                const WormholeLayerConfig& cfg, const WormholeHardware& hw) {
     const auto& a = node.attr<Conv2dAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
     const ConvParams p = ConvParams::from(a, x[0], x[2], x[3]);
     auto w = card_conv_weights(weight_data(weights, node, "weight"), a, cfg.weights_dtype);
     auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_channels, cfg.weights_dtype);
-    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
+    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg, hw.compute.fpu_k_per_step));
 }
 
-Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
+Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node& node, const WeightMap& weights,
+                                                  const WormholeLayerConfig& cfg, const WormholeHardware& hw) {
     // A matmul: the weight [out, in] is a 1x1 conv over a [N, 1, 1, in] activation.
     const auto& a = node.attr<LinearAttrs>();
     const Shape& x = graph.nodes[static_cast<size_t>(node.inputs[0])].output_shape;
@@ -505,7 +513,7 @@ Result<std::unique_ptr<EmulatedStep>> linear_step(const Graph& graph, const Node
     p.batch = x[0], p.in_c = a.in_features, p.out_c = a.out_features;
     auto w = card_conv_weights(weight_data(weights, node, "weight"), as_conv, cfg.weights_dtype);
     auto b = card_bias(a.has_bias ? weight_data(weights, node, "bias") : nullptr, a.out_features, cfg.weights_dtype);
-    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg));
+    return std::unique_ptr<EmulatedStep>(new ConvStep(p, w, b, cfg, hw.compute.fpu_k_per_step));
 }
 
 Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const WeightMap& weights, const WormholeLayerConfig& cfg) {
@@ -526,7 +534,7 @@ Result<std::unique_ptr<EmulatedStep>> batchnorm_step(const Node& node, const Wei
 // The numerics of one program op; null for ops that move data without changing a value (reshards, halo,
 // interleave conversions, untilize, a reshape of a non-spatial tensor): they alias their input.
 Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program& program, const DeviceOp& op,
-                                              const WeightMap& weights) {
+                                              const WeightMap& weights, const WormholeHardware& hw) {
     const Node& node = graph.nodes[static_cast<size_t>(op.node)];
     const WormholeLayerConfig& cfg = op.config;
     switch (op.code) {
@@ -541,10 +549,10 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
             return std::unique_ptr<EmulatedStep>();
         case DeviceOpCode::Tilize:
             return std::unique_ptr<EmulatedStep>(new TilizeStep(program.placement(op.output).dtype));
-        case DeviceOpCode::Conv2d: return conv_step(graph, node, weights, cfg);
+        case DeviceOpCode::Conv2d: return conv_step(graph, node, weights, cfg, hw);
         case DeviceOpCode::Matmul:
-            if (node.op == OpKind::Conv2d) return conv_step(graph, node, weights, cfg);
-            return linear_step(graph, node, weights, cfg);
+            if (node.op == OpKind::Conv2d) return conv_step(graph, node, weights, cfg, hw);
+            return linear_step(graph, node, weights, cfg, hw);
         case DeviceOpCode::Unary:
             if (op.unary == UnaryFunction::AddScalar || op.unary == UnaryFunction::MulScalar)
                 return std::unique_ptr<EmulatedStep>(new ScalarStep(op.unary == UnaryFunction::MulScalar, op.scalar, cfg));
@@ -646,7 +654,7 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_arena = threads > 0 ? std::make_unique<tbb::task_arena>(threads) : std::make_unique<tbb::task_arena>();
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {
-        ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights));
+        ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights, hw));
         model->m_steps.push_back(std::move(step));
         // A fused activation runs on the conv's output in the conv's dtype (the SFPU works on Dst before packing).
         std::unique_ptr<EmulatedStep> fused;

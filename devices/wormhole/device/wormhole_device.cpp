@@ -4,6 +4,7 @@
 
 #include "device/emulated_model.hpp"
 #include "memory/memory_plan.hpp"
+#include "kernels/gemm.hpp"
 #include "numerics/formats.hpp"
 
 namespace zoo::wormhole {
@@ -35,6 +36,13 @@ Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
             return Status::error(hardware.source() + ": tile.bfp_datums_per_exponent is " +
                                  std::to_string(hw.tile.bfp_datums_per_exponent) + "; the emulator's block-float "
                                  "formats are built for " + std::to_string(kBfpBlockDatums) + " datums per exponent");
+        // The conv kernels emulate a bf16 Dst with rounding points at multiples of the step; the tap-padded stem conv
+        // needs one padded tap (a vector of channels) per step.
+        if (!kernels::gemm_accepts_accumulator_step(hw.compute.fpu_k_per_step) ||
+            hw.compute.fpu_k_per_step != kernels::kChannelAlign)
+            return Status::error(hardware.source() + ": compute.fpu.k_per_step is " +
+                                 std::to_string(hw.compute.fpu_k_per_step) + "; the emulator's Dst rounding is built for " +
+                                 std::to_string(kernels::kChannelAlign) + " values of K per step");
         m_hardware = std::move(hw);
         return Status::ok();
     } catch (const std::exception& e) {

@@ -58,6 +58,8 @@ namespace zoo::wormhole {
       "conv input channel padding, row-major sharded")
 #define ZOO_WH_COMPUTE_KEYS(X)                                                                                 \
     X(int64_t, fpu_flops_per_cycle, "fpu", "flops_per_cycle", 1, ZOO_WH_NO_LIMIT, "FPU peak: eltwise and reduction ops") \
+    X(int64_t, fpu_k_per_step, "fpu", "k_per_step", 1, ZOO_WH_NO_LIMIT,                                         \
+      "K values per matrix-unit step; a bf16 Dst (fp32_dest_acc off) rounds after each")                      \
     X(int64_t, eltwise_cycles_per_tile_per_phase, "fpu", "eltwise_cycles_per_tile_per_phase", 1, ZOO_WH_NO_LIMIT, \
       "FPU eltwise cost per tile and fidelity phase")                                                          \
     X(int64_t, sfpu_instructions_per_cycle, "sfpu", "instructions_per_cycle", 1, ZOO_WH_NO_LIMIT, "SFPU op cost")  \

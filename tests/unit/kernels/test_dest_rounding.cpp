@@ -1,4 +1,4 @@
-// Emulation options of the shared kernels (GemmNumerics::dest_bf16, ConvOptions): bit-exact against naive loops that
+// Emulation options of the shared kernels (GemmNumerics::bf16_accumulator_step, ConvOptions): bit-exact against naive loops that
 // round a bf16 Dst every 16 values of K (GEMM, im2col conv) or after every tap (depthwise), and the default path
 // equal, bit for bit, to a plain fused-multiply-add loop in k order (unchanged behaviour).
 #include <gtest/gtest.h>
@@ -50,7 +50,7 @@ struct Case {
     bool bias, residual, exact_store;
 };
 
-// Runs the GEMM with and without dest_bf16 and checks both against their naive loops, bit for bit.
+// Runs the GEMM with and without a bf16 accumulator (step 16) and checks both against their naive loops, bit for bit.
 void check_gemm(const Case& gc, uint32_t seed) {
     const int64_t m = gc.m, k = gc.k, n = gc.n, lda = k + 5, ldc = round_up(n, 16) + 16;
     std::vector<float> a = bf16_vector(static_cast<size_t>(m * lda), seed);
@@ -62,8 +62,8 @@ void check_gemm(const Case& gc, uint32_t seed) {
     const int64_t n_store = gc.exact_store ? n : round_up(n, 16);
     const GemmEpilogue ep{gc.bias ? bias.data() : nullptr, gc.act, gc.residual ? res.data() : nullptr, ldc};
     std::vector<float> c_dest(static_cast<size_t>(m * ldc), 0.0f), c_plain = c_dest, c_default = c_dest;
-    gemm(m, a.data(), lda, b, c_dest.data(), ldc, n_store, ep, GemmNumerics{true});
-    gemm(m, a.data(), lda, b, c_plain.data(), ldc, n_store, ep, GemmNumerics{false});
+    gemm(m, a.data(), lda, b, c_dest.data(), ldc, n_store, ep, GemmNumerics{16});
+    gemm(m, a.data(), lda, b, c_plain.data(), ldc, n_store, ep, GemmNumerics{0});
     gemm(m, a.data(), lda, b, c_default.data(), ldc, n_store, ep);
 
     int64_t differ = 0;
@@ -186,11 +186,11 @@ void check_conv(const ConvParams& p, const ConvOptions& opt, ConvKernel::Method 
     ASSERT_EQ(conv.method(), expected);
     std::vector<float> out(out_n, 777.0f), scratch(static_cast<size_t>(std::max<int64_t>(conv.scratch_floats(), 1)));
     conv.run(in.data(), out.data(), act, residual ? res.data() : nullptr, scratch.data());
-    std::vector<float> ref = naive_conv(p, in, wt, bias, residual ? &res : nullptr, act, opt.dest_bf16);
+    std::vector<float> ref = naive_conv(p, in, wt, bias, residual ? &res : nullptr, act, (opt.bf16_accumulator_step > 0));
     for (size_t i = 0; i < out_n; ++i) {
         if (static_cast<int64_t>(i) % cpo >= p.out_c) continue;
         ASSERT_EQ(bits(out[i]), bits(ref[i])) << "at " << i << ": " << out[i] << " vs " << ref[i] << " (dest "
-                                              << opt.dest_bf16 << ")";
+                                              << (opt.bf16_accumulator_step > 0) << ")";
     }
 }
 
@@ -204,15 +204,15 @@ TEST(DestRounding, ForcedIm2colConvMatchesNaive) {
         std::vector<float> w(16 * 3 * 9, 0.1f);
         EXPECT_EQ(ConvKernel(stem, w.data(), nullptr).method(), M::Direct);  // default unchanged
     }
-    check_conv(stem, ConvOptions{true, false}, M::Im2col, Act::Relu6, false, 1);
-    check_conv(stem, ConvOptions{true, true}, M::Im2col, Act::Relu6, false, 2);
-    check_conv(stem, ConvOptions{true, true}, M::Im2col, Act::Hardswish, true, 3);
+    check_conv(stem, ConvOptions{true, 0}, M::Im2col, Act::Relu6, false, 1);
+    check_conv(stem, ConvOptions{true, 16}, M::Im2col, Act::Relu6, false, 2);
+    check_conv(stem, ConvOptions{true, 16}, M::Im2col, Act::Hardswish, true, 3);
     const ConvParams wide = make_params(1, 9, 11, 24, 40, 3, 1, 1, 1);  // Im2col anyway (K = 216)
-    check_conv(wide, ConvOptions{false, true}, M::Im2col, Act::None, true, 4);
-    check_conv(wide, ConvOptions{true, false}, M::Im2col, Act::Hardswish, false, 5);
+    check_conv(wide, ConvOptions{false, 16}, M::Im2col, Act::None, true, 4);
+    check_conv(wide, ConvOptions{true, 0}, M::Im2col, Act::Hardswish, false, 5);
     const ConvParams pw = make_params(1, 7, 9, 40, 24, 1, 1, 0, 1);  // pointwise stays a plain GEMM
-    check_conv(pw, ConvOptions{true, true}, M::Pointwise, Act::Relu, true, 6);
-    check_conv(pw, ConvOptions{true, false}, M::Pointwise, Act::Relu, true, 7);
+    check_conv(pw, ConvOptions{true, 16}, M::Pointwise, Act::Relu, true, 6);
+    check_conv(pw, ConvOptions{true, 0}, M::Pointwise, Act::Relu, true, 7);
 }
 
 TEST(DestRounding, DepthwiseRoundsAfterEveryTap) {
@@ -228,8 +228,8 @@ TEST(DestRounding, DepthwiseRoundsAfterEveryTap) {
     };
     uint32_t seed = 50;
     for (const DwCase& c : cases) {
-        check_conv(c.p, ConvOptions{false, true}, M::Depthwise, c.act, c.residual, seed += 7);
-        check_conv(c.p, ConvOptions{false, false}, M::Depthwise, c.act, c.residual, seed += 7);
-        check_conv(c.p, ConvOptions{true, true}, M::Depthwise, c.act, c.residual, seed += 7);  // stays depthwise
+        check_conv(c.p, ConvOptions{false, 16}, M::Depthwise, c.act, c.residual, seed += 7);
+        check_conv(c.p, ConvOptions{false, 0}, M::Depthwise, c.act, c.residual, seed += 7);
+        check_conv(c.p, ConvOptions{true, 16}, M::Depthwise, c.act, c.residual, seed += 7);  // stays depthwise
     }
 }

@@ -47,7 +47,7 @@ void expect_same_bits(const Shape& s, bool dest, Act act, bool with_residual, bo
     pp.in_c = padded_in;
     ConvOptions ref_options;
     ref_options.force_im2col = true;
-    ref_options.dest_bf16 = dest;
+    ref_options.bf16_accumulator_step = dest ? 16 : 0;
     ConvKernel ref(pp, wp.data(), bias.data(), ref_options);
     ASSERT_EQ(ref.method(), ConvKernel::Method::Im2col);
 
