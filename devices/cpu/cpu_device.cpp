@@ -39,18 +39,14 @@ Status CpuDevice::supports(const Node& node, const LayerConfig& /*config*/) cons
 Result<std::unique_ptr<CompiledModel>> CpuDevice::compile(const Graph& graph, const WeightMap& weights,
                                                           const std::vector<LayerConfig>& configs,
                                                           const CompileOptions& options) const noexcept {
-    try {
+    return status_guard("cpu: compile failed", [&]() -> Result<std::unique_ptr<CompiledModel>> {
         if (!configs.empty() && configs.size() != graph.nodes.size())
             return Status::error("cpu: got " + std::to_string(configs.size()) + " layer configs for " +
                                  std::to_string(graph.nodes.size()) + " nodes");
         if (options.threads < 0) return Status::error("cpu: threads must be >= 0, found " + std::to_string(options.threads));
         const int threads = options.threads == 0 ? hardware_threads() : options.threads;
         return compile_cpu_model(graph, weights, threads);
-    } catch (const std::exception& e) {
-        return Status::error(std::string("cpu: compile failed: ") + e.what());
-    } catch (...) {
-        return Status::error("cpu: compile failed with an unknown exception");
-    }
+    });
 }
 
 }  // namespace zoo::cpu

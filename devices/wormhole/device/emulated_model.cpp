@@ -685,15 +685,11 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
 
 Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                           std::map<std::string, Tensor>* captured) noexcept {
-    try {
+    return status_guard("wormhole emulator", [&]() -> Status {
         Status status;
         zoo::tsan::execute_in(*m_arena, [&] { status = run_impl(inputs, outputs, captured); });
         return status;
-    } catch (const std::exception& e) {
-        return Status::error(std::string("wormhole emulator: ") + e.what());
-    } catch (...) {
-        return Status::error("wormhole emulator: unknown exception");
-    }
+    });
 }
 
 Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
@@ -833,12 +829,9 @@ Result<std::string> EmulatedModel::table(const std::string& name) const noexcept
         }
         return csv;
     }
-    try {
-        if (name == "ops") return perf_ops_csv(m_perf);
-        if (name == "trace") return perf_trace_json(m_perf);
-    } catch (const std::exception& e) {
-        return Status::error(std::string("wormhole emulator: ") + e.what());
-    }
+    if (name == "ops") return status_guard("wormhole emulator", [&]() -> Result<std::string> { return perf_ops_csv(m_perf); });
+    if (name == "trace")
+        return status_guard("wormhole emulator", [&]() -> Result<std::string> { return perf_trace_json(m_perf); });
     return Status::error("the wormhole emulator produces the tables: memory, ops, trace (no '" + name + "')");
 }
 

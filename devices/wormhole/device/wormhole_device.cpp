@@ -30,7 +30,7 @@ DeviceInfo WormholeDevice::info() const noexcept {
 }
 
 Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
-    try {
+    return status_guard("wormhole", [&]() -> Status {
         ZOO_ASSIGN_OR_RETURN(WormholeHardware hw, parse_hardware(hardware));
         if (hw.tile.bfp_datums_per_exponent != kBfpBlockDatums)
             return Status::error(hardware.source() + ": tile.bfp_datums_per_exponent is " +
@@ -45,9 +45,7 @@ Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
                                  std::to_string(kernels::kChannelAlign) + " values of K per step");
         m_hardware = std::move(hw);
         return Status::ok();
-    } catch (const std::exception& e) {
-        return Status::error(std::string("wormhole: ") + e.what());
-    }
+    });
 }
 
 Status WormholeDevice::probe() const noexcept {
@@ -73,7 +71,7 @@ Status WormholeDevice::supports(const Node& node, const LayerConfig& config) con
 Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& graph, const WeightMap& weights,
                                                                const std::vector<LayerConfig>& configs,
                                                                const CompileOptions& options) const noexcept {
-    try {
+    return status_guard("wormhole", [&]() -> Result<std::unique_ptr<CompiledModel>> {
         if (!m_hardware) return Status::error("wormhole: configure() was not called with a hardware description");
         if (configs.size() != graph.nodes.size())
             return Status::error("wormhole: " + std::to_string(configs.size()) + " layer configs for " +
@@ -112,9 +110,7 @@ Result<std::unique_ptr<CompiledModel>> WormholeDevice::compile(const Graph& grap
         ZOO_ASSIGN_OR_RETURN(auto model, EmulatedModel::build(graph, chip_graph, weights, std::move(program), std::move(plan), hw,
                                                               options.threads));
         return std::unique_ptr<CompiledModel>(std::move(model));
-    } catch (const std::exception& e) {
-        return Status::error(std::string("wormhole: ") + e.what());
-    }
+    });
 }
 
 }  // namespace zoo::wormhole

@@ -179,11 +179,9 @@ private:
 }  // namespace
 
 Result<MemoryPlan> plan_memory(const Graph& graph, const Program& program, const WormholeHardware& hw) {
-    try {
+    return status_guard("memory plan", [&]() -> Result<MemoryPlan> {
         return Simulator(graph, program, hw).run();
-    } catch (const std::exception& e) {
-        return Status::error(std::string("memory plan: ") + e.what());
-    }
+    });
 }
 
 Result<MemoryPlan> plan_memory(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw) {

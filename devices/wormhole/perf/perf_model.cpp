@@ -517,7 +517,7 @@ std::string json_escape(const std::string& s) {
 }  // namespace
 
 Result<PerfReport> model_performance(const Graph& graph, const Program& program, const WormholeHardware& hw) {
-    try {
+    return status_guard("perf model", [&]() -> Result<PerfReport> {
         PerfReport r;
         r.dram_peak_bytes_per_s = hw.dram.peak_bytes_per_s;
         Model m(program, hw);
@@ -562,9 +562,7 @@ Result<PerfReport> model_performance(const Graph& graph, const Program& program,
         r.e2e_fps_trace_2cq = b / (r.batch_ns_trace_2cq * 1e-9);
         r.compile_ns = static_cast<double>(r.unique_programs) * hw.host.program_compile_ns + r.batch_ns_plain;
         return r;
-    } catch (const std::exception& e) {
-        return Status::error(std::string("perf model: ") + e.what());
-    }
+    });
 }
 
 std::string perf_ops_csv(const PerfReport& report) {

@@ -1001,11 +1001,9 @@ std::string TensorPlacement::describe() const {
 }
 
 Result<Program> lower_program(const Graph& graph, const std::vector<WormholeLayerConfig>& configs, const WormholeHardware& hw) {
-    try {
+    return status_guard("device program", [&]() -> Result<Program> {
         return Lowerer(graph, configs, hw).run();
-    } catch (const std::exception& e) {
-        return Status::error(std::string("device program: ") + e.what());
-    }
+    });
 }
 
 
