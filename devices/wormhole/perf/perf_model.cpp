@@ -485,7 +485,7 @@ private:
     const Program& m_p;
     const WormholeHardware& m_hw;
     double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack = 0, m_pack = 0;
-    int64_t m_th = 32, m_tw = 32;
+    int64_t m_th = 0, m_tw = 0;  // the hardware tile (set in the constructor)
 };
 
 std::string csv_field(const std::string& s) {
