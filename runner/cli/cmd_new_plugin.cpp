@@ -172,6 +172,12 @@ public:
         return info;
     }
 
+    // Per-layer options of your own (besides the common dtype / weights_dtype): declare them here and the runner
+    // checks every run-config and --set value against them, shows them in --dump-config, and passes them checked in
+    // LayerConfig::options. For example {"tile_rows", zoo::LayerOptionSpec::Type::Integer, "32", {}, 1, 1024, 1,
+    // "rows per tile"}; read with config.options.integer("tile_rows").
+    std::vector<zoo::LayerOptionSpec> layer_options() const noexcept override { return {}; }
+
     zoo::Status supports(const zoo::Node& node, const zoo::LayerConfig& /*config*/) const noexcept override {
         if (zoo::is_known_op(node.op)) return zoo::Status::ok();
         return zoo::Status::error("@NAME@: node '" + node.name + "' has an op this SDK does not know; rebuild @NAME@ "
