@@ -195,9 +195,15 @@ Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const DeviceLa
                                         (rule.op ? std::string(" (op ") + op_name(*rule.op) + ")" : "") +
                                         " matches no layer of " + graph.name);
     }
-    for (const auto& [key, source] : ignored)
-        resolved.warnings.push_back(source + ": '" + key + "' is not an option of device '" + device.device_name +
-                                    "' (its options: " + accepted_keys(device.options) + "); ignored there");
+    // One line for all of them: a config written for another device names many of its options.
+    if (!ignored.empty()) {
+        std::string own;
+        for (const auto& o : device.options) own += (own.empty() ? "" : ", ") + o.name;
+        std::string list;
+        for (const auto& [key, source] : ignored) list += (list.empty() ? "" : ", ") + ("'" + key + "' at " + source);
+        resolved.warnings.push_back("device '" + device.device_name + "' ignores settings of options it does not have (its own: " +
+                                    (own.empty() ? std::string("none") : own) + "): " + list);
+    }
     return resolved;
 }
 
