@@ -87,38 +87,69 @@ int64_t input_channel_alignment(ShardLayout layout, const ConvInputState& input,
     return conv.in_c <= hw.conv2d.channel_align_row_major_sharded ? hw.conv2d.channel_align_row_major_sharded : tile_w;
 }
 
+namespace {
+
+// The steps of plan_conv_sharding, in order (defined below it).
+Status choose_grid(ConvSharding& s, const CoreGrid& core_grid, const WormholeHardware& hw);
+void choose_layout(ConvSharding& s, ShardLayout configured, const ConvGeometry& conv, int grid_cores);
+void split_cores(ConvSharding& s, const ConvGeometry& conv, int grid_cores, const WormholeHardware& hw);
+void keep_input_split(ConvSharding& s, const ConvInputState& input, const CoreGrid& core_grid, bool reshard_if_not_optimal,
+                      int grid_cores);
+void size_shards(ConvSharding& s, const ConvGeometry& conv, const ConvInputState& input, const WormholeHardware& hw);
+Status choose_act_block_h(ConvSharding& s, int act_block_h, const WormholeHardware& hw);
+void size_blocks(ConvSharding& s, const ConvGeometry& conv, const WormholeHardware& hw);
+
+}  // namespace
+
 Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const WormholeLayerConfig& config, const ConvInputState& input,
                                         const WormholeHardware& hw) {
     ConvSharding s;
-    const int64_t tile_h = hw.tile.height;
-    const int64_t tile_w = hw.tile.width;
-
-    // The grid: core_grid narrows the hardware grid (0 = the hardware's extent in that direction).
-    s.grid_x = config.core_grid.x > 0 ? config.core_grid.x : hw.grid.worker_x;
-    s.grid_y = config.core_grid.y > 0 ? config.core_grid.y : hw.grid.worker_y;
-    if (s.grid_x > hw.grid.worker_x || s.grid_y > hw.grid.worker_y || config.core_grid.x < 0 || config.core_grid.y < 0)
-        return Status::error("core_grid [" + std::to_string(config.core_grid.x) + ", " +
-                             std::to_string(config.core_grid.y) + "] does not fit the " +
-                             std::to_string(hw.grid.worker_x) + "x" + std::to_string(hw.grid.worker_y) + " worker grid");
+    ZOO_TRY(choose_grid(s, config.core_grid, hw));
     const int grid_cores = s.grid_x * s.grid_y;
+    choose_layout(s, config.shard_layout, conv, grid_cores);
+    split_cores(s, conv, grid_cores, hw);
+    keep_input_split(s, input, config.core_grid, config.reshard_if_not_optimal, grid_cores);
+    size_shards(s, conv, input, hw);
+    ZOO_TRY(choose_act_block_h(s, config.act_block_h, hw));
+    size_blocks(s, conv, hw);
+    return s;
+}
 
-    const int64_t out_nhw = conv.out_nhw();
-    const int64_t in_nhw = conv.in_nhw();
-    switch (config.shard_layout) {
+namespace {
+
+// The grid: core_grid narrows the hardware grid (0 = the hardware's extent in that direction).
+Status choose_grid(ConvSharding& s, const CoreGrid& core_grid, const WormholeHardware& hw) {
+    s.grid_x = core_grid.x > 0 ? core_grid.x : hw.grid.worker_x;
+    s.grid_y = core_grid.y > 0 ? core_grid.y : hw.grid.worker_y;
+    if (s.grid_x > hw.grid.worker_x || s.grid_y > hw.grid.worker_y || core_grid.x < 0 || core_grid.y < 0)
+        return Status::error("core_grid [" + std::to_string(core_grid.x) + ", " +
+                             std::to_string(core_grid.y) + "] does not fit the " +
+                             std::to_string(hw.grid.worker_x) + "x" + std::to_string(hw.grid.worker_y) + " worker grid");
+    return Status::ok();
+}
+
+// The layout: the configured HEIGHT, WIDTH or BLOCK, else the `auto` rule (for an INTERLEAVED output too).
+void choose_layout(ConvSharding& s, ShardLayout configured, const ConvGeometry& conv, int grid_cores) {
+    switch (configured) {
         case ShardLayout::HeightSharded:
         case ShardLayout::WidthSharded:
         case ShardLayout::BlockSharded:
-            s.layout = config.shard_layout;
-            s.reason = std::string("configured ") + shard_layout_name(config.shard_layout);
+            s.layout = configured;
+            s.reason = std::string("configured ") + shard_layout_name(configured);
             break;
         case ShardLayout::Auto:
         case ShardLayout::Interleaved:
-            s.layout = choose_auto_layout(out_nhw, std::max(conv.in_c, conv.out_c), grid_cores, &s.reason);
-            if (config.shard_layout == ShardLayout::Interleaved) s.reason += "; output written interleaved";
+            s.layout = choose_auto_layout(conv.out_nhw(), std::max(conv.in_c, conv.out_c), grid_cores, &s.reason);
+            if (configured == ShardLayout::Interleaved) s.reason += "; output written interleaved";
             break;
     }
+}
 
-    // Core counts (reference s5).
+// Core counts (reference s5).
+void split_cores(ConvSharding& s, const ConvGeometry& conv, int grid_cores, const WormholeHardware& hw) {
+    const int64_t tile_h = hw.tile.height;
+    const int64_t tile_w = hw.tile.width;
+    const int64_t out_nhw = conv.out_nhw();
     const int64_t out_c_tiles = div_up(conv.out_c, tile_w);
     switch (s.layout) {
         case ShardLayout::HeightSharded:
@@ -143,11 +174,14 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
             break;
         }
     }
+}
 
-    // An input already sharded this way keeps its core split (no reshard), when it fits the grid and the channels,
-    // unless reshard_if_not_optimal asks for the conv's own split (then the input is resharded to it).
-    const bool grid_overridden = config.core_grid.x > 0 || config.core_grid.y > 0;
-    if (input.sharded && input.layout == s.layout && !grid_overridden && !config.reshard_if_not_optimal && input.cores_nhw > 0 && input.cores_c > 0 &&
+// An input already sharded this way keeps its core split (no reshard), when it fits the grid and the channels,
+// unless reshard_if_not_optimal asks for the conv's own split (then the input is resharded to it).
+void keep_input_split(ConvSharding& s, const ConvInputState& input, const CoreGrid& core_grid, bool reshard_if_not_optimal,
+                      int grid_cores) {
+    const bool grid_overridden = core_grid.x > 0 || core_grid.y > 0;
+    if (input.sharded && input.layout == s.layout && !grid_overridden && !reshard_if_not_optimal && input.cores_nhw > 0 && input.cores_c > 0 &&
         input.cores_nhw * input.cores_c <= grid_cores) {
         const bool fits = s.layout == ShardLayout::HeightSharded
                               ? input.cores_c == 1
@@ -164,35 +198,42 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
                                                             : row_major_range(s.num_cores, s.grid_x);
         }
     }
+}
 
-    // Channel padding and shard shapes: nhw_shard = round_up(NHW, cores_nhw * tile_h) / cores_nhw,
-    // c_shard = round_up(C, cores_c * align) / cores_c.
+// Channel padding and shard shapes: nhw_shard = round_up(NHW, cores_nhw * tile_h) / cores_nhw,
+// c_shard = round_up(C, cores_c * align) / cores_c.
+void size_shards(ConvSharding& s, const ConvGeometry& conv, const ConvInputState& input, const WormholeHardware& hw) {
+    const int64_t tile_h = hw.tile.height;
+    const int64_t tile_w = hw.tile.width;
     s.in_channel_alignment = input_channel_alignment(s.layout, input, conv, hw);
     s.in_channels_padded = round_up(conv.in_c, s.cores_c * s.in_channel_alignment);
     s.out_channels_padded = round_up(conv.out_c, s.cores_c * tile_w);
-    s.in_nhw_shard = round_up(in_nhw, s.cores_nhw * tile_h) / s.cores_nhw;
-    s.out_nhw_shard = round_up(out_nhw, s.cores_nhw * tile_h) / s.cores_nhw;
+    s.in_nhw_shard = round_up(conv.in_nhw(), s.cores_nhw * tile_h) / s.cores_nhw;
+    s.out_nhw_shard = round_up(conv.out_nhw(), s.cores_nhw * tile_h) / s.cores_nhw;
     s.in_c_shard = s.in_channels_padded / s.cores_c;
     s.out_c_shard = s.out_channels_padded / s.cores_c;
+}
 
-    // Activation block height: default the whole per-core output height; an override must be a multiple of the tile
-    // height, and when it does not divide the per-core height the next smaller divisor is used (with a warning).
+// Activation block height: default the whole per-core output height; an override must be a multiple of the tile
+// height, and when it does not divide the per-core height the next smaller divisor is used (with a warning).
+Status choose_act_block_h(ConvSharding& s, int act_block_h, const WormholeHardware& hw) {
+    const int64_t tile_h = hw.tile.height;
     const int64_t shard_tiles = s.out_nhw_shard / tile_h;
     s.act_block_h = s.out_nhw_shard;
-    if (config.act_block_h != 0) {
+    if (act_block_h != 0) {
         if (s.layout == ShardLayout::WidthSharded) {
-            s.warnings.push_back("act_block_h " + std::to_string(config.act_block_h) +
+            s.warnings.push_back("act_block_h " + std::to_string(act_block_h) +
                                  " is ignored for WIDTH_SHARDED (the block is the whole per-core height of " +
                                  std::to_string(s.out_nhw_shard) + " rows)");
         } else {
-            if (config.act_block_h < 0 || config.act_block_h % tile_h != 0)
-                return Status::error("act_block_h " + std::to_string(config.act_block_h) +
+            if (act_block_h < 0 || act_block_h % tile_h != 0)
+                return Status::error("act_block_h " + std::to_string(act_block_h) +
                                      " must be a positive multiple of the tile height " + std::to_string(tile_h));
-            const int64_t wanted = config.act_block_h / tile_h;
+            const int64_t wanted = act_block_h / tile_h;
             int64_t d = std::min(wanted, shard_tiles);
             while (shard_tiles % d != 0) --d;
             if (d != wanted)
-                s.warnings.push_back("act_block_h " + std::to_string(config.act_block_h) +
+                s.warnings.push_back("act_block_h " + std::to_string(act_block_h) +
                                      " does not divide the per-core output height of " + std::to_string(s.out_nhw_shard) +
                                      " rows (" + std::to_string(shard_tiles) + " tiles); using " +
                                      std::to_string(d * tile_h) + ", the next smaller divisor");
@@ -200,9 +241,13 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
         }
     }
     s.act_blocks = s.out_nhw_shard / s.act_block_h;
+    return Status::ok();
+}
 
-    // Activation block width (one kernel row of the core's input channels) and the K loop. Depthwise convs are
-    // lowered as dense convs with a block-diagonal weight matrix, so their K is Cin * kh * kw like any conv.
+// Activation block width (one kernel row of the core's input channels) and the K loop. Depthwise convs are
+// lowered as dense convs with a block-diagonal weight matrix, so their K is Cin * kh * kw like any conv.
+void size_blocks(ConvSharding& s, const ConvGeometry& conv, const WormholeHardware& hw) {
+    const int64_t tile_w = hw.tile.width;
     switch (s.layout) {
         case ShardLayout::HeightSharded:
             s.act_block_w = round_up(s.in_channels_padded * conv.kernel_w, tile_w);
@@ -221,7 +266,8 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
             break;
     }
     s.weight_rows = s.k_blocks * s.act_block_w;
-    return s;
 }
+
+}  // namespace
 
 }  // namespace zoo::wormhole
