@@ -67,13 +67,7 @@ private:
         BankAllocator small("L1_SMALL", m_hw.l1.buffer_region_end(), m_hw.l1.l1_small_bytes, m_hw.l1.alignment, false);
         BankAllocator dram("DRAM", 0, m_hw.dram.bank_bytes(), m_hw.l1.alignment, false);
 
-        // Weights first: they sit in DRAM for the whole run.
-        for (size_t k = 0; k < m_p.ops.size(); ++k)
-            for (const DramWeight& w : m_p.ops[k].weights) {
-                auto id = dram.allocate(w.name, w.bytes_per_bank, static_cast<int>(m_hw.dram.banks));
-                if (!id) return Status::error(id.status().message() + " (layer " + layer_of(static_cast<int>(k)) + ")");
-            }
-        m_plan.dram_weight_bytes_per_bank = dram.allocated_bytes();
+        ZOO_TRY(allocate_weights(dram));
 
         const std::vector<int> free_after = free_points();
         std::vector<int> l1_id(m_p.tensors.size(), 0), dram_id(m_p.tensors.size(), 0);
@@ -114,33 +108,54 @@ private:
                 small_id = *id;
             }
             ZOO_TRY(allocate(op.output, layer));
-            // The program's static circular buffers must fit below the lowest L1 buffer.
-            Status cb = check_circular_buffers(m_hw.l1.reserved_base, op.cb_bytes, m_hw.l1.bytes_per_core, l1.lowest_address(),
-                                               op.range);
-            const bool beyond_l1 = m_hw.l1.reserved_base + op.cb_bytes > m_hw.l1.bytes_per_core;
-            if (!cb && beyond_l1) return Status::error(cb.message() + " (layer " + layer + ")");
-            if (!cb) {
-                // A clash with L1 buffers: name what holds L1 at that point (the card's message gives addresses only),
-                // the buffers an engineer would free, reshard or shrink, each with its bytes per core.
-                std::string live;
-                for (const auto& a : l1.allocations())
-                    live += (live.empty() ? "" : ", ") + a.name + " " + std::to_string(a.bytes_per_bank) + " B";
-                return Status::error(cb.message() + " (layer " + layer + ": circular buffers " + std::to_string(op.cb_bytes) +
-                                     " B per core; L1 buffers live: " + live + ")");
-            }
-            OpMemory& om = m_plan.ops[k];
-            om.op = static_cast<int>(k);
-            om.buffer_bytes = l1.allocated_bytes();
-            om.peak_l1_per_core = om.buffer_bytes + op.cb_bytes;
-            for (const auto& a : l1.allocations()) om.live.push_back({a.name, a.address, a.bytes_per_bank});
-            if (om.peak_l1_per_core > m_plan.peak_l1_per_core) {
-                m_plan.peak_l1_per_core = om.peak_l1_per_core;
-                m_plan.peak_layer = layer;
-            }
+            ZOO_TRY(check_op_circular_buffers(op, l1, layer));
+            record_op_memory(k, op, l1, layer);
             if (small_id) small.free(small_id);
             for (int t : frees_at[k]) release(t);
         }
         return Status::ok();
+    }
+
+    // Weights first: they sit in DRAM for the whole run.
+    Status allocate_weights(BankAllocator& dram) {
+        for (size_t k = 0; k < m_p.ops.size(); ++k)
+            for (const DramWeight& w : m_p.ops[k].weights) {
+                auto id = dram.allocate(w.name, w.bytes_per_bank, static_cast<int>(m_hw.dram.banks));
+                if (!id) return Status::error(id.status().message() + " (layer " + layer_of(static_cast<int>(k)) + ")");
+            }
+        m_plan.dram_weight_bytes_per_bank = dram.allocated_bytes();
+        return Status::ok();
+    }
+
+    // The program's static circular buffers must fit below the lowest L1 buffer.
+    Status check_op_circular_buffers(const DeviceOp& op, const BankAllocator& l1, const std::string& layer) const {
+        Status cb = check_circular_buffers(m_hw.l1.reserved_base, op.cb_bytes, m_hw.l1.bytes_per_core, l1.lowest_address(),
+                                           op.range);
+        const bool beyond_l1 = m_hw.l1.reserved_base + op.cb_bytes > m_hw.l1.bytes_per_core;
+        if (!cb && beyond_l1) return Status::error(cb.message() + " (layer " + layer + ")");
+        if (!cb) {
+            // A clash with L1 buffers: name what holds L1 at that point (the card's message gives addresses only),
+            // the buffers an engineer would free, reshard or shrink, each with its bytes per core.
+            std::string live;
+            for (const auto& a : l1.allocations())
+                live += (live.empty() ? "" : ", ") + a.name + " " + std::to_string(a.bytes_per_bank) + " B";
+            return Status::error(cb.message() + " (layer " + layer + ": circular buffers " + std::to_string(op.cb_bytes) +
+                                 " B per core; L1 buffers live: " + live + ")");
+        }
+        return Status::ok();
+    }
+
+    // L1 while op k runs (its buffers and circular buffers), and the plan's peak.
+    void record_op_memory(size_t k, const DeviceOp& op, const BankAllocator& l1, const std::string& layer) {
+        OpMemory& om = m_plan.ops[k];
+        om.op = static_cast<int>(k);
+        om.buffer_bytes = l1.allocated_bytes();
+        om.peak_l1_per_core = om.buffer_bytes + op.cb_bytes;
+        for (const auto& a : l1.allocations()) om.live.push_back({a.name, a.address, a.bytes_per_bank});
+        if (om.peak_l1_per_core > m_plan.peak_l1_per_core) {
+            m_plan.peak_l1_per_core = om.peak_l1_per_core;
+            m_plan.peak_layer = layer;
+        }
     }
 
     void summarise_layers() {
