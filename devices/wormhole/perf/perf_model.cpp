@@ -223,11 +223,9 @@ private:
         const ConvSharding& s = *op.conv;
         const ConvGeometry& geo = *op.geometry;
         const TensorPlacement& in = source_of(op);
-        const TensorPlacement& o = out(op);
         const bool sliding = op.code == DeviceOpCode::Conv2d;
         const bool dw = geo.depthwise();
         const int cores = s.num_cores;
-        const int64_t rm_elem = m_hw.row_major_element_bytes(in.dtype);
         r.math_fidelity = math_fidelity_name(c.math_fidelity);
         PerfTensor w;
         w.w = geo.out_c;
@@ -281,36 +279,8 @@ private:
         const double sfpu = sfpu_cycles(out_tiles, sfpu_instructions(op.unary));
         const double compute = std::max({fpu + sfpu, unpack / m_unpack, pack / m_pack});
 
-        // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
-        // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
-        // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs; the second RISC
-        // also writes the weights and shares the core's NoC port, so it takes only a share of the work
-        // (perf.split_reader_efficiency: 1 = the gather time halves).
-        double reader = 0;
-        if (sliding) {
-            const double rows = static_cast<double>(s.out_nhw_shard);
-            const bool dilated = geo.dilation_w > 1;
-            const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
-            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
-            reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            if (c.enable_split_reader && s.layout == ShardLayout::HeightSharded)
-                reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
-        }
-        if (!dw && s.layout != ShardLayout::HeightSharded) {
-            // every core receives the whole K of its rows: its own slice plus the multicast of the others
-            const double recv = out_t * k_t * act_tile;
-            reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
-                                 m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
-        }
-        // Writer (weights): read from DRAM by one core (HEIGHT, multicast to all), one per core column (BLOCK) or every
-        // core (WIDTH), then multicast: each core receives its weight block.
-        const int readers = s.layout == ShardLayout::HeightSharded ? 1 : s.layout == ShardLayout::BlockSharded ? std::max(1, s.cores_c) : cores;
-        double writer = dram_cycles(weight_bytes, readers, w_tile);
-        const double per_core_weights = s.layout == ShardLayout::HeightSharded ? weight_bytes : weight_bytes / std::max(1, s.cores_c);
-        if (s.layout != ShardLayout::WidthSharded && cores > 1)
-            writer = std::max(writer, noc_cycles(per_core_weights / w_tile, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
-        if (o.kind != BufferKind::L1Sharded)
-            writer += noc_cycles(out_tiles, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        const double reader = conv_reader_cycles(op, out_t, k_t, act_tile);
+        const double writer = conv_writer_cycles(op, weight_bytes, w_tile, out_tiles, out_tile);
         r.dram_bytes = weight_bytes;
         r.inputs.back().bytes = static_cast<int64_t>(weight_bytes);
         r.pm_compute_ns = ns(r.flops / (static_cast<double>(cores) * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
@@ -318,6 +288,49 @@ private:
         // The activation stage feeds the compute through the act CB, the weights through the weights CB.
         const double kernel = overlap(overlap(compute, reader, c.enable_act_double_buffer), writer, c.enable_weights_double_buffer);
         finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer), kernel);
+    }
+
+    // Reader (activations): im2col gathers from the halo output, one transaction per output row and kernel row
+    // (kw * channels contiguous), or the block/width multicast of tilized activations to every core of a row.
+    // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs; the second RISC
+    // also writes the weights and shares the core's NoC port, so it takes only a share of the work
+    // (perf.split_reader_efficiency: 1 = the gather time halves).
+    double conv_reader_cycles(const DeviceOp& op, double out_t, double k_t, double act_tile) const {
+        const ConvSharding& s = *op.conv;
+        const ConvGeometry& geo = *op.geometry;
+        const int64_t rm_elem = m_hw.row_major_element_bytes(source_of(op).dtype);
+        double reader = 0;
+        if (op.code == DeviceOpCode::Conv2d) {  // sliding window
+            const double rows = static_cast<double>(s.out_nhw_shard);
+            const bool dilated = geo.dilation_w > 1;
+            const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
+            reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+            if (op.config.enable_split_reader && s.layout == ShardLayout::HeightSharded)
+                reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
+        }
+        if (!geo.depthwise() && s.layout != ShardLayout::HeightSharded) {
+            // every core receives the whole K of its rows: its own slice plus the multicast of the others
+            const double recv = out_t * k_t * act_tile;
+            reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
+                                 m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        }
+        return reader;
+    }
+
+    // Writer (weights): read from DRAM by one core (HEIGHT, multicast to all), one per core column (BLOCK) or every
+    // core (WIDTH), then multicast: each core receives its weight block.
+    double conv_writer_cycles(const DeviceOp& op, double weight_bytes, double w_tile, double out_tiles, double out_tile) const {
+        const ConvSharding& s = *op.conv;
+        const int cores = s.num_cores;
+        const int readers = s.layout == ShardLayout::HeightSharded ? 1 : s.layout == ShardLayout::BlockSharded ? std::max(1, s.cores_c) : cores;
+        double writer = dram_cycles(weight_bytes, readers, w_tile);
+        const double per_core_weights = s.layout == ShardLayout::HeightSharded ? weight_bytes : weight_bytes / std::max(1, s.cores_c);
+        if (s.layout != ShardLayout::WidthSharded && cores > 1)
+            writer = std::max(writer, noc_cycles(per_core_weights / w_tile, w_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles));
+        if (out(op).kind != BufferKind::L1Sharded)
+            writer += noc_cycles(out_tiles, out_tile, m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+        return writer;
     }
 
     void cost_eltwise(const DeviceOp& op, PerfOp& r) const {
