@@ -173,6 +173,18 @@ private:
     bool stem_reads_only(int input) const;
     Status make_plan(bool fused, Plan& plan) const;
     Status make_step(int head, const std::vector<int>& group, Step& step) const;
+    // make_step's op cases: each sets the step's kernel call (and scratch) for the chain's head `n`, writing the value
+    // of the chain's last node `last`, whose layout is `out`.
+    void dense_step(const Node& n, int last, const Layout& out, Step& step,
+                    std::function<void(const std::vector<float*>&, float*)> body) const;
+    static Status conv_step(const Prepared* prep, int in0, int last, Act act, int residual, Step& step);
+    Status linear_step(const Node& n, const Prepared* prep, int in0, int last, const Layout& out, Act act, int residual,
+                       Step& step) const;
+    Status batchnorm_step(const Node& n, const Prepared* prep, int in0, int last, const Layout& out, Step& step) const;
+    Status binary_step(const Node& n, int last, const Layout& out, Step& step) const;
+    Status pool_step(const Node& n, int in0, int last, const Layout& out, Step& step) const;
+    Status flatten_step(int in0, int last, const Layout& out, Step& step) const;
+    Status softmax_step(const Node& n, int in0, int last, const Layout& out, Step& step) const;
     void execute(Plan& plan, const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* captured);
 
     Graph m_graph;
@@ -310,87 +322,16 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
     step.reads = n.inputs;
     if (residual >= 0) step.reads.push_back(residual);
 
-    // Runs a dense (plain NCHW) implementation: inputs converted into scratch, output converted back.
-    auto dense_step = [&](std::function<void(const std::vector<float*>&, float*)> body) {
-        std::vector<int> ins = n.inputs;
-        std::vector<Layout> in_layouts;
-        int64_t total = 0;
-        for (int i : ins) {
-            in_layouts.push_back(m_layouts[static_cast<size_t>(i)]);
-            total += shape_numel(in_layouts.back().shape);
-        }
-        total += shape_numel(out.shape);
-        step.scratch = total;
-        step.op_type += " (dense)";
-        step.fn = [ins, in_layouts, out, last, body](StepContext& ctx) {
-            float* s = ctx.plan.scratch.data();
-            std::vector<float*> dense_in;
-            for (size_t k = 0; k < ins.size(); ++k) {
-                to_dense(in_layouts[k], ctx.plan.ptr(ins[k]), s);
-                dense_in.push_back(s);
-                s += shape_numel(in_layouts[k].shape);
-            }
-            body(dense_in, s);
-            from_dense(out, s, ctx.plan.ptr(last));
-        };
-    };
-
     switch (n.op) {
         case OpKind::Input:
         case OpKind::Dropout:
             return node_error(n, "internal: no step for this op");
-        case OpKind::Conv2d: {
-            if (const NchwStemConv* stem = prep->stem.get()) {
-                step.fn = [stem, in0, last, act, residual](StepContext& ctx) {
-                    stem->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr);
-                };
-                return Status::ok();
-            }
-            const ConvKernel* conv = prep->conv.get();
-            step.scratch = conv->scratch_floats();
-            step.fn = [conv, in0, last, act, residual](StepContext& ctx) {
-                conv->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr,
-                          ctx.plan.scratch.data());
-            };
-            return Status::ok();
-        }
-        case OpKind::Linear: {
-            const Layout& in = m_layouts[static_cast<size_t>(in0)];
-            const auto& a = n.attr<LinearAttrs>();
-            if (in.spatial) {
-                const int64_t in_f = a.in_features, out_f = a.out_features;
-                const int64_t rows = shape_numel(in.shape) / std::max<int64_t>(in_f, 1);
-                dense_step([prep, in_f, out_f, rows](const std::vector<float*>& x, float* y) {
-                    dense::linear(x[0], rows, in_f, prep->dense_weight.data(),
-                                  prep->dense_bias.empty() ? nullptr : prep->dense_bias.data(), out_f, y);
-                });
-                return Status::ok();
-            }
-            const PackedB* b = &prep->linear_b;
-            const float* bias = prep->bias.data();
-            const int64_t rows = in.rows, lda = in.cp, cp = out.cp;
-            step.fn = [b, bias, rows, lda, cp, in0, last, act, residual](StepContext& ctx) {
-                gemm(rows, ctx.plan.ptr(in0), lda, *b, ctx.plan.ptr(last), cp, cp,
-                     GemmEpilogue{bias, act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr, cp});
-            };
-            return Status::ok();
-        }
-        case OpKind::BatchNorm: {
-            const Layout& in = m_layouts[static_cast<size_t>(in0)];
-            if (in.spatial || in.shape.size() == 2) {
-                const int64_t rows = in.rows, cp = in.cp;
-                step.fn = [prep, rows, cp, in0, last](StepContext& ctx) {
-                    channel_affine(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, cp, prep->bn_mean.data(),
-                                   prep->bn_scale.data(), prep->bn_shift.data());
-                };
-            } else {
-                const Shape shape = in.shape;
-                dense_step([prep, shape](const std::vector<float*>& x, float* y) {
-                    dense::channel_affine(x[0], shape, prep->bn_mean.data(), prep->bn_scale.data(), prep->bn_shift.data(), y);
-                });
-            }
-            return Status::ok();
-        }
+        case OpKind::Conv2d:
+            return conv_step(prep, in0, last, act, residual, step);
+        case OpKind::Linear:
+            return linear_step(n, prep, in0, last, out, act, residual, step);
+        case OpKind::BatchNorm:
+            return batchnorm_step(n, prep, in0, last, out, step);
 #define ZOO_CPU_ACTIVATION_CASE__(name, text, category) case OpKind::name:
             ZOO_ACTIVATION_LIST(ZOO_CPU_ACTIVATION_CASE__)
 #undef ZOO_CPU_ACTIVATION_CASE__
@@ -401,50 +342,8 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
             return Status::ok();
         }
         case OpKind::Add:
-        case OpKind::Mul: {
-            const bool is_add = n.op == OpKind::Add;
-            const Layout& la = m_layouts[static_cast<size_t>(n.inputs[0])];
-            const Layout& lb = m_layouts[static_cast<size_t>(n.inputs[1])];
-            const bool fast = la.shape.size() == out.shape.size() && lb.shape.size() == out.shape.size() &&
-                              la.spatial == out.spatial && out.shape.size() <= 4 && !out.shape.empty();
-            if (!fast) {
-                const Shape sa = la.shape, sb = lb.shape, so = out.shape;
-                dense_step([is_add, sa, sb, so](const std::vector<float*>& x, float* y) {
-                    dense::binary(is_add, x[0], sa, x[1], sb, y, so);
-                });
-                return Status::ok();
-            }
-            // View every operand as [d0, d1, d2, channels]: spatial (n, h, w); rows: leading dims padded with 1s.
-            auto view_dims = [](const Layout& l) {
-                std::array<int64_t, 3> d{1, 1, 1};
-                if (l.spatial) {
-                    d = {l.n, l.h, l.w};
-                } else {
-                    const size_t lead = l.shape.size() - 1;
-                    for (size_t k = 0; k < lead; ++k) d[3 - lead + k] = l.shape[k];
-                }
-                return d;
-            };
-            const std::array<int64_t, 3> od = view_dims(out);
-            auto operand_strides = [&](const Layout& l) {
-                std::array<int64_t, 3> d = view_dims(l), s{0, 0, 0};
-                int64_t stride = l.cp;
-                for (int k = 2; k >= 0; --k) {
-                    s[static_cast<size_t>(k)] = (d[static_cast<size_t>(k)] == 1 && od[static_cast<size_t>(k)] != 1) ? 0 : stride;
-                    stride *= d[static_cast<size_t>(k)];
-                }
-                return s;
-            };
-            const std::array<int64_t, 3> sa = operand_strides(la), sb = operand_strides(lb);
-            const bool ba = la.c == 1 && out.c != 1, bb = lb.c == 1 && out.c != 1;
-            const int i0 = n.inputs[0], i1 = n.inputs[1];
-            const int64_t cp = out.cp;
-            step.fn = [=](StepContext& ctx) {
-                binary(is_add ? BinaryOp::Add : BinaryOp::Mul, BinaryOperand{ctx.plan.ptr(i0), sa, ba},
-                       BinaryOperand{ctx.plan.ptr(i1), sb, bb}, ctx.plan.ptr(last), od, cp);
-            };
-            return Status::ok();
-        }
+        case OpKind::Mul:
+            return binary_step(n, last, out, step);
         case OpKind::GlobalAvgPool: {
             const Layout& in = m_layouts[static_cast<size_t>(in0)];
             const int64_t batch = in.n, hw = in.h * in.w, cp = in.cp;
@@ -454,47 +353,186 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
             return Status::ok();
         }
         case OpKind::MaxPool2d:
-        case OpKind::AvgPool2d: {
-            const Layout& in = m_layouts[static_cast<size_t>(in0)];
-            const PoolShape shape{in.n, in.h, in.w, in.cp, out.h, out.w};
-            if (n.op == OpKind::MaxPool2d) {
-                const MaxPool2dAttrs a = n.attr<MaxPool2dAttrs>();
-                step.fn = [shape, a, in0, last](StepContext& ctx) { max_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
-            } else {
-                const AvgPool2dAttrs a = n.attr<AvgPool2dAttrs>();
-                step.fn = [shape, a, in0, last](StepContext& ctx) { avg_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
-            }
-            return Status::ok();
-        }
-        case OpKind::Flatten: {
-            // A flatten that moves data: the dense NCHW order of input and output is the same, so convert through it.
-            const Layout in = m_layouts[static_cast<size_t>(in0)];
-            const int64_t numel = shape_numel(in.shape);
-            step.scratch = numel;
-            step.op_type = "flatten";
-            step.fn = [in, out, in0, last](StepContext& ctx) {
-                to_dense(in, ctx.plan.ptr(in0), ctx.plan.scratch.data());
-                from_dense(out, ctx.plan.scratch.data(), ctx.plan.ptr(last));
-            };
-            return Status::ok();
-        }
-        case OpKind::Softmax: {
-            const int64_t rank = static_cast<int64_t>(out.shape.size());
-            int64_t axis = n.attr<SoftmaxAttrs>().axis;
-            if (axis < 0) axis += rank;
-            if ((out.spatial && axis == 1) || (!out.spatial && axis == rank - 1)) {
-                const int64_t rows = out.rows, c = out.c, cp = out.cp;
-                step.fn = [rows, c, cp, in0, last](StepContext& ctx) {
-                    softmax_rows(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, c, cp);
-                };
-            } else {
-                const Shape shape = out.shape;
-                dense_step([shape, axis](const std::vector<float*>& x, float* y) { dense::softmax(x[0], shape, axis, y); });
-            }
-            return Status::ok();
-        }
+        case OpKind::AvgPool2d:
+            return pool_step(n, in0, last, out, step);
+        case OpKind::Flatten:
+            return flatten_step(in0, last, out, step);
+        case OpKind::Softmax:
+            return softmax_step(n, in0, last, out, step);
     }
     return node_error(n, "unsupported op");
+}
+
+// Runs a dense (plain NCHW) implementation: inputs converted into scratch, output converted back.
+void CpuModel::dense_step(const Node& n, int last, const Layout& out, Step& step,
+                          std::function<void(const std::vector<float*>&, float*)> body) const {
+    std::vector<int> ins = n.inputs;
+    std::vector<Layout> in_layouts;
+    int64_t total = 0;
+    for (int i : ins) {
+        in_layouts.push_back(m_layouts[static_cast<size_t>(i)]);
+        total += shape_numel(in_layouts.back().shape);
+    }
+    total += shape_numel(out.shape);
+    step.scratch = total;
+    step.op_type += " (dense)";
+    step.fn = [ins, in_layouts, out, last, body](StepContext& ctx) {
+        float* s = ctx.plan.scratch.data();
+        std::vector<float*> dense_in;
+        for (size_t k = 0; k < ins.size(); ++k) {
+            to_dense(in_layouts[k], ctx.plan.ptr(ins[k]), s);
+            dense_in.push_back(s);
+            s += shape_numel(in_layouts[k].shape);
+        }
+        body(dense_in, s);
+        from_dense(out, s, ctx.plan.ptr(last));
+    };
+}
+
+Status CpuModel::conv_step(const Prepared* prep, int in0, int last, Act act, int residual, Step& step) {
+    if (const NchwStemConv* stem = prep->stem.get()) {
+        step.fn = [stem, in0, last, act, residual](StepContext& ctx) {
+            stem->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr);
+        };
+        return Status::ok();
+    }
+    const ConvKernel* conv = prep->conv.get();
+    step.scratch = conv->scratch_floats();
+    step.fn = [conv, in0, last, act, residual](StepContext& ctx) {
+        conv->run(ctx.plan.ptr(in0), ctx.plan.ptr(last), act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr,
+                  ctx.plan.scratch.data());
+    };
+    return Status::ok();
+}
+
+Status CpuModel::linear_step(const Node& n, const Prepared* prep, int in0, int last, const Layout& out, Act act,
+                             int residual, Step& step) const {
+    const Layout& in = m_layouts[static_cast<size_t>(in0)];
+    const auto& a = n.attr<LinearAttrs>();
+    if (in.spatial) {
+        const int64_t in_f = a.in_features, out_f = a.out_features;
+        const int64_t rows = shape_numel(in.shape) / std::max<int64_t>(in_f, 1);
+        dense_step(n, last, out, step, [prep, in_f, out_f, rows](const std::vector<float*>& x, float* y) {
+            dense::linear(x[0], rows, in_f, prep->dense_weight.data(),
+                          prep->dense_bias.empty() ? nullptr : prep->dense_bias.data(), out_f, y);
+        });
+        return Status::ok();
+    }
+    const PackedB* b = &prep->linear_b;
+    const float* bias = prep->bias.data();
+    const int64_t rows = in.rows, lda = in.cp, cp = out.cp;
+    step.fn = [b, bias, rows, lda, cp, in0, last, act, residual](StepContext& ctx) {
+        gemm(rows, ctx.plan.ptr(in0), lda, *b, ctx.plan.ptr(last), cp, cp,
+             GemmEpilogue{bias, act, residual >= 0 ? ctx.plan.ptr(residual) : nullptr, cp});
+    };
+    return Status::ok();
+}
+
+Status CpuModel::batchnorm_step(const Node& n, const Prepared* prep, int in0, int last, const Layout& out,
+                                Step& step) const {
+    const Layout& in = m_layouts[static_cast<size_t>(in0)];
+    if (in.spatial || in.shape.size() == 2) {
+        const int64_t rows = in.rows, cp = in.cp;
+        step.fn = [prep, rows, cp, in0, last](StepContext& ctx) {
+            channel_affine(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, cp, prep->bn_mean.data(),
+                           prep->bn_scale.data(), prep->bn_shift.data());
+        };
+    } else {
+        const Shape shape = in.shape;
+        dense_step(n, last, out, step, [prep, shape](const std::vector<float*>& x, float* y) {
+            dense::channel_affine(x[0], shape, prep->bn_mean.data(), prep->bn_scale.data(), prep->bn_shift.data(), y);
+        });
+    }
+    return Status::ok();
+}
+
+Status CpuModel::binary_step(const Node& n, int last, const Layout& out, Step& step) const {
+    const bool is_add = n.op == OpKind::Add;
+    const Layout& la = m_layouts[static_cast<size_t>(n.inputs[0])];
+    const Layout& lb = m_layouts[static_cast<size_t>(n.inputs[1])];
+    const bool fast = la.shape.size() == out.shape.size() && lb.shape.size() == out.shape.size() &&
+                      la.spatial == out.spatial && out.shape.size() <= 4 && !out.shape.empty();
+    if (!fast) {
+        const Shape sa = la.shape, sb = lb.shape, so = out.shape;
+        dense_step(n, last, out, step, [is_add, sa, sb, so](const std::vector<float*>& x, float* y) {
+            dense::binary(is_add, x[0], sa, x[1], sb, y, so);
+        });
+        return Status::ok();
+    }
+    // View every operand as [d0, d1, d2, channels]: spatial (n, h, w); rows: leading dims padded with 1s.
+    auto view_dims = [](const Layout& l) {
+        std::array<int64_t, 3> d{1, 1, 1};
+        if (l.spatial) {
+            d = {l.n, l.h, l.w};
+        } else {
+            const size_t lead = l.shape.size() - 1;
+            for (size_t k = 0; k < lead; ++k) d[3 - lead + k] = l.shape[k];
+        }
+        return d;
+    };
+    const std::array<int64_t, 3> od = view_dims(out);
+    auto operand_strides = [&](const Layout& l) {
+        std::array<int64_t, 3> d = view_dims(l), s{0, 0, 0};
+        int64_t stride = l.cp;
+        for (int k = 2; k >= 0; --k) {
+            s[static_cast<size_t>(k)] = (d[static_cast<size_t>(k)] == 1 && od[static_cast<size_t>(k)] != 1) ? 0 : stride;
+            stride *= d[static_cast<size_t>(k)];
+        }
+        return s;
+    };
+    const std::array<int64_t, 3> sa = operand_strides(la), sb = operand_strides(lb);
+    const bool ba = la.c == 1 && out.c != 1, bb = lb.c == 1 && out.c != 1;
+    const int i0 = n.inputs[0], i1 = n.inputs[1];
+    const int64_t cp = out.cp;
+    step.fn = [=](StepContext& ctx) {
+        binary(is_add ? BinaryOp::Add : BinaryOp::Mul, BinaryOperand{ctx.plan.ptr(i0), sa, ba},
+               BinaryOperand{ctx.plan.ptr(i1), sb, bb}, ctx.plan.ptr(last), od, cp);
+    };
+    return Status::ok();
+}
+
+Status CpuModel::pool_step(const Node& n, int in0, int last, const Layout& out, Step& step) const {
+    const Layout& in = m_layouts[static_cast<size_t>(in0)];
+    const PoolShape shape{in.n, in.h, in.w, in.cp, out.h, out.w};
+    if (n.op == OpKind::MaxPool2d) {
+        const MaxPool2dAttrs a = n.attr<MaxPool2dAttrs>();
+        step.fn = [shape, a, in0, last](StepContext& ctx) { max_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+    } else {
+        const AvgPool2dAttrs a = n.attr<AvgPool2dAttrs>();
+        step.fn = [shape, a, in0, last](StepContext& ctx) { avg_pool2d(ctx.plan.ptr(in0), ctx.plan.ptr(last), shape, a); };
+    }
+    return Status::ok();
+}
+
+Status CpuModel::flatten_step(int in0, int last, const Layout& out, Step& step) const {
+    // A flatten that moves data: the dense NCHW order of input and output is the same, so convert through it.
+    const Layout in = m_layouts[static_cast<size_t>(in0)];
+    const int64_t numel = shape_numel(in.shape);
+    step.scratch = numel;
+    step.op_type = "flatten";
+    step.fn = [in, out, in0, last](StepContext& ctx) {
+        to_dense(in, ctx.plan.ptr(in0), ctx.plan.scratch.data());
+        from_dense(out, ctx.plan.scratch.data(), ctx.plan.ptr(last));
+    };
+    return Status::ok();
+}
+
+Status CpuModel::softmax_step(const Node& n, int in0, int last, const Layout& out, Step& step) const {
+    const int64_t rank = static_cast<int64_t>(out.shape.size());
+    int64_t axis = n.attr<SoftmaxAttrs>().axis;
+    if (axis < 0) axis += rank;
+    if ((out.spatial && axis == 1) || (!out.spatial && axis == rank - 1)) {
+        const int64_t rows = out.rows, c = out.c, cp = out.cp;
+        step.fn = [rows, c, cp, in0, last](StepContext& ctx) {
+            softmax_rows(ctx.plan.ptr(in0), ctx.plan.ptr(last), rows, c, cp);
+        };
+    } else {
+        const Shape shape = out.shape;
+        dense_step(n, last, out, step, [shape, axis](const std::vector<float*>& x, float* y) {
+            dense::softmax(x[0], shape, axis, y);
+        });
+    }
+    return Status::ok();
 }
 
 Status CpuModel::make_plan(bool fused, Plan& plan) const {
