@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <charconv>
 
 namespace zoo {
 namespace {
@@ -38,11 +38,14 @@ bool read_grid(const SpecValue& v, int64_t& x, int64_t& y) {
         x = y = 0;
         return true;
     }
-    char tail = 0;
-    long long a = 0, b = 0;
-    if (std::sscanf(v.text().c_str(), "%lldx%lld%c", &a, &b, &tail) != 2) return false;
-    x = a, y = b;
-    return true;
+    // "XxY": two decimal integers around one 'x', nothing else (from_chars: no locale, no overflow UB).
+    const std::string& t = v.text();
+    const size_t cross = t.find('x');
+    if (cross == std::string::npos) return false;
+    const char* end = t.data() + t.size();
+    auto first = std::from_chars(t.data(), t.data() + cross, x);
+    auto second = std::from_chars(t.data() + cross + 1, end, y);
+    return first.ec == std::errc() && first.ptr == t.data() + cross && second.ec == std::errc() && second.ptr == end;
 }
 
 }  // namespace
@@ -105,9 +108,17 @@ Status check_layer_option(const LayerOptionSpec& spec, const SpecValue& v) {
             ok = is_choice(spec, v);
             break;
         case Type::ChoiceList:
-            ok = v.kind() == SpecValue::Kind::List
-                     ? std::all_of(v.items().begin(), v.items().end(), [&](const SpecValue& i) { return is_choice(spec, i); })
-                     : is_choice(spec, v);
+            if (v.kind() == SpecValue::Kind::List) {
+                // The first wrong item is named with its own line and column.
+                for (const SpecValue& item : v.items())
+                    if (!is_choice(spec, item))
+                        return Status::error(StatusCode::InvalidArgument,
+                                             item.source() + ": '" + spec.name + "' must be " + describe_expected(spec) +
+                                                 ", found " + item.describe());
+                ok = true;
+            } else {
+                ok = is_choice(spec, v);
+            }
             break;
         case Type::Grid: {
             int64_t x = 0, y = 0;
@@ -140,7 +151,10 @@ std::string layer_option_text(const LayerOptionSpec& spec, const SpecValue& v) {
             if (!read_grid(v, x, y)) return v.describe();
             return x == 0 ? "auto" : std::to_string(x) + "x" + std::to_string(y);
         }
-        case Type::Integer:
+        case Type::Integer: {
+            auto n = v.as_int();
+            return n ? std::to_string(*n) : v.describe();
+        }
         case Type::Choice:
             break;
     }

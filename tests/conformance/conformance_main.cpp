@@ -109,6 +109,31 @@ void contract_info(const DevicePlugin& device) {
     EXPECT_TRUE(device.probe().is_ok()) << device.probe().message();
 }
 
+// The layer options a device declares are usable as declared: unique names that do not shadow the common keys or
+// a run config's own words, a default that passes its own check, a sane range, a doc line, and defaults that
+// default_layer_config() fills in with values the declaration accepts.
+void contract_layer_options(const DevicePlugin& device) {
+    const auto specs = device.layer_options();
+    const std::vector<std::string> reserved{"dtype", "weights_dtype", "match", "op", "l1_small_size"};
+    for (size_t i = 0; i < specs.size(); ++i) {
+        const zoo::LayerOptionSpec& s = specs[i];
+        EXPECT_FALSE(s.name.empty());
+        EXPECT_EQ(std::find(reserved.begin(), reserved.end(), s.name), reserved.end()) << s.name << " is reserved";
+        for (size_t j = i + 1; j < specs.size(); ++j) EXPECT_NE(s.name, specs[j].name) << "declared twice";
+        EXPECT_LE(s.min, s.max) << s.name;
+        EXPECT_GE(s.multiple_of, 1) << s.name;
+        EXPECT_FALSE(s.doc.empty()) << s.name;
+        const auto defaults = zoo::LayerOptions::defaults({s});
+        EXPECT_TRUE(zoo::check_layer_option(s, defaults.entries().at(0).second)) << s.name << ": its default fails";
+    }
+    const zoo::LayerConfig base = device.default_layer_config();
+    for (const auto& [name, value] : base.options.entries()) {
+        const zoo::LayerOptionSpec* s = zoo::find_layer_option(specs, name);
+        ASSERT_NE(s, nullptr) << "default_layer_config sets '" << name << "', which layer_options() does not declare";
+        EXPECT_TRUE(zoo::check_layer_option(*s, value)) << name;
+    }
+}
+
 // An op kind outside ZOO_OP_LIST (a plugin built against a newer SDK would send one) is declined, not run.
 void contract_declines_unknown_op(const DevicePlugin& device) {
     Prepared p = prepare(device, network_case());
@@ -244,6 +269,7 @@ int register_conformance_tests(const std::string& plugin_dir) {
         }
         std::shared_ptr<DevicePlugin> device = opened.value();
         add_test(suite, "contract_info", [device] { contract_info(*device); });
+        add_test(suite, "contract_layer_options", [device] { contract_layer_options(*device); });
         add_test(suite, "contract_declines_unknown_op", [device] { contract_declines_unknown_op(*device); });
         add_test(suite, "contract_compile_errors", [device] { contract_compile_errors(*device); });
         add_test(suite, "contract_run_errors", [device] { contract_run_errors(*device); });

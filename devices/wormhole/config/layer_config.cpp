@@ -219,9 +219,15 @@ Result<WormholeLayerConfig> read_layer_config(const LayerConfig& config) {
     WormholeLayerConfig out = card_default_config();
     out.dtype = config.dtype;
     out.weights_dtype = config.weights_dtype;
-    for (const auto& row : option_rows()) {
-        if (!config.options.find(row.name)) continue;
-        ZOO_TRY(read_option(row, config.options, out));
+    // Checked again here, against this device's own specs: the runner checks, but an SDK user may call compile()
+    // directly, and a value out of range (act_block_h 4294967328) must not wrap into a valid one.
+    const auto& rows = option_rows();
+    const auto& specs = layer_option_specs();
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const SpecValue* value = config.options.find(rows[i].name);
+        if (!value) continue;
+        ZOO_TRY(check_layer_option(specs[i], *value));
+        ZOO_TRY(read_option(rows[i], config.options, out));
     }
     return out;
 }

@@ -4,12 +4,28 @@
 
 #include "device/emulated_model.hpp"
 #include "memory/memory_plan.hpp"
-#include "kernels/gemm.hpp"
+#include "kernels/common.hpp"
 #include "numerics/formats.hpp"
 
 namespace zoo::wormhole {
 
 namespace {
+// Where a number of the description is written (file:line:column of its value), for errors about it.
+std::string value_source(const SpecValue& root, std::initializer_list<const char*> path) {
+    const SpecValue* v = &root;
+    for (const char* key : path) {
+        const SpecValue* next = v->find(key);
+        if (!next) return v->source();
+        v = next;
+    }
+    const SpecValue* value = v->find("value");
+    return value ? value->source() : v->source();
+}
+template <class... Keys>
+std::string value_source(const SpecValue& root, Keys... keys) {
+    return value_source(root, {keys...});
+}
+
 std::string describe_hardware(const WormholeHardware& hw) {
     return hw.name + " emulator: " + std::to_string(hw.grid.worker_x) + "x" + std::to_string(hw.grid.worker_y) +
            " cores, " + std::to_string(hw.l1.bytes_per_core / 1024) + " KiB L1 per core, " +
@@ -33,14 +49,13 @@ Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
     return status_guard("wormhole", [&]() -> Status {
         ZOO_ASSIGN_OR_RETURN(WormholeHardware hw, parse_hardware(hardware));
         if (hw.tile.bfp_datums_per_exponent != kBfpBlockDatums)
-            return Status::error(hardware.source() + ": tile.bfp_datums_per_exponent is " +
+            return Status::error(value_source(hardware, "tile", "bfp_datums_per_exponent") + ": tile.bfp_datums_per_exponent is " +
                                  std::to_string(hw.tile.bfp_datums_per_exponent) + "; the emulator's block-float "
                                  "formats are built for " + std::to_string(kBfpBlockDatums) + " datums per exponent");
-        // The conv kernels emulate a bf16 Dst with rounding points at multiples of the step; the tap-padded stem conv
-        // needs one padded tap (a vector of channels) per step.
-        if (!kernels::gemm_accepts_accumulator_step(hw.compute.fpu_k_per_step) ||
-            hw.compute.fpu_k_per_step != kernels::kChannelAlign)
-            return Status::error(hardware.source() + ": compute.fpu.k_per_step is " +
+        // The conv kernels emulate a bf16 Dst with rounding points at multiples of the step (any divisor of their K
+        // block), but the tap-padded stem conv needs one padded tap, a vector of channels, per step.
+        if (hw.compute.fpu_k_per_step != kernels::kChannelAlign)
+            return Status::error(value_source(hardware, "compute", "fpu", "k_per_step") + ": compute.fpu.k_per_step is " +
                                  std::to_string(hw.compute.fpu_k_per_step) + "; the emulator's Dst rounding is built for " +
                                  std::to_string(kernels::kChannelAlign) + " values of K per step");
         m_hardware = std::move(hw);

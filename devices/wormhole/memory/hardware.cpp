@@ -140,11 +140,16 @@ public:
     }
 
 private:
+public:
+    // Integral bounds in full (1099511627776, not 1.09951e+12).
     static std::string number(double v) {
+        if (std::floor(v) == v && std::fabs(v) < 9.0e15) return std::to_string(static_cast<int64_t>(v));
         std::ostringstream out;
         out << v;
         return out.str();
     }
+
+private:
 
     template <class S>
     static std::vector<std::string> keys_of(const std::string& section, const std::string& sub, const Rows<S>& rows) {
@@ -217,8 +222,12 @@ Status check_l1(const SpecValue& s, const WormholeHardware::L1& l1) {
 Status check_dram(const SpecValue& s, const WormholeHardware::Dram& d) {
     for (const auto& [key, rate] : {std::pair<const char*, double>{"achievable_bytes_per_s", d.achievable_bytes_per_s},
                                     {"op_model_bytes_per_s", d.op_model_bytes_per_s}})
-        if (rate > d.peak_bytes_per_s)
-            return Status::error(s.find(key)->source() + ": dram." + key + " exceeds dram.peak_bytes_per_s");
+        if (rate > d.peak_bytes_per_s) {
+            std::ostringstream msg;
+            msg << s.find(key)->source() << ": dram." << key << " must be <= dram.peak_bytes_per_s (" << d.peak_bytes_per_s
+                << "), found " << rate;
+            return Status::error(msg.str());
+        }
     return Status::ok();
 }
 
@@ -228,7 +237,7 @@ Status read_tile_bytes(Reader& r, const SpecValue& s, WormholeHardware::Tile& t)
         return Status::error(s.source() + ": tile faces must divide the tile");
     ZOO_ASSIGN_OR_RETURN(const SpecValue* b, r.section(s, "bytes", {"float32", "bfloat16", "bfloat8_b", "bfloat4_b"}));
     for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
-        ZOO_TRY(r.integer(*b, "tile.bytes", data_format_name(f), t.bytes[static_cast<size_t>(f)], 1));
+        ZOO_TRY(r.integer(*b, "tile.bytes", data_format_name(f), t.bytes[static_cast<size_t>(f)], 1, ZOO_WH_MAX_BYTES));
     // Row-major element sizes are derived from whole tiles; they must come out integral.
     for (DataFormat f : {DataFormat::Float32, DataFormat::BFloat16})
         if (t.bytes[static_cast<size_t>(f)] % t.elements() != 0)
@@ -300,8 +309,8 @@ void schema_rows(std::ostringstream& out, const std::string& section, const Rows
     for (const auto& row : rows) {
         const bool is_real = std::holds_alternative<double S::*>(row.member);
         std::ostringstream range;
-        range << (is_real ? "real > " : "integer >= ") << row.lowest;
-        if (row.highest < ZOO_WH_NO_LIMIT) range << ", <= " << row.highest;
+        range << (is_real ? "real > " : "integer >= ") << Reader::number(row.lowest);
+        if (row.highest < ZOO_WH_NO_LIMIT) range << ", <= " << Reader::number(row.highest);
         out << "| `" << section << "." << (*row.sub ? std::string(row.sub) + "." : "") << row.key << "` | "
             << range.str() << " | " << row.doc << " |\n";
     }

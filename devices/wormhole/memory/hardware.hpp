@@ -22,35 +22,37 @@ namespace zoo::wormhole {
 // Integers must lie in [lowest, highest]; reals in (lowest, highest]. Numbers read by hand (per data format, per
 // fidelity, per activation) and checks across keys are in hardware.cpp.
 #define ZOO_WH_NO_LIMIT 9.0e18
+// Sizes are bounded (1 TiB) so that products of them (tile elements, L1 regions, DRAM capacity) cannot overflow.
+#define ZOO_WH_MAX_BYTES 1099511627776.0
 #define ZOO_WH_CHIP_KEYS(X)                                                                                    \
     X(int64_t, chips, "", "chips", 1, 64, "chips on the card; a batch is split over them (data parallel)")       \
-    X(int64_t, tensix_enabled, "", "tensix_enabled", 1, ZOO_WH_NO_LIMIT, "Tensix cores per chip; the grid must fit") \
+    X(int64_t, tensix_enabled, "", "tensix_enabled", 1, 4096, "Tensix cores per chip; the grid must fit") \
     X(double, ai_clock_hz, "", "ai_clock_hz", 0, ZOO_WH_NO_LIMIT, "cycles to time")
 #define ZOO_WH_GRID_KEYS(X)                                                                                    \
     X(int, worker_x, "", "worker_x", 1, 64, "columns of TT-NN's compute grid")                                  \
     X(int, worker_y, "", "worker_y", 1, 64, "rows of TT-NN's compute grid")                                     \
     X(int, dispatch_rows, "", "dispatch_rows", 0, 64, "rows of cores kept for dispatch (not in the grid)")
 #define ZOO_WH_L1_KEYS(X)                                                                                      \
-    X(int64_t, bytes_per_core, "", "bytes_per_core", 1, ZOO_WH_NO_LIMIT, "L1 per core: the allocator's range")   \
-    X(int64_t, reserved_base, "", "reserved_base_bytes", 0, ZOO_WH_NO_LIMIT, "firmware's L1, never allocatable") \
-    X(int64_t, l1_small_bytes, "", "l1_small_bytes", 0, ZOO_WH_NO_LIMIT, "default L1_SMALL (conv config tensors)") \
-    X(int64_t, alignment, "", "alignment_bytes", 1, ZOO_WH_NO_LIMIT, "L1 buffer and CB alignment")
+    X(int64_t, bytes_per_core, "", "bytes_per_core", 1, ZOO_WH_MAX_BYTES, "L1 per core: the allocator's range")   \
+    X(int64_t, reserved_base, "", "reserved_base_bytes", 0, ZOO_WH_MAX_BYTES, "firmware's L1, never allocatable") \
+    X(int64_t, l1_small_bytes, "", "l1_small_bytes", 0, ZOO_WH_MAX_BYTES, "default L1_SMALL (conv config tensors)") \
+    X(int64_t, alignment, "", "alignment_bytes", 1, ZOO_WH_MAX_BYTES, "L1 buffer and CB alignment")
 #define ZOO_WH_DRAM_KEYS(X)                                                                                    \
-    X(int64_t, channels, "", "channels", 1, ZOO_WH_NO_LIMIT, "DRAM capacity (channels x bytes_per_channel)")     \
-    X(int64_t, bytes_per_channel, "", "bytes_per_channel", 1, ZOO_WH_NO_LIMIT, "DRAM capacity")                  \
-    X(int64_t, banks, "", "banks", 1, ZOO_WH_NO_LIMIT, "interleaving of DRAM buffers (capacity per bank)")       \
+    X(int64_t, channels, "", "channels", 1, 1024, "DRAM capacity (channels x bytes_per_channel)")     \
+    X(int64_t, bytes_per_channel, "", "bytes_per_channel", 1, ZOO_WH_MAX_BYTES, "DRAM capacity")                  \
+    X(int64_t, banks, "", "banks", 1, 1024, "interleaving of DRAM buffers (capacity per bank)")       \
     X(double, peak_bytes_per_s, "", "peak_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "bound of the rates below")          \
     X(double, achievable_bytes_per_s, "", "achievable_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "DRAM traffic of ops")     \
     X(double, op_model_bytes_per_s, "", "op_model_bytes_per_s", 0, ZOO_WH_NO_LIMIT, "DRAM-bound op time (matmul)")
 #define ZOO_WH_NOC_KEYS(X)                                                                                     \
-    X(int64_t, count, "", "count", 1, ZOO_WH_NO_LIMIT, "NoCs: readers and writers use one each")                 \
-    X(int64_t, max_packet_bytes, "", "max_packet_bytes", 1, ZOO_WH_NO_LIMIT, "bytes per NoC transfer")
+    X(int64_t, count, "", "count", 1, 16, "NoCs: readers and writers use one each")                 \
+    X(int64_t, max_packet_bytes, "", "max_packet_bytes", 1, ZOO_WH_MAX_BYTES, "bytes per NoC transfer")
 #define ZOO_WH_TILE_KEYS(X)                                                                                    \
-    X(int64_t, height, "", "height", 1, ZOO_WH_NO_LIMIT, "tile rows: shard and CB sizes, padding")               \
-    X(int64_t, width, "", "width", 1, ZOO_WH_NO_LIMIT, "tile columns: shard and CB sizes, channel padding")      \
-    X(int64_t, face_height, "", "face_height", 1, ZOO_WH_NO_LIMIT, "face rows (must divide the tile)")           \
-    X(int64_t, face_width, "", "face_width", 1, ZOO_WH_NO_LIMIT, "face columns (must divide the tile)") \
-    X(int64_t, bfp_datums_per_exponent, "", "bfp_datums_per_exponent", 1, ZOO_WH_NO_LIMIT, "bfp block size (the quantizer's)")
+    X(int64_t, height, "", "height", 1, 1024, "tile rows: shard and CB sizes, padding")               \
+    X(int64_t, width, "", "width", 1, 1024, "tile columns: shard and CB sizes, channel padding")      \
+    X(int64_t, face_height, "", "face_height", 1, 1024, "face rows (must divide the tile)")           \
+    X(int64_t, face_width, "", "face_width", 1, 1024, "face columns (must divide the tile)") \
+    X(int64_t, bfp_datums_per_exponent, "", "bfp_datums_per_exponent", 1, 1024, "bfp block size (the quantizer's)")
 #define ZOO_WH_CONV2D_KEYS(X)                                                                                  \
     X(int64_t, channel_align_row_major_interleaved, "", "channel_align_row_major_interleaved", 1, ZOO_WH_NO_LIMIT, \
       "conv input channel padding, row-major interleaved")                                                     \

@@ -21,9 +21,11 @@ bool is_layer_key(const std::string& key, const LayerOptionCatalog& known) {
 }
 
 std::string accepted_keys(const std::vector<LayerOptionSpec>& options) {
+    std::vector<std::string> names = common_layer_keys();
+    for (const auto& o : options)
+        if (std::find(names.begin(), names.end(), o.name) == names.end()) names.push_back(o.name);
     std::string out;
-    for (const auto& k : common_layer_keys()) out += (out.empty() ? "" : ", ") + k;
-    for (const auto& o : options) out += ", " + o.name;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
     return out;
 }
 
@@ -52,9 +54,17 @@ Status check_setting(const std::string& key, const SpecValue& v, const LayerOpti
         LayerConfig probe;
         return apply_common_key(probe, key, v);
     }
-    const LayerOptionSpec* spec = find_layer_option(known, key);
-    if (!spec) return unknown_setting(v, key, known);
-    return check_layer_option(*spec, v);
+    // Valid when any device that declares the option accepts it; else the first declaration's refusal.
+    Status first = unknown_setting(v, key, known);
+    bool declared = false;
+    for (const auto& spec : known) {
+        if (spec.name != key) continue;
+        Status s = check_layer_option(spec, v);
+        if (s) return s;
+        if (!declared) first = s;
+        declared = true;
+    }
+    return first;
 }
 
 // Settings applied to one node's config for `device`; options it does not declare are noted in `ignored` (key ->

@@ -38,7 +38,7 @@ struct RunConfig {
 };
 
 // The layer options the runner accepts in run configs and --set: those the device plugins declare
-// (DevicePlugin::layer_options), each name once, first declaration first. Common keys are not in it.
+// (DevicePlugin::layer_options); a name several devices declare appears once per device. Common keys are not in it.
 using LayerOptionCatalog = std::vector<LayerOptionSpec>;
 
 // Every setting must be a common key or an option of `known`, with a value of its type; errors name file:line.
@@ -59,7 +59,7 @@ struct ResolvedConfigs {
     std::vector<LayerConfig> per_node;  // indexed like graph.nodes
     std::vector<std::string> warnings;  // e.g. a rule that matched no node, a setting this device does not have
 };
-// Settings of options the device does not declare (another device's options) are left out, with one warning per key.
+// Settings of options the device does not declare (another device's options) are left out, with one warning for all.
 Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const DeviceLayerOptions& device, const RunConfig& config);
 
 // A fixed-width table: node, op, output shape, the common keys, then each option the device declares.

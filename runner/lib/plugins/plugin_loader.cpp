@@ -137,8 +137,9 @@ std::vector<LayerOptionSpec> PluginRegistry::layer_option_catalog() const {
     for (const auto& name : names(PluginKind::Device)) {
         auto device = create_device(name);
         if (!device) continue;  // a device that cannot be created is reported when it is asked for
-        for (auto& spec : (*device)->layer_options())
-            if (!find_layer_option(catalog, spec.name)) catalog.push_back(std::move(spec));
+        // Every device's spec is kept: two devices may declare one name with other ranges, and a value either
+        // accepts is valid until a device is chosen (resolve_layer_configs checks it against that one).
+        for (auto& spec : (*device)->layer_options()) catalog.push_back(std::move(spec));
     }
     return catalog;
 }

@@ -55,8 +55,8 @@ public:
     Result<std::shared_ptr<DevicePlugin>> create_device(const std::string& name) const;
 
     std::vector<std::string> names(PluginKind kind) const;  // usable plugins only
-    // The per-layer options the usable device plugins declare, each name once (the first device's spec of it):
-    // what a run config or --set may name besides the common keys.
+    // The per-layer options the usable device plugins declare, every device's specs (a name may appear once per
+    // device): what a run config or --set may name besides the common keys.
     std::vector<LayerOptionSpec> layer_option_catalog() const;
     // File of a usable plugin ("" when unknown).
     std::string path_of(PluginKind kind, const std::string& name) const;
