@@ -172,6 +172,11 @@ private:
     Status prepare_node(int index, const WeightMap& weights);
     bool stem_reads_only(int input) const;
     Status make_plan(bool fused, Plan& plan) const;
+    // make_plan's steps, in order.
+    void resolve_aliases(Plan& plan) const;
+    Status make_steps(bool fused, Plan& plan) const;
+    void assign_buffers(Plan& plan) const;
+    void mark_available(Plan& plan) const;
     Status make_step(int head, const std::vector<int>& group, Step& step) const;
     // make_step's op cases: each sets the step's kernel call (and scratch) for the chain's head `n`, writing the value
     // of the chain's last node `last`, whose layout is `out`.
@@ -536,6 +541,15 @@ Status CpuModel::softmax_step(const Node& n, int in0, int last, const Layout& ou
 }
 
 Status CpuModel::make_plan(bool fused, Plan& plan) const {
+    resolve_aliases(plan);
+    ZOO_TRY(make_steps(fused, plan));
+    assign_buffers(plan);
+    mark_available(plan);
+    return Status::ok();
+}
+
+// plan.root: node -> the node that owns its storage. Dropout and a Flatten that keeps the bytes alias their input.
+void CpuModel::resolve_aliases(Plan& plan) const {
     const size_t count = m_graph.nodes.size();
     plan.root.resize(count);
     for (size_t i = 0; i < count; ++i) {
@@ -545,7 +559,10 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
                            (n.op == OpKind::Flatten && same_memory(m_layouts[static_cast<size_t>(n.inputs[0])], m_layouts[i]));
         if (alias) plan.root[i] = plan.root[static_cast<size_t>(n.inputs[0])];
     }
+}
 
+Status CpuModel::make_steps(bool fused, Plan& plan) const {
+    const size_t count = m_graph.nodes.size();
     // Group nodes into steps. A node joins the chain of its sole reader when that is safe.
     std::vector<int> step_at(count, -1);  // node -> index into `groups` of the chain ending at it
     std::vector<std::vector<int>> groups;
@@ -588,7 +605,11 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
         ZOO_TRY(make_step(group.front(), group, step));
         plan.steps.push_back(std::move(step));
     }
+    return Status::ok();
+}
 
+void CpuModel::assign_buffers(Plan& plan) const {
+    const size_t count = m_graph.nodes.size();
     // Liveness: a root is defined by the step writing it (inputs before step 0) and read until its last reader.
     const int never = -2, forever = std::numeric_limits<int>::max();
     std::vector<int> def(count, never), last_use(count, never);
@@ -645,8 +666,11 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
     int64_t scratch = 1;
     for (const Step& s : plan.steps) scratch = std::max(scratch, s.scratch);
     plan.scratch.resize(static_cast<size_t>(scratch));
+}
 
-    // Which node values are complete after each step (a root's aliases become readable with it).
+// Which node values are complete after each step (a root's aliases become readable with it).
+void CpuModel::mark_available(Plan& plan) const {
+    const size_t count = m_graph.nodes.size();
     plan.available.assign(plan.steps.size(), {});
     plan.input_ready.clear();
     std::vector<int> producer(count, -1);
@@ -658,7 +682,6 @@ Status CpuModel::make_plan(bool fused, Plan& plan) const {
         else if (producer[static_cast<size_t>(r)] >= 0)
             plan.available[static_cast<size_t>(producer[static_cast<size_t>(r)])].push_back(static_cast<int>(i));
     }
-    return Status::ok();
 }
 
 // Whether every reader of graph input `input` is a convolution NchwStemConv handles on its first operand (and the
