@@ -95,6 +95,167 @@ void add_ms(std::atomic<int64_t>& acc_ns, Clock::time_point t0) {
     acc_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 }
 
+// One run() of the stream: the pipeline's four filters (see performant_runner.hpp) and what they share.
+class Stream {
+public:
+    Stream(CompiledModel& model, const Shape& input_shape, int64_t classes, int64_t count, const ItemProducer& produce,
+           const ResultCallback& on_result, int in_flight)
+        : m_model(model),
+          m_input_shape(input_shape),
+          m_batch(input_shape[0]),
+          m_item_shape{1, input_shape[1], input_shape[2], input_shape[3]},
+          m_per_item(shape_numel(m_item_shape)),
+          m_classes(classes),
+          m_count(count),
+          m_produce(produce),
+          m_on_result(on_result),
+          m_in_flight(in_flight) {
+        m_stats.in_flight = in_flight;
+        m_stats.batches = (count + m_batch - 1) / m_batch;
+        m_stats.padded_items = m_stats.batches * m_batch - count;
+        m_slots.resize(static_cast<size_t>(in_flight));
+    }
+
+    // Runs the pipeline to its end, or to the first failure (after delivering the results before it).
+    Result<StreamStats> run() {
+        // The filters are named locals that TBB is given by pointer (tsan::AfterHandover), so the stream they capture
+        // is written before the setup's release below and read after each call's acquire.
+        const auto cut = [this](tbb::flow_control& fc) { return cut_batches(fc); };
+        const auto pack = [this](BatchToken* tok) { return pack_items(tok); };
+        const auto device = [this](BatchToken* tok) { return run_device(tok); };
+        const auto deliver = [this](BatchToken* tok) { deliver_results(tok); };
+        tsan::release(&m_setup_edge);
+
+        const auto t_start = Clock::now();
+        try {
+            tsan::tbb_call([&] {
+                tbb::parallel_pipeline(
+                    static_cast<size_t>(m_in_flight),
+                    tbb::make_filter<void, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&m_setup_edge, cut)) &
+                    tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::parallel, tsan::AfterHandover(&m_setup_edge, pack)) &
+                    tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&m_setup_edge, device)) &
+                    tbb::make_filter<BatchToken*, void>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&m_setup_edge, deliver)));
+            });
+        } catch (const std::exception& e) {
+            m_error.set(Status::error(std::string("stream stopped by an exception: ") + e.what()));
+        } catch (...) {
+            m_error.set(Status::error("stream stopped by an unknown exception"));
+        }
+        // parallel_pipeline returned: every filter call is done (the join, declared to TSan like the hand-overs above).
+        for (const char& stage : m_stage_edge) tsan::acquire(&stage);
+        m_stats.wall_ms = ms_since(t_start);
+        if (m_error.failed()) return m_error.status().with_context("stream (" + std::to_string(m_delivered) + " of " + std::to_string(m_count) + " results delivered)");
+
+        m_stats.items = m_delivered;
+        m_stats.preprocess_busy_ms = static_cast<double>(m_pre_ns.load()) / 1e6;
+        m_stats.device_busy_ms = static_cast<double>(m_dev_ns.load()) / 1e6;
+        m_stats.output_busy_ms = static_cast<double>(m_out_ns.load()) / 1e6;
+        if (m_stats.wall_ms > 0) {
+            m_stats.samples_per_s = static_cast<double>(m_stats.items) * 1000.0 / m_stats.wall_ms;
+            m_stats.overlap = (m_stats.preprocess_busy_ms + m_stats.device_busy_ms + m_stats.output_busy_ms) / m_stats.wall_ms;
+        }
+        return m_stats;
+    }
+
+private:
+    using Mode = FilterEdges::Mode;
+
+    // 1. Cut the stream into batches.
+    BatchToken* cut_batches(tbb::flow_control& fc) {
+        FilterEdges edges(&m_stage_edge[0], Mode::serial);
+        if (m_error.failed() || m_next_batch >= m_stats.batches) {
+            fc.stop();
+            return nullptr;
+        }
+        BatchToken* tok = &m_slots[static_cast<size_t>(m_next_batch % m_in_flight)];
+        tsan::acquire(tok);  // what the slot's previous batch did in the last filter
+        tok->index = m_next_batch++;
+        tok->first = tok->index * m_batch;
+        tok->real = std::min(m_batch, m_count - tok->first);
+        tok->outputs.clear();  // the device fills an empty list, as for a fresh token
+        edges.hand_on(tok);
+        return tok;
+    }
+
+    // 2. Produce and pack the items (parallel across batches).
+    BatchToken* pack_items(BatchToken* tok) {
+        FilterEdges edges(&m_stage_edge[1], Mode::parallel, tok);
+        if (m_error.failed()) return tok;
+        const auto t0 = Clock::now();
+        tok->input = Tensor(m_input_shape);
+        for (int64_t b = 0; b < tok->real; ++b) {
+            const int64_t idx = tok->first + b;
+            Result<Tensor> item = m_produce(idx);
+            if (!item) {
+                m_error.set(item.status().with_context("item " + std::to_string(idx)));
+                break;
+            }
+            if (item->shape != m_item_shape) {
+                m_error.set(Status::error("item " + std::to_string(idx) + ": expected a tensor " + shape_to_string(m_item_shape) +
+                                          ", got " + shape_to_string(item->shape)));
+                break;
+            }
+            std::copy(item->data.begin(), item->data.end(), tok->input.data.begin() + b * m_per_item);
+        }
+        // Padding: repeat the last real item.
+        for (int64_t b = tok->real; b < m_batch && !m_error.failed(); ++b)
+            std::copy_n(tok->input.data.begin() + (tok->real - 1) * m_per_item, m_per_item, tok->input.data.begin() + b * m_per_item);
+        add_ms(m_pre_ns, t0);
+        return tok;
+    }
+
+    // 3. The device, one batch at a time, in order.
+    BatchToken* run_device(BatchToken* tok) {
+        FilterEdges edges(&m_stage_edge[2], Mode::serial, tok);
+        if (m_error.failed()) return tok;
+        const auto t0 = Clock::now();
+        std::vector<Tensor> inputs;
+        inputs.push_back(std::move(tok->input));
+        Status s = m_model.run(inputs, tok->outputs);
+        add_ms(m_dev_ns, t0);
+        if (!s) {
+            m_error.set(s.with_context("batch " + std::to_string(tok->index)));
+        } else if (tok->outputs.size() != 1 || tok->outputs[0].shape != Shape{m_batch, m_classes}) {
+            m_error.set(Status::error("batch " + std::to_string(tok->index) + ": unexpected output shape"));
+        }
+        return tok;
+    }
+
+    // 4. Results, in item order; padding dropped.
+    void deliver_results(BatchToken* tok) {
+        FilterEdges edges(&m_stage_edge[3], Mode::serial, tok);
+        if (m_error.failed()) return;
+        const auto t0 = Clock::now();
+        const Tensor& logits = tok->outputs[0];
+        for (int64_t b = 0; b < tok->real; ++b) {
+            m_on_result(tok->first + b, std::span<const float>(logits.data.data() + b * m_classes, static_cast<size_t>(m_classes)));
+            ++m_delivered;
+        }
+        add_ms(m_out_ns, t0);
+    }
+
+    CompiledModel& m_model;
+    const Shape& m_input_shape;
+    const int64_t m_batch;
+    const Shape m_item_shape;
+    const int64_t m_per_item;
+    const int64_t m_classes;
+    const int64_t m_count;
+    const ItemProducer& m_produce;
+    const ResultCallback& m_on_result;
+    const int m_in_flight;
+    StreamStats m_stats;
+    StreamError m_error;
+    std::atomic<int64_t> m_pre_ns{0}, m_dev_ns{0}, m_out_ns{0};
+    int64_t m_delivered = 0;
+    int64_t m_next_batch = 0;
+    // Keys of the hand-overs declared to TSan (FilterEdges): the setup (all written before run() releases it), and
+    // each filter's own state.
+    const char m_setup_edge = 0;
+    const char m_stage_edge[4] = {};
+    std::vector<BatchToken> m_slots;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<PerformantRunner>> PerformantRunner::initialise(const PluginRegistry& registry, const SessionOptions& options) {
@@ -174,129 +335,7 @@ Result<StreamStats> PerformantRunner::run(int64_t count, const ItemProducer& pro
     if (in_flight < 1) return Status::error("in_flight must be at least 1, got " + std::to_string(in_flight));
     if (count < 0) return Status::error("negative item count " + std::to_string(count));
     if (!produce || !on_result) return Status::error("run() needs an item producer and a result callback");
-
-    const int64_t batch = m_input_shape[0];
-    const Shape item_shape{1, m_input_shape[1], m_input_shape[2], m_input_shape[3]};
-    const int64_t per_item = shape_numel(item_shape);
-    const int64_t classes = m_classes;
-    CompiledModel& model = *m_compiled;
-
-    StreamStats stats;
-    stats.in_flight = in_flight;
-    stats.batches = (count + batch - 1) / batch;
-    stats.padded_items = stats.batches * batch - count;
-    StreamError error;
-    std::atomic<int64_t> pre_ns{0}, dev_ns{0}, out_ns{0};
-    int64_t delivered = 0;
-    int64_t next_batch = 0;
-    // Keys of the hand-overs declared to TSan (FilterEdges): the setup above, and each filter's own state.
-    const char setup_edge = 0;
-    const char stage_edge[4] = {};
-    using Mode = FilterEdges::Mode;
-    std::vector<BatchToken> slots(static_cast<size_t>(in_flight));
-    // The filters are named locals that TBB is given by pointer (tsan::AfterHandover), so what they capture is
-    // written before the setup's release below and read after each call's acquire.
-    // 1. Cut the stream into batches.
-    const auto cut_batches = [&](tbb::flow_control& fc) -> BatchToken* {
-        FilterEdges edges(&stage_edge[0], Mode::serial);
-        if (error.failed() || next_batch >= stats.batches) {
-            fc.stop();
-            return nullptr;
-        }
-        BatchToken* tok = &slots[static_cast<size_t>(next_batch % in_flight)];
-        tsan::acquire(tok);  // what the slot's previous batch did in the last filter
-        tok->index = next_batch++;
-        tok->first = tok->index * batch;
-        tok->real = std::min(batch, count - tok->first);
-        tok->outputs.clear();  // the device fills an empty list, as for a fresh token
-        edges.hand_on(tok);
-        return tok;
-    };
-    // 2. Produce and pack the items (parallel across batches).
-    const auto pack_items = [&](BatchToken* tok) {
-        FilterEdges edges(&stage_edge[1], Mode::parallel, tok);
-        if (error.failed()) return tok;
-        const auto t0 = Clock::now();
-        tok->input = Tensor(m_input_shape);
-        for (int64_t b = 0; b < tok->real; ++b) {
-            const int64_t idx = tok->first + b;
-            Result<Tensor> item = produce(idx);
-            if (!item) {
-                error.set(item.status().with_context("item " + std::to_string(idx)));
-                break;
-            }
-            if (item->shape != item_shape) {
-                error.set(Status::error("item " + std::to_string(idx) + ": expected a tensor " + shape_to_string(item_shape) +
-                                        ", got " + shape_to_string(item->shape)));
-                break;
-            }
-            std::copy(item->data.begin(), item->data.end(), tok->input.data.begin() + b * per_item);
-        }
-        // Padding: repeat the last real item.
-        for (int64_t b = tok->real; b < batch && !error.failed(); ++b)
-            std::copy_n(tok->input.data.begin() + (tok->real - 1) * per_item, per_item, tok->input.data.begin() + b * per_item);
-        add_ms(pre_ns, t0);
-        return tok;
-    };
-    // 3. The device, one batch at a time, in order.
-    const auto run_device = [&](BatchToken* tok) {
-        FilterEdges edges(&stage_edge[2], Mode::serial, tok);
-        if (error.failed()) return tok;
-        const auto t0 = Clock::now();
-        std::vector<Tensor> inputs;
-        inputs.push_back(std::move(tok->input));
-        Status s = model.run(inputs, tok->outputs);
-        add_ms(dev_ns, t0);
-        if (!s) {
-            error.set(s.with_context("batch " + std::to_string(tok->index)));
-        } else if (tok->outputs.size() != 1 || tok->outputs[0].shape != Shape{batch, classes}) {
-            error.set(Status::error("batch " + std::to_string(tok->index) + ": unexpected output shape"));
-        }
-        return tok;
-    };
-    // 4. Results, in item order; padding dropped.
-    const auto deliver_results = [&](BatchToken* tok) {
-        FilterEdges edges(&stage_edge[3], Mode::serial, tok);
-        if (error.failed()) return;
-        const auto t0 = Clock::now();
-        const Tensor& logits = tok->outputs[0];
-        for (int64_t b = 0; b < tok->real; ++b) {
-            on_result(tok->first + b, std::span<const float>(logits.data.data() + b * classes, static_cast<size_t>(classes)));
-            ++delivered;
-        }
-        add_ms(out_ns, t0);
-    };
-    tsan::release(&setup_edge);
-
-    const auto t_start = Clock::now();
-    try {
-        tsan::tbb_call([&] {
-            tbb::parallel_pipeline(
-                static_cast<size_t>(in_flight),
-                tbb::make_filter<void, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, cut_batches)) &
-                tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::parallel, tsan::AfterHandover(&setup_edge, pack_items)) &
-                tbb::make_filter<BatchToken*, BatchToken*>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, run_device)) &
-                tbb::make_filter<BatchToken*, void>(tbb::filter_mode::serial_in_order, tsan::AfterHandover(&setup_edge, deliver_results)));
-        });
-    } catch (const std::exception& e) {
-        error.set(Status::error(std::string("stream stopped by an exception: ") + e.what()));
-    } catch (...) {
-        error.set(Status::error("stream stopped by an unknown exception"));
-    }
-    // parallel_pipeline returned: every filter call is done (the join, declared to TSan like the hand-overs above).
-    for (const char& stage : stage_edge) tsan::acquire(&stage);
-    stats.wall_ms = ms_since(t_start);
-    if (error.failed()) return error.status().with_context("stream (" + std::to_string(delivered) + " of " + std::to_string(count) + " results delivered)");
-
-    stats.items = delivered;
-    stats.preprocess_busy_ms = static_cast<double>(pre_ns.load()) / 1e6;
-    stats.device_busy_ms = static_cast<double>(dev_ns.load()) / 1e6;
-    stats.output_busy_ms = static_cast<double>(out_ns.load()) / 1e6;
-    if (stats.wall_ms > 0) {
-        stats.samples_per_s = static_cast<double>(stats.items) * 1000.0 / stats.wall_ms;
-        stats.overlap = (stats.preprocess_busy_ms + stats.device_busy_ms + stats.output_busy_ms) / stats.wall_ms;
-    }
-    return stats;
+    return Stream(*m_compiled, m_input_shape, m_classes, count, produce, on_result, in_flight).run();
 }
 
 }  // namespace zoo::runner
