@@ -15,7 +15,7 @@ spec.loader.exec_module(cw)
 
 SAMPLE = """# a comment that must survive
 chip:
-  ai_clock_hz: {value: 1.0e9, unit: Hz, source: "reference s1: product spec"}
+  ai_clock_hz: {value: 1.0e9, unit: Hz, source: "Tenstorrent n150 product spec"}
 perf:
   sfpu_instructions_per_pass:
     relu: {value: 2, source: "assumption: load, max, store"}

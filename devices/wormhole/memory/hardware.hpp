@@ -177,7 +177,7 @@ struct WormholeHardware {
 
     int64_t tile_bytes(DataFormat f) const { return tile.bytes[static_cast<size_t>(f)]; }
     // Bytes of one element in a ROW_MAJOR tensor: block-float formats cannot be row-major on the card, so they are
-    // held as bfloat16 there (reference s3: bfp exists only as tiles).
+    // held as bfloat16 there (tt-metal tech_reports/tensor_layouts/tensor_layouts.md: bfp exists only as tiles).
     int64_t row_major_element_bytes(DataFormat f) const;
     static bool is_block_float(DataFormat f) { return f == DataFormat::BFloat8_b || f == DataFormat::BFloat4_b; }
 };

@@ -1,6 +1,6 @@
 // Memory planning of a device program: an execution-order simulation of the card's allocators along the program's
 // ops (per-core L1 buffers, L1_SMALL config tensors, DRAM), failing exactly where and how the card would
-// (out-of-memory messages of reference s5, with the layer appended). Placements, circular buffers and config tensors
+// (the out-of-memory messages of tt-metal's allocator, tt_metal/impl/allocator, with the layer appended). Placements, circular buffers and config tensors
 // are the program's decisions (program/program.hpp); this file only decides lifetimes and addresses.
 //
 // Lifetimes (our rule, documented because ttnn leaves it to the Python program):

@@ -145,7 +145,7 @@ void choose_layout(ConvSharding& s, ShardLayout configured, const ConvGeometry& 
     }
 }
 
-// Core counts (reference s5).
+// Core counts (ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_utils.cpp).
 void split_cores(ConvSharding& s, const ConvGeometry& conv, int grid_cores, const WormholeHardware& hw) {
     const int64_t tile_h = hw.tile.height;
     const int64_t tile_w = hw.tile.width;

@@ -1,4 +1,4 @@
-// How the card lays a layer's activations out over the worker grid: the TT-NN conv2d rules of reference s5
+// How the card lays a layer's activations out over the worker grid: the TT-NN conv2d rules of ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_utils.cpp
 // (tech_reports/CNNs/ttcnn.md, tensor_layouts.md, conv2d_utils.cpp), re-derived from the documented facts.
 //
 // A conv's activation is channels-last, flattened to [1, 1, N*H*W, C]. Sharding splits the NHW rows ("height"), the
@@ -82,13 +82,13 @@ int height_cores(int64_t rows, int max_cores, int64_t tile_h);
 // Largest divisor of n that is <= limit (>= 1).
 int largest_divisor_at_most(int64_t n, int limit);
 
-// The `auto` rule (reference s5 guidance: HEIGHT when NHW >> C, BLOCK when C ~ NHW, WIDTH when C >> NHW), with the
+// The `auto` rule (TT-NN's sharding guidance, tech_reports/CNNs/ttcnn.md: HEIGHT when NHW >> C, BLOCK when C ~ NHW, WIDTH when C >> NHW), with the
 // thresholds made explicit and tied to the grid instead of a magic ratio: HEIGHT when a height shard would be at
 // least as tall as it is wide (NHW / cores >= C), WIDTH when a width shard would be at least as wide as the tensor is
 // tall (C / cores >= NHW), BLOCK otherwise. C is max(Cin, Cout).
 ShardLayout choose_auto_layout(int64_t nhw, int64_t channels, int cores, std::string* reason = nullptr);
 
-// Input channel alignment (reference s5): depthwise and width-sharded convs, and tiled inputs: the tile width;
+// Input channel alignment (ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_utils.cpp): depthwise and width-sharded convs, and tiled inputs: the tile width;
 // row-major input: 8 when interleaved; when already sharded 16 for C <= 16 (the padded image, s6) and the tile width
 // otherwise (our reading of "16 or 32 when already sharded").
 int64_t input_channel_alignment(ShardLayout layout, const ConvInputState& input, const ConvGeometry& conv,

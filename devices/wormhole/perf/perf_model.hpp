@@ -82,7 +82,7 @@ struct PerfReport {
 // One PerfOp per program op, in program order. graph: the one the program was lowered from.
 Result<PerfReport> model_performance(const Graph& graph, const Program& program, const WormholeHardware& hw);
 
-// tt-metal ops_perf_results columns (reference s8) + BOUND; RFC 4180 quoting.
+// tt-metal ops_perf_results columns (tt_metal/tools/profiler/process_ops_logs.py) + BOUND; RFC 4180 quoting.
 std::string perf_ops_csv(const PerfReport& report);
 // Chrome trace-format JSON: one trace + 2CQ batch (device ops, host trace launch, PCIe writes/reads) and the same
 // batch dispatched eagerly (host dispatch track).

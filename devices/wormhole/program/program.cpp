@@ -935,7 +935,7 @@ private:
                 case ConvertOp::InterleavedToSharded: {
                     if (in.kind == BufferKind::L1Sharded)
                         return Status::error(what + "the tensor is already sharded (" + in.describe() + ")");
-                    // Height sharded over the cores the height rule picks (reference s5).
+                    // Height sharded over the cores the height rule picks (ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_utils.cpp).
                     const int cores = height_cores(in.rows, m_hw.grid.cores(), m_hw.tile.height);
                     code = DeviceOpCode::InterleavedToSharded;
                     out = make_sharded(ShardLayout::HeightSharded, cores, row_major_range(cores, m_hw.grid.worker_x),

@@ -77,7 +77,7 @@ TEST_F(HardwareErrors, NegativeL1SizeNamesFileAndLine) {
 
 TEST_F(HardwareErrors, NumberWithoutSourceIsRefused) {
     std::string bad = text;
-    const std::string from = "worker_x: {value: 8, source: \"tt_metal core_descriptors/wormhole_b0_80_arch.yaml\"}";
+    const std::string from = "worker_x: {value: 8, source: \"tt-metal tt_metal/core_descriptors/wormhole_b0_80_arch.yaml\"}";
     ASSERT_NE(bad.find(from), std::string::npos);
     bad.replace(bad.find(from), from.size(), "worker_x: {value: 8}");
     Status s = parse(bad);

@@ -56,7 +56,7 @@ TEST(MemoryPlan, TtMetalMobileNetV2FitsAtBatch10) {
     std::cout << format_memory_plan(*program, *plan);
     for (const auto& w : plan->warnings) std::cout << "warning: " << w << "\n";
 
-    // The image: row-major bfloat16, 7,840 x 16 on 64 cores (reference s6).
+    // The image: row-major bfloat16, 7,840 x 16 on 64 cores (as tt-metal models/demos/mobilenetv2 shards it).
     const LayerMemory& input = layer(*plan, "input");
     EXPECT_EQ(input.output.describe(), "HEIGHT 64c 7840x16 bfloat16 row-major");
     EXPECT_EQ(input.output.bytes_per_bank, 7840 * 16 * 2);

@@ -1,6 +1,6 @@
 // Directions and magnitudes of the published MobileNetV2 optimisations (issue 8, item 5): the modelled device FPS must
 // move the way silicon did, and, where a figure is published, by a similar amount (within a factor of two of the
-// published relative change). Published figures: reference s6 / s10 (tt-metal models/demos/mobilenetv2 perf tests,
+// published relative change). Published figures: (tt-metal models/demos/mobilenetv2 perf tests,
 // the seed tech report); the same figures are cases of yaml/devices/wormhole_n150_calibration.yaml.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The Wormhole perf model against the acceptance: MobileNetV2 with the tt-metal n150 config (batch 10) near
-// the published device and end-to-end figures (reference s6), the right direction for fidelity / format / core-count
+// the published device and end-to-end figures (tt-metal models/demos/mobilenetv2 perf tests), the right direction for fidelity / format / core-count
 // changes, an ops CSV any reader loads whose kernel durations give the device FPS, a Chrome trace that parses, and
 // modelled per-op timings named after graph nodes. Models come through the real plugins, random weights.
 #include <gtest/gtest.h>
