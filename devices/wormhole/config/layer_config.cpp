@@ -105,6 +105,8 @@ const std::vector<OptionRow>& option_rows() {
         {"enable_weights_double_buffer", &Config::enable_weights_double_buffer, "double-buffered weights CB (Conv2dConfig)"},
         {"enable_split_reader", &Config::enable_split_reader, "activation reads split over both data-movement RISCs (Conv2dConfig)"},
         {"reshard_if_not_optimal", &Config::reshard_if_not_optimal, "reshard an input the conv would shard otherwise (Conv2dConfig)"},
+        {"enable_activation_reuse", &Config::enable_activation_reuse,
+         "later output rows of an activation block reuse the gathered kernel rows (Conv2dConfig; HEIGHT-sharded convs)"},
         {"convert_output", &Config::convert_output, "conversion ops run after the layer, in order (ttnn.sharded_to_interleaved, ...)"},
     };
     return rows;

@@ -61,6 +61,10 @@ struct WormholeLayerConfig {
     bool enable_weights_double_buffer = false;
     bool enable_split_reader = false;
     bool reshard_if_not_optimal = false;
+    // Conv2dConfig.enable_activation_reuse: a HEIGHT-sharded sliding-window conv gathers all kernel rows only for the
+    // first output image row of an activation block; each later row reuses them and reads just its new kernel row.
+    // K is one block (the full inner dim) and the split reader is on.
+    bool enable_activation_reuse = false;
     std::vector<ConvertOp> convert_output;  // run after the layer, in order
 };
 

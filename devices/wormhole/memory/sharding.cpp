@@ -98,6 +98,7 @@ void keep_input_split(ConvSharding& s, const ConvInputState& input, const CoreGr
 void size_shards(ConvSharding& s, const ConvGeometry& conv, const ConvInputState& input, const WormholeHardware& hw);
 Status choose_act_block_h(ConvSharding& s, int act_block_h, const WormholeHardware& hw);
 void size_blocks(ConvSharding& s, const ConvGeometry& conv, const WormholeHardware& hw);
+Status use_activation_reuse(ConvSharding& s, const ConvGeometry& conv);
 
 }  // namespace
 
@@ -112,6 +113,7 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
     size_shards(s, conv, input, hw);
     ZOO_TRY(choose_act_block_h(s, config.act_block_h, hw));
     size_blocks(s, conv, hw);
+    if (config.enable_activation_reuse) ZOO_TRY(use_activation_reuse(s, conv));
     return s;
 }
 
@@ -266,6 +268,18 @@ void size_blocks(ConvSharding& s, const ConvGeometry& conv, const WormholeHardwa
             break;
     }
     s.weight_rows = s.k_blocks * s.act_block_w;
+}
+
+// Activation reuse keeps the whole inner dimension in one block (tt-metal: "we already have full inner dim"), which
+// only the HEIGHT-sharded im2col reader does.
+Status use_activation_reuse(ConvSharding& s, const ConvGeometry& conv) {
+    if (s.layout != ShardLayout::HeightSharded || conv.is_matmul())
+        return Status::error(std::string("enable_activation_reuse needs a HEIGHT_SHARDED sliding-window conv; this one is ") +
+                             (conv.is_matmul() ? "a 1x1 matmul conv" : shard_layout_name(s.layout)));
+    s.act_block_w = s.weight_rows;
+    s.k_blocks = 1;
+    s.activation_reuse = true;
+    return Status::ok();
 }
 
 }  // namespace

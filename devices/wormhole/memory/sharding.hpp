@@ -72,12 +72,14 @@ struct ConvSharding {
     int64_t k_blocks = 0;         // blocks along the reduction dimension K
     int64_t weight_block_w = 0;   // output channels one core computes
     int64_t weight_rows = 0;      // padded weight matrix [weight_rows, out_channels_padded] (K = k_blocks * act_block_w)
+    bool activation_reuse = false;  // enable_activation_reuse: K in one block, the split reader on
 
     std::vector<std::string> warnings;
 };
 
 // Largest d <= max_cores such that splitting ceil(rows / tile_h) tiles over d cores (each core
-// ceil(tiles / d) tiles) pads less than one core's shard. Reference s5, "Core counts: HEIGHT".
+// ceil(tiles / d) tiles) pads less than one core's shard (TT-NN's HEIGHT core counts,
+// ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_utils.cpp).
 int height_cores(int64_t rows, int max_cores, int64_t tile_h);
 // Largest divisor of n that is <= limit (>= 1).
 int largest_divisor_at_most(int64_t n, int limit);

@@ -295,18 +295,29 @@ private:
     // enable_split_reader splits a HEIGHT-sharded conv's gather over both data-movement RISCs; the second RISC
     // also writes the weights and shares the core's NoC port, so it takes only a share of the work
     // (perf.split_reader_efficiency: 1 = the gather time halves).
+    // Kernel rows the im2col reader gathers per core: every kernel row of every output pixel, or, with activation
+    // reuse, all of them only for the first output image row of each activation block and the new one for the rest.
+    static double gathered_rows(const ConvSharding& s, const ConvGeometry& geo) {
+        const double kh = static_cast<double>(geo.kernel_h);
+        const double pixels = static_cast<double>(s.out_nhw_shard);
+        if (!s.activation_reuse || s.act_block_h <= 0) return pixels * kh;
+        const double blocks = std::ceil(pixels / static_cast<double>(s.act_block_h));
+        const double first_row = std::min(static_cast<double>(s.act_block_h), static_cast<double>(geo.out_w));
+        const double block_reads = first_row * kh + (static_cast<double>(s.act_block_h) - first_row);
+        return std::min(pixels * kh, blocks * block_reads);
+    }
+
     double conv_reader_cycles(const DeviceOp& op, double out_t, double k_t, double act_tile) const {
         const ConvSharding& s = *op.conv;
         const ConvGeometry& geo = *op.geometry;
         const int64_t rm_elem = m_hw.row_major_element_bytes(source_of(op).dtype);
         double reader = 0;
         if (op.code == DeviceOpCode::Conv2d) {  // sliding window
-            const double rows = static_cast<double>(s.out_nhw_shard);
             const bool dilated = geo.dilation_w > 1;
-            const double req = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const double req = gathered_rows(s, geo) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
             const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
             reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            if (op.config.enable_split_reader && s.layout == ShardLayout::HeightSharded)
+            if ((op.config.enable_split_reader || s.activation_reuse) && s.layout == ShardLayout::HeightSharded)
                 reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
         }
         if (!geo.depthwise() && s.layout != ShardLayout::HeightSharded) {

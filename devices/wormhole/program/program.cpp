@@ -64,6 +64,18 @@ constexpr int64_t kMatmulBlockTilesBudget = 64;
 int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return div_up(a, b) * b; }
 
+// Tiles of one im2col CB of a conv with activation reuse, holding `block_h_tiles` tile rows of output pixels: one
+// output image width of im2col rows, plus the new kernel row each later image row of the block adds (tt-metal
+// ttnn/cpp/ttnn/operations/conv/conv2d/conv2d_op_program_factory_common.cpp, calculate_act_cb_size_with_reuse).
+int64_t reuse_act_cb_tiles(int64_t block_h_tiles, int64_t block_w_tiles, const ConvGeometry& geo, int64_t in_channels_padded,
+                           int64_t tile_h, int64_t tile_bytes, int64_t element_bytes) {
+    const int64_t image_width_tiles = div_up(geo.out_w, tile_h);
+    const int64_t reuse_loops = div_up(block_h_tiles, image_width_tiles);
+    const int64_t leftover = geo.out_w % tile_h == 0 ? 0 : tile_h - geo.out_w % tile_h;
+    const int64_t reuse_bytes = reuse_loops * in_channels_padded * geo.kernel_w * (1 + leftover * geo.kernel_h) * element_bytes;
+    return image_width_tiles * block_w_tiles + div_up(reuse_bytes, tile_bytes);
+}
+
 const char* short_layout(ShardLayout l) {
     switch (l) {
         case ShardLayout::HeightSharded: return "HEIGHT";
@@ -494,9 +506,22 @@ private:
         const bool reads_shard_in_place = geo.is_matmul() && s.layout == ShardLayout::HeightSharded && !in.row_major;
         const int64_t act_slots = c.enable_act_double_buffer ? kDoubleBuffer : 1;
         const int64_t weight_slots = c.enable_weights_double_buffer ? kDoubleBuffer : 1;
-        if (!reads_shard_in_place) add_cb(op, "act", act_slots * abh_t * abw_t, act_cb_format);
-        if (sliding) add_cb(op, "act_row_major", kDoubleBuffer * abw_t, DataFormat::BFloat16);
-        const int64_t weight_tiles = s.layout == ShardLayout::HeightSharded
+        if (s.activation_reuse) {
+            // The split reader's two im2col CBs, each sized for its half of the block's tile rows; the weights CB
+            // already holds the whole inner dim once.
+            const int64_t elem = m_hw.row_major_element_bytes(act_cb_format), tile_bytes = m_hw.tile_bytes(act_cb_format);
+            const int64_t second_half = abh_t / 2, first_half = abh_t - second_half;
+            add_cb(op, "act", act_slots * reuse_act_cb_tiles(first_half, abw_t, geo, s.in_channels_padded, th, tile_bytes, elem),
+                   act_cb_format);
+            add_cb(op, "act_second_reader",
+                   act_slots * reuse_act_cb_tiles(second_half, abw_t, geo, s.in_channels_padded, th, tile_bytes, elem),
+                   act_cb_format);
+        } else {
+            if (!reads_shard_in_place) add_cb(op, "act", act_slots * abh_t * abw_t, act_cb_format);
+            if (sliding) add_cb(op, "act_row_major", kDoubleBuffer * abw_t, DataFormat::BFloat16);
+        }
+        const int64_t weight_tiles = s.activation_reuse ? abw_t * wbw_t
+                                     : s.layout == ShardLayout::HeightSharded
                                          ? s.k_blocks * abw_t * wbw_t * (s.k_blocks > 1 ? 1 : weight_slots)
                                          : std::min(weight_slots, s.k_blocks) * abw_t * wbw_t;
         add_cb(op, "weights", weight_tiles, c.weights_dtype);
@@ -525,13 +550,14 @@ private:
         std::snprintf(attrs, sizeof attrs,
                       "kernel=%lldx%lld;stride=%lldx%lld;pad=%lldx%lld;groups=%lld;in=%lldx%lldx%lld;out=%lldx%lldx%lld;"
                       "act_block_h=%lld;activation=%s;packer_l1_acc=%d;fp32_dest_acc=%d;act_double_buffer=%d;"
-                      "weights_double_buffer=%d;split_reader=%d",
+                      "weights_double_buffer=%d;split_reader=%d;activation_reuse=%d",
                       (long long)geo.kernel_h, (long long)geo.kernel_w, (long long)geo.stride_h, (long long)geo.stride_w,
                       (long long)geo.pad_h, (long long)geo.pad_w, (long long)geo.groups, (long long)geo.in_h,
                       (long long)geo.in_w, (long long)geo.in_c, (long long)geo.out_h, (long long)geo.out_w,
                       (long long)geo.out_c, (long long)s.act_block_h, fused >= 0 ? op_name(node(fused).op) : "none",
                       c.packer_l1_acc ? 1 : 0, c.fp32_dest_acc ? 1 : 0, c.enable_act_double_buffer ? 1 : 0,
-                      c.enable_weights_double_buffer ? 1 : 0, c.enable_split_reader ? 1 : 0);
+                      c.enable_weights_double_buffer ? 1 : 0, c.enable_split_reader || s.activation_reuse ? 1 : 0,
+                      s.activation_reuse ? 1 : 0);
         op.attributes = attrs;
         op.warnings.insert(op.warnings.end(), s.warnings.begin(), s.warnings.end());
         op.conv = std::move(s);

@@ -17,7 +17,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 TEST(WormholeLayerOptions, DeclaresEveryOptionOnceWithTheCardDefaults) {
     const auto& specs = layer_option_specs();
-    EXPECT_EQ(specs.size(), 18u);
+    EXPECT_EQ(specs.size(), 19u);
     for (size_t i = 0; i < specs.size(); ++i)
         for (size_t j = i + 1; j < specs.size(); ++j) EXPECT_NE(specs[i].name, specs[j].name);
     EXPECT_EQ(spec("math_fidelity").type, LayerOptionSpec::Type::Choice);

@@ -153,3 +153,59 @@ TEST(WormholeProgram, N300RunsDataParallelWithOneProgramPerChip) {
 }
 
 }  // namespace
+
+namespace {
+
+// The unet_hs conv of tt-metal's conv2d perf tests: 4 -> 16 channels, 3x3 on 1056x160, HEIGHT-sharded, bfloat8_b LoFi.
+std::vector<std::string> unet_conv(bool reuse) {
+    return {"op=conv2d", "in_channels=4", "out_channels=16", "resolution=[1056, 160]", "kernel=3", "stride=1", "padding=1",
+            "groups=1", "input:dtype=bfloat16", "dtype=bfloat8_b", "weights_dtype=bfloat8_b", "math_fidelity=LoFi",
+            "fp32_dest_acc=false", "shard_layout=HEIGHT_SHARDED", "enable_act_double_buffer=true",
+            std::string("enable_activation_reuse=") + (reuse ? "true" : "false")};
+}
+
+// The conv's row of a device table ("ops" or "memory"), as column -> value.
+std::map<std::string, std::string> conv_row(const CompiledSetup& setup, const std::string& table, const std::string& code) {
+    auto csv = setup.compiled->table(table);
+    if (!csv) throw std::runtime_error(csv.status().message());
+    const auto rows = parse_csv(*csv);
+    for (size_t r = 1; r < rows.size(); ++r)
+        if (std::find(rows[r].begin(), rows[r].end(), code) != rows[r].end()) {
+            std::map<std::string, std::string> out;
+            for (size_t k = 0; k < rows[0].size() && k < rows[r].size(); ++k) out[rows[0][k]] = rows[r][k];
+            return out;
+        }
+    throw std::runtime_error("no " + code + " row in the " + table + " table");
+}
+
+}  // namespace
+
+// enable_activation_reuse: the circular buffers tt-metal sizes for it and a gather that reads each kernel row once.
+TEST(WormholeProgram, ActivationReuseSizesItsBuffersLikeTtMetalAndGathersLess) {
+    auto plain = zoo::wormhole::test::compile_wormhole("opcase", "", "", 1, unet_conv(false));
+    auto reuse = zoo::wormhole::test::compile_wormhole("opcase", "", "", 1, unet_conv(true));
+    ASSERT_TRUE(plain) << plain.status().message();
+    ASSERT_TRUE(reuse) << reuse.status().message();
+    // By hand: 2656 rows per core = 83 tile rows, split 42 / 41 over the two readers; K = 3 x round_up(16 x 3, 32) =
+    // 192 = 6 tiles in one block; an output row of 160 is 5 tiles, no leftover. Each reader's CB: 5 x 6 tiles + one
+    // tile of reuse (ceil(42 / 5) = 9 loops x 16 x 3 x 2 B = 864 B), doubled: 62 bf16 tiles = 126976 B, twice;
+    // weights 6 x 1 tiles of bfloat8_b (6528 B), bias one tile (1088 B).
+    EXPECT_EQ(conv_row(reuse->setup, "memory", "Conv2dDeviceOperation").at("cb_bytes"), "261568");
+    const auto row = conv_row(reuse->setup, "ops", "Conv2dDeviceOperation");
+    EXPECT_NE(row.at("ATTRIBUTES").find("split_reader=1;activation_reuse=1"), std::string::npos) << row.at("ATTRIBUTES");
+    // The gather dominates this conv (16-byte reads): reading each kernel row once makes it at least twice as fast.
+    const double before = std::stod(conv_row(plain->setup, "ops", "Conv2dDeviceOperation").at("DEVICE KERNEL DURATION [ns]"));
+    const double after = std::stod(row.at("DEVICE KERNEL DURATION [ns]"));
+    EXPECT_LT(after * 2, before) << before << " ns -> " << after << " ns";
+}
+
+TEST(WormholeProgram, ActivationReuseOnAnotherLayoutIsRefusedNamingTheLayout) {
+    auto sets = unet_conv(true);
+    sets.push_back("shard_layout=BLOCK_SHARDED");
+    auto c = zoo::wormhole::test::compile_wormhole("opcase", "", "", 1, sets);
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.status().message().find("enable_activation_reuse needs a HEIGHT_SHARDED sliding-window conv; this one is "
+                                        "BLOCK_SHARDED"),
+              std::string::npos)
+        << c.status().message();
+}
