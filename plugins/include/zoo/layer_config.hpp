@@ -52,6 +52,8 @@ Status check_layer_option(const LayerOptionSpec& spec, const SpecValue& value);
 std::string layer_option_text(const LayerOptionSpec& spec, const SpecValue& value);
 // The spec of `name` in `specs`, or null.
 const LayerOptionSpec* find_layer_option(const std::vector<LayerOptionSpec>& specs, const std::string& name);
+// A pointer into a temporary list would dangle (an ASan find): name the list first.
+const LayerOptionSpec* find_layer_option(std::vector<LayerOptionSpec>&& specs, const std::string& name) = delete;
 
 // A device's options for one layer: every declared name with its checked value (defaults filled in), in declaration
 // order. Values keep their source, so a device's own refusal can name the file and line that asked for it.

@@ -67,7 +67,8 @@ DeviceLayerOptions card() { return {"card", card_options(), LayerConfig{}}; }
 
 std::string option(const LayerConfig& c, const std::string& name) {
     const SpecValue* v = c.options.find(name);
-    const LayerOptionSpec* spec = find_layer_option(card_options(), name);
+    static const LayerOptionCatalog options = card_options();  // the spec must outlive this call
+    const LayerOptionSpec* spec = find_layer_option(options, name);
     return v && spec ? layer_option_text(*spec, *v) : "(missing)";
 }
 

@@ -224,7 +224,7 @@ TEST(ResultsFileLock, OpenerGivesUpAfterTheBoundNamingTheHolderAndWhatToDo) {
     EXPECT_EQ(msg.rfind(path + ": locked by pid " + std::to_string(::getpid()), 0), 0u) << msg;
     EXPECT_NE(msg.find("for more than 0.3 s"), std::string::npos) << msg;
     EXPECT_NE(msg.find("run this again once it has finished"), std::string::npos) << msg;
-    holder->append({{"run_id", "b"}, {"status", "ok"}});  // the holder is unaffected by the refused opener
+    EXPECT_TRUE(holder->append({{"run_id", "b"}, {"status", "ok"}}));  // the holder is unaffected by the refused opener
     EXPECT_TRUE(holder->has("b"));
 }
 
