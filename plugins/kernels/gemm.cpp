@@ -189,11 +189,10 @@ PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t s
     return p;
 }
 
-bool gemm_accepts_accumulator_step(int64_t step) { return step == 0 || (step > 0 && kKc % step == 0); }
-
 void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
           const GemmEpilogue& ep, const GemmNumerics& numerics) {
-    if (!gemm_accepts_accumulator_step(numerics.bf16_accumulator_step))
+    const int64_t step = numerics.bf16_accumulator_step;
+    if (step < 0 || (step > 0 && kKc % step != 0))
         throw std::invalid_argument("gemm: bf16_accumulator_step " + std::to_string(numerics.bf16_accumulator_step) +
                                     " does not divide the K block (" + std::to_string(kKc) + ")");
     if (m <= 0 || n_store <= 0) return;

@@ -53,11 +53,10 @@ struct GemmNumerics {
     // in fp32 (fused multiply-adds, in k order) starting from the bf16 value, then rounded once: up to fp32 rounding
     // this is "the step's sum added to the accumulator with one rounding". The epilogue lands in the accumulator
     // too: bias add, activation and residual add are each rounded to bf16. N must divide the K blocking, so the
-    // rounding points do not depend on it (gemm_accepts_accumulator_step). Which N, and when, is the device's call.
+    // rounding points do not depend on it (gemm() throws std::invalid_argument otherwise). Which N, and when, is the
+    // device's call.
     int64_t bf16_accumulator_step = 0;
 };
-// Whether gemm() can round every `step` values of K (0 or a divisor of its K block).
-bool gemm_accepts_accumulator_step(int64_t step);
 
 // Round to bf16, nearest even, returned as fp32 (bit trick on the pattern; Inf stays Inf; NaN is not special-cased:
 // a quiet NaN stays NaN unless its payload bits 16..22 are all ones). Shared by the GEMM and conv dest paths.

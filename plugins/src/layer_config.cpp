@@ -185,25 +185,9 @@ LayerOptions LayerOptions::defaults(const std::vector<LayerOptionSpec>& specs) {
                 start = end + 1;
             }
         }
-        out.m_entries.emplace_back(s.name, std::move(value));
+        out.set(s.name, std::move(value));
     }
     return out;
-}
-
-const SpecValue* LayerOptions::find(const std::string& name) const {
-    for (const auto& [k, v] : m_entries)
-        if (k == name) return &v;
-    return nullptr;
-}
-
-void LayerOptions::set(const std::string& name, SpecValue value) {
-    for (auto& [k, v] : m_entries) {
-        if (k == name) {
-            v = std::move(value);
-            return;
-        }
-    }
-    m_entries.emplace_back(name, std::move(value));
 }
 
 Result<const SpecValue*> LayerOptions::get(const std::string& name) const {

@@ -114,7 +114,8 @@ void contract_info(const DevicePlugin& device) {
 // default_layer_config() fills in with values the declaration accepts.
 void contract_layer_options(const DevicePlugin& device) {
     const auto specs = device.layer_options();
-    const std::vector<std::string> reserved{"dtype", "weights_dtype", "match", "op", "l1_small_size"};
+    std::vector<std::string> reserved = zoo::common_layer_keys();  // and a run config's own words:
+    reserved.insert(reserved.end(), {"match", "op", "l1_small_size"});
     for (size_t i = 0; i < specs.size(); ++i) {
         const zoo::LayerOptionSpec& s = specs[i];
         EXPECT_FALSE(s.name.empty());

@@ -21,10 +21,6 @@ std::string value_source(const SpecValue& root, std::initializer_list<const char
     const SpecValue* value = v->find("value");
     return value ? value->source() : v->source();
 }
-template <class... Keys>
-std::string value_source(const SpecValue& root, Keys... keys) {
-    return value_source(root, {keys...});
-}
 
 std::string describe_hardware(const WormholeHardware& hw) {
     return hw.name + " emulator: " + std::to_string(hw.grid.worker_x) + "x" + std::to_string(hw.grid.worker_y) +
@@ -49,13 +45,13 @@ Status WormholeDevice::configure(const SpecValue& hardware) noexcept {
     return status_guard("wormhole", [&]() -> Status {
         ZOO_ASSIGN_OR_RETURN(WormholeHardware hw, parse_hardware(hardware));
         if (hw.tile.bfp_datums_per_exponent != kBfpBlockDatums)
-            return Status::error(value_source(hardware, "tile", "bfp_datums_per_exponent") + ": tile.bfp_datums_per_exponent is " +
+            return Status::error(value_source(hardware, {"tile", "bfp_datums_per_exponent"}) + ": tile.bfp_datums_per_exponent is " +
                                  std::to_string(hw.tile.bfp_datums_per_exponent) + "; the emulator's block-float "
                                  "formats are built for " + std::to_string(kBfpBlockDatums) + " datums per exponent");
         // The conv kernels emulate a bf16 Dst with rounding points at multiples of the step (any divisor of their K
         // block), but the tap-padded stem conv needs one padded tap, a vector of channels, per step.
         if (hw.compute.fpu_k_per_step != kernels::kChannelAlign)
-            return Status::error(value_source(hardware, "compute", "fpu", "k_per_step") + ": compute.fpu.k_per_step is " +
+            return Status::error(value_source(hardware, {"compute", "fpu", "k_per_step"}) + ": compute.fpu.k_per_step is " +
                                  std::to_string(hw.compute.fpu_k_per_step) + "; the emulator's Dst rounding is built for " +
                                  std::to_string(kernels::kChannelAlign) + " values of K per step");
         m_hardware = std::move(hw);

@@ -70,6 +70,18 @@ const std::vector<HandKey>& hand_keys() {
     return keys;
 }
 
+// The accepted range of a number, as errors and the schema state it: ">= 1 and <= 64" (integers), "> 0" (reals).
+// Integral bounds are printed in full (1099511627776, not 1.09951e+12).
+std::string range_text(bool is_real, double lowest, double highest) {
+    const auto number = [](double v) {
+        if (std::floor(v) == v && std::fabs(v) < 9.0e15) return std::to_string(static_cast<int64_t>(v));
+        std::ostringstream out;
+        out << v;
+        return out.str();
+    };
+    return (is_real ? "> " : ">= ") + number(lowest) + (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : "");
+}
+
 // Walks the YAML tree; every number is a map {value, source[, unit][, note]} and its source is recorded.
 class Reader {
 public:
@@ -99,9 +111,8 @@ public:
             out = *r;
         }
         if (static_cast<double>(out) < lowest || static_cast<double>(out) > highest)
-            return Status::error(v->source() + ": " + path + "." + key + " must be >= " + number(lowest) +
-                                 (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : std::string()) +
-                                 ", found " + v->text());
+            return Status::error(v->source() + ": " + path + "." + key + " must be " +
+                                 range_text(false, lowest, highest) + ", found " + v->text());
         return Status::ok();
     }
     Status integer(const SpecValue& sec, const std::string& path, const std::string& key, int& out, double lowest,
@@ -118,9 +129,8 @@ public:
         ZOO_TRY(entry(sec, path, key, v));
         ZOO_ASSIGN_OR_RETURN(out, v->as_double());
         if (!(out > lowest) || out > highest)
-            return Status::error(v->source() + ": " + path + "." + key + " must be > " + number(lowest) +
-                                 (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : std::string()) +
-                                 ", found " + v->text());
+            return Status::error(v->source() + ": " + path + "." + key + " must be " +
+                                 range_text(true, lowest, highest) + ", found " + v->text());
         return Status::ok();
     }
 
@@ -140,17 +150,6 @@ public:
     }
 
 private:
-public:
-    // Integral bounds in full (1099511627776, not 1.09951e+12).
-    static std::string number(double v) {
-        if (std::floor(v) == v && std::fabs(v) < 9.0e15) return std::to_string(static_cast<int64_t>(v));
-        std::ostringstream out;
-        out << v;
-        return out.str();
-    }
-
-private:
-
     template <class S>
     static std::vector<std::string> keys_of(const std::string& section, const std::string& sub, const Rows<S>& rows) {
         std::vector<std::string> keys;
@@ -308,11 +307,9 @@ template <class S>
 void schema_rows(std::ostringstream& out, const std::string& section, const Rows<S>& rows) {
     for (const auto& row : rows) {
         const bool is_real = std::holds_alternative<double S::*>(row.member);
-        std::ostringstream range;
-        range << (is_real ? "real > " : "integer >= ") << Reader::number(row.lowest);
-        if (row.highest < ZOO_WH_NO_LIMIT) range << ", <= " << Reader::number(row.highest);
         out << "| `" << section << "." << (*row.sub ? std::string(row.sub) + "." : "") << row.key << "` | "
-            << range.str() << " | " << row.doc << " |\n";
+            << (is_real ? "real " : "integer ") << range_text(is_real, row.lowest, row.highest) << " | " << row.doc
+            << " |\n";
     }
     for (const auto& h : hand_keys())
         if (h.section == section)

@@ -61,9 +61,9 @@ class LayerOptions {
 public:
     static LayerOptions defaults(const std::vector<LayerOptionSpec>& specs);  // each spec's default_value
 
-    const std::vector<std::pair<std::string, SpecValue>>& entries() const { return m_entries; }
-    const SpecValue* find(const std::string& name) const;
-    void set(const std::string& name, SpecValue value);  // replaces in place, or appends
+    const std::vector<std::pair<std::string, SpecValue>>& entries() const { return m_values.entries(); }
+    const SpecValue* find(const std::string& name) const { return m_values.find(name); }
+    void set(const std::string& name, SpecValue value) { m_values.set(name, std::move(value)); }  // in place, or appended
 
     // Typed reads of checked values; a name that is missing or of another type is an error naming it (a device bug:
     // it reads what it declared).
@@ -75,7 +75,7 @@ public:
 
 private:
     Result<const SpecValue*> get(const std::string& name) const;
-    std::vector<std::pair<std::string, SpecValue>> m_entries;
+    SpecValue m_values = SpecValue::map("layer options");  // an ordered map, keyed by option name
 };
 
 struct LayerConfig {

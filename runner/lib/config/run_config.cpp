@@ -67,22 +67,33 @@ Status check_setting(const std::string& key, const SpecValue& v, const LayerOpti
     return first;
 }
 
-// Settings applied to one node's config for `device`; options it does not declare are noted in `ignored` (key ->
-// where the first such setting was written).
-Status apply_settings(LayerConfig& c, const SpecValue& settings, const DeviceLayerOptions& device,
-                      std::map<std::string, std::string>& ignored) {
+// The settings of one rule (or of the defaults) that `device` takes, each checked once against its declaration;
+// options it does not declare are noted in `ignored` (key -> where the first such setting was written).
+Result<SpecValue> settings_for(const SpecValue& settings, const DeviceLayerOptions& device,
+                               std::map<std::string, std::string>& ignored) {
+    SpecValue kept = SpecValue::map(settings.source());
     for (const auto& [key, v] : settings.entries()) {
         if (is_common_key(key)) {
-            ZOO_TRY(apply_common_key(c, key, v));
-            continue;
-        }
-        const LayerOptionSpec* spec = find_layer_option(device.options, key);
-        if (!spec) {
+            LayerConfig probe;
+            ZOO_TRY(apply_common_key(probe, key, v));
+        } else if (const LayerOptionSpec* spec = find_layer_option(device.options, key)) {
+            ZOO_TRY(check_layer_option(*spec, v));
+        } else {
             ignored.emplace(key, v.source());
             continue;
         }
-        ZOO_TRY(check_layer_option(*spec, v));
-        c.options.set(key, v);
+        kept.set(key, v);
+    }
+    return kept;
+}
+
+// Settings from settings_for applied to one node's config.
+Status apply_settings(LayerConfig& c, const SpecValue& kept) {
+    for (const auto& [key, v] : kept.entries()) {
+        if (is_common_key(key))
+            ZOO_TRY(apply_common_key(c, key, v));
+        else
+            c.options.set(key, v);
     }
     return Status::ok();
 }
@@ -188,17 +199,19 @@ Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const DeviceLa
     base.options = LayerOptions::defaults(device.options);
     for (const auto& [key, value] : device.defaults.options.entries()) base.options.set(key, value);
     std::map<std::string, std::string> ignored;
-    ZOO_TRY(apply_settings(base, config.defaults, device, ignored));
+    ZOO_ASSIGN_OR_RETURN(const SpecValue defaults, settings_for(config.defaults, device, ignored));
+    ZOO_TRY(apply_settings(base, defaults));
     ResolvedConfigs resolved;
     resolved.per_node.assign(graph.nodes.size(), base);
     for (const auto& rule : config.rules) {
+        ZOO_ASSIGN_OR_RETURN(const SpecValue kept, settings_for(rule.settings, device, ignored));
         int matched = 0;
         for (size_t i = 0; i < graph.nodes.size(); ++i) {
             const Node& n = graph.nodes[i];
             if (rule.op && n.op != *rule.op) continue;
             if (fnmatch(rule.pattern.c_str(), n.name.c_str(), 0) != 0) continue;
             ++matched;
-            ZOO_TRY(apply_settings(resolved.per_node[i], rule.settings, device, ignored));
+            ZOO_TRY(apply_settings(resolved.per_node[i], kept));
         }
         if (matched == 0)
             resolved.warnings.push_back(rule.source + ": pattern '" + rule.pattern + "'" +

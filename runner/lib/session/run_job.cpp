@@ -53,9 +53,9 @@ std::string utc_now() {
 }
 
 // The common keys, then each device option that differs from its declared default ("math_fidelity=LoFi").
-std::string config_summary(const LayerConfig& c, const std::vector<LayerOptionSpec>& options) {
+// `defaults` is LayerOptions::defaults(options), built once by the caller for all nodes.
+std::string config_summary(const LayerConfig& c, const std::vector<LayerOptionSpec>& options, const LayerOptions& defaults) {
     std::string out = std::string("dtype ") + data_format_name(c.dtype) + ", weights " + data_format_name(c.weights_dtype);
-    const LayerOptions defaults = LayerOptions::defaults(options);
     for (const auto& spec : options) {
         const SpecValue* value = c.options.find(spec.name);
         const SpecValue* fallback = defaults.find(spec.name);
@@ -213,7 +213,8 @@ Status describe_compiled(RunResult& r, const CompiledSetup& dev, const RunReques
     r.warnings = dev.configs.warnings;
     std::map<std::string, int64_t> counts;
     const auto options = dev.device->layer_options();
-    for (const auto& c : dev.configs.per_node) ++counts[config_summary(c, options)];
+    const LayerOptions defaults = LayerOptions::defaults(options);
+    for (const auto& c : dev.configs.per_node) ++counts[config_summary(c, options, defaults)];
     std::vector<std::pair<std::string, int64_t>> summary(counts.begin(), counts.end());
     std::stable_sort(summary.begin(), summary.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     r.layer_config_summary = std::move(summary);
