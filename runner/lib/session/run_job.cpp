@@ -314,8 +314,13 @@ Status compare_with_reference(RunResult& r, const PluginRegistry& registry, cons
 Status measure(RunResult& r, const CompiledSetup& dev, const InputSet& inputs, const RunRequest& rq, int64_t batch) {
     std::vector<Tensor> outputs;
     const size_t nb = inputs.batches.size();
+    // Each batch as the run's argument list, built once: a `{tensor}` per call would copy the batch into fresh
+    // memory inside every timed interval (at batch 8, 4.8 MB and its page faults: about 15% of MobileNetV3-Small).
+    std::vector<std::vector<Tensor>> feeds;
+    feeds.reserve(nb);
+    for (const Tensor& b : inputs.batches) feeds.push_back({b});
     for (int i = 0; i < rq.warmup; ++i)
-        ZOO_TRY(dev.compiled->run({inputs.batches[static_cast<size_t>(i) % nb]}, outputs).with_context("warm-up run failed"));
+        ZOO_TRY(dev.compiled->run(feeds[static_cast<size_t>(i) % nb], outputs).with_context("warm-up run failed"));
 
     ProfileAccumulator profile;
     std::vector<double> samples;
@@ -342,7 +347,7 @@ Status measure(RunResult& r, const CompiledSetup& dev, const InputSet& inputs, c
             break;
         }
         const auto a = Clock::now();
-        Status s = dev.compiled->run({inputs.batches[static_cast<size_t>(count) % nb]}, outputs);
+        Status s = dev.compiled->run(feeds[static_cast<size_t>(count) % nb], outputs);
         now = Clock::now();
         if (!s) return s.with_context("timed run " + std::to_string(count) + " failed");
         samples.push_back(ms_between(a, now));
