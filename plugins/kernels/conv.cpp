@@ -132,6 +132,94 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     }
 }
 
+// Small planes (late layers: 7x7 or 14x14 with a 5x5 kernel) spend most pixels in border_block. There each channel
+// block of an image is first copied into a zero-bordered plane, wide enough for whole OWB blocks, and every output
+// pixel runs the interior loop. Taps in the border add 0 * w: the same sum as skipping them (the accumulator never
+// holds -0 unless the bias does), and with Dest the rounding of an unchanged bf16 value is that value, so both paths
+// give the same bits.
+struct DwPlane {
+    int64_t row0, col0;  // input coordinates of the plane's (0, 0): minus the padding
+    int64_t rows, cols;  // plane size in pixels
+    int64_t blocks;      // OWB-pixel blocks per output row
+};
+
+template <int KH, int KW, int OWB>
+DwPlane dw_plane_shape(const ConvParams& p) {
+    DwPlane g;
+    const int64_t OW = p.out_w(), OH = p.out_h();
+    g.blocks = (OW + OWB - 1) / OWB;
+    g.row0 = -p.pad_h;
+    g.col0 = -p.pad_w;
+    g.rows = (OH - 1) * p.stride_h + (KH - 1) * p.dil_h + 1;
+    g.cols = (g.blocks * OWB - 1) * p.stride_w + (KW - 1) * p.dil_w + 1;
+    return g;
+}
+
+// Planes up to this size take the plane path: it stays in L1/L2 next to its image's rows.
+constexpr int64_t kDwPlaneMaxFloats = 32 * 1024;
+
+template <int KH, int KW, int OWB, Act A, bool Dest>
+void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, float* plane) {
+    static_assert(KH > 0 && KW > 0, "the plane path has a compile-time kernel");
+    const ConvParams& p = *d.p;
+    const int64_t cp = d.cp, H = p.in_h, W = p.in_w, OW = p.out_w(), OH = p.out_h();
+    const float* img = d.in + n * H * W * cp + cb;
+    for (int64_t r = 0; r < g.rows; ++r) {
+        const int64_t ih = g.row0 + r;
+        float* dst = plane + r * g.cols * kVecWidth;
+        for (int64_t c = 0; c < g.cols; ++c) {
+            const int64_t iw = g.col0 + c;
+            const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            store(dst + c * kVecWidth, inside ? load(img + (ih * W + iw) * cp) : splat(0.0f));
+        }
+    }
+    Vec wv[KH * KW];
+#pragma GCC unroll 32
+    for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
+    const Vec bias = load(d.bias + cb);
+    const int64_t step = p.stride_w * kVecWidth;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+        float* orow = d.out + (n * OH + oh) * OW * cp + cb;
+        const float* rrow = d.residual ? d.residual + (n * OH + oh) * OW * cp + cb : nullptr;
+        const float* prow = plane + oh * p.stride_h * g.cols * kVecWidth;
+        for (int64_t blk = 0; blk < g.blocks; ++blk) {
+            const int64_t ow0 = blk * OWB;
+            Vec acc[OWB];
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) acc[b] = Dest ? splat(0.0f) : bias;
+#pragma GCC unroll 8
+            for (int kh = 0; kh < KH; ++kh) {
+                const float* base = prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth;
+#pragma GCC unroll 8
+                for (int kw = 0; kw < KW; ++kw) {
+                    const Vec w = wv[kh * KW + kw];
+                    const float* q = base + kw * p.dil_w * kVecWidth;
+#pragma GCC unroll 8
+                    for (int b = 0; b < OWB; ++b, q += step) acc[b] += load(q) * w;
+                    if constexpr (Dest) {
+#pragma GCC unroll 8
+                        for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
+                    }
+                }
+            }
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) {
+                const int64_t ow = ow0 + b;
+                if (ow >= OW) break;
+                if constexpr (Dest) {
+                    Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[b] + bias)));
+                    if (rrow) v = round_bf16_rne(v + load(rrow + ow * cp));
+                    store(orow + ow * cp, v);
+                } else {
+                    Vec v = act_vec<A>(acc[b]);
+                    if (rrow) v += load(rrow + ow * cp);
+                    store(orow + ow * cp, v);
+                }
+            }
+        }
+    }
+}
+
 template <int KH, int KW, int OWB>
 void dw_all(const DwArgs& d, Act act, bool dest) {
     const ConvParams& p = *d.p;
@@ -142,6 +230,25 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
     int64_t cgroups = threads > 1 ? std::clamp<int64_t>((4 * threads + rows - 1) / rows, 1, chunks) : 1;
     const int64_t per_group = (chunks + cgroups - 1) / cgroups;
     cgroups = (chunks + per_group - 1) / per_group;
+    if constexpr (KH > 0) {
+        const DwPlane g = dw_plane_shape<KH, KW, OWB>(p);
+        const int64_t plane_floats = g.rows * g.cols * kVecWidth;
+        if (plane_floats <= kDwPlaneMaxFloats) {
+            dispatch_act(act, [&]<Act A>() {
+                parallel_range(p.batch * chunks, [&](int64_t t) {
+                    // One plane per thread, grown once (no allocation once every thread has run the largest layer).
+                    thread_local AlignedBuffer plane;
+                    if (plane.size() < static_cast<size_t>(plane_floats)) plane.resize(static_cast<size_t>(kDwPlaneMaxFloats));
+                    const int64_t n = t / chunks, cb = (t % chunks) * kVecWidth;
+                    if (dest)
+                        dw_plane_block<KH, KW, OWB, A, true>(d, g, n, cb, plane.data());
+                    else
+                        dw_plane_block<KH, KW, OWB, A, false>(d, g, n, cb, plane.data());
+                });
+            });
+            return;
+        }
+    }
     dispatch_act(act, [&]<Act A>() {
         parallel_range(rows * cgroups, [&](int64_t t) {
             int64_t r = t / cgroups, g = t % cgroups;

@@ -92,6 +92,9 @@ TEST(CpuConv, Depthwise3x3And5x5) {
     check({{1, 24, 20, 20, 24, 3, 3, 2, 2, 0, 0, 1, 1, 24}, Act::None, false, true, M::Depthwise}, 15);
     // Wide rows so the unrolled interior path runs many blocks.
     check({{1, 16, 4, 37, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16}, Act::Relu, false, true, M::Depthwise}, 16);
+    // Planes past the kernel's zero-bordered plane size (large early layers) take the row path with border blocks.
+    check({{2, 32, 58, 61, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32}, Act::Relu6, true, true, M::Depthwise}, 17);
+    check({{1, 24, 57, 50, 24, 5, 5, 2, 2, 2, 2, 1, 1, 24}, Act::Hardswish, false, true, M::Depthwise}, 18);
 }
 
 TEST(CpuConv, DepthwiseGenericKernelSizes) {

@@ -225,6 +225,8 @@ TEST(DestRounding, DepthwiseRoundsAfterEveryTap) {
         {make_params(2, 13, 17, 40, 40, 3, 1, 1, 40), Act::Relu6, true},     // 3x3 path, borders, OWB 8
         {make_params(1, 14, 15, 72, 72, 5, 2, 2, 72), Act::Hardswish, false},  // 5x5 stride 2
         {make_params(1, 9, 10, 24, 24, 7, 1, 3, 24), Act::None, true},         // generic kernel size
+        {make_params(1, 60, 50, 16, 16, 3, 1, 1, 16), Act::Relu, true},        // large plane: the row path
+        {make_params(1, 52, 49, 32, 32, 5, 2, 2, 32), Act::Hardswish, false},  // large plane, 5x5 stride 2
     };
     uint32_t seed = 50;
     for (const DwCase& c : cases) {
