@@ -2,7 +2,8 @@
 // - Layout: rank-4 values are stored NHWC with channels padded to 16 ("spatial"); other ranks as rows of the last
 //   dimension, padded the same way. Inputs are converted at entry, outputs and captured values at exit.
 // - Steps: one kernel call each. The fast plan fuses a Conv2d/Linear with a following activation and with a residual
-//   Add when each intermediate has exactly one reader; the fused step runs where the last fused node stood. Dropout
+//   Add when each intermediate has exactly one reader, and a pointwise expansion larger than L2 with the depthwise
+//   conv that alone reads it (kernels' run_expand_depthwise); the fused step runs where the last fused node stood. Dropout
 //   and memory-preserving Flatten are aliases (no step). The capture plan (built on first use) runs every node alone
 //   so each node's own value can be copied out.
 // - Memory: buffers are assigned once per plan by liveness (greedy best fit) and reused across runs.
@@ -171,6 +172,7 @@ private:
     Status run_per_image(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
     Status prepare_node(int index, const WeightMap& weights);
     bool stem_reads_only(int input) const;
+    bool expands_into_depthwise(int expand, int dw) const;
     Status make_plan(bool fused, Plan& plan) const;
     // make_plan's steps, in order.
     void resolve_aliases(Plan& plan) const;
@@ -314,11 +316,17 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
     step.op_type = op_name(n.op);
     step.last_node = last;
     Act act = Act::None;
+    Act expand_act = Act::None;  // with a second conv (an expansion into its depthwise conv): the first one's
+    int second_conv = -1;
     int residual = -1;
     for (size_t k = 1; k < group.size(); ++k) {
         const Node& f = m_graph.nodes[static_cast<size_t>(group[k])];
         step.op_type += std::string("+") + op_name(f.op);
         if (is_activation(f.op)) act = act_of(f.op);
+        if (f.op == OpKind::Conv2d) {
+            second_conv = group[k];
+            expand_act = std::exchange(act, Act::None);
+        }
         if (f.op == OpKind::Add) residual = f.inputs[0] == group[k - 1] ? f.inputs[1] : f.inputs[0];
     }
     const Prepared* prep = m_prepared[static_cast<size_t>(head)].get();
@@ -332,6 +340,15 @@ Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) 
         case OpKind::Dropout:
             return node_error(n, "internal: no step for this op");
         case OpKind::Conv2d:
+            if (second_conv >= 0) {
+                const ConvKernel* expand = prep->conv.get();
+                const ConvKernel* dw = m_prepared[static_cast<size_t>(second_conv)]->conv.get();
+                step.fn = [expand, expand_act, dw, in0, last, act, residual](StepContext& ctx) {
+                    run_expand_depthwise(*expand, expand_act, *dw, act, ctx.plan.ptr(in0), ctx.plan.ptr(last),
+                                         residual >= 0 ? ctx.plan.ptr(residual) : nullptr);
+                };
+                return Status::ok();
+            }
             return conv_step(prep, in0, last, act, residual, step);
         case OpKind::Linear:
             return linear_step(n, prep, in0, last, out, act, residual, step);
@@ -581,6 +598,14 @@ Status CpuModel::make_steps(bool fused, Plan& plan) const {
         if (fused && fusable_head) {
             int r = fusable_activation(m_graph, group.back(), uses);
             if (r >= 0) group.push_back(r);
+            // An expansion read only by its depthwise conv runs into it (run_expand_depthwise), with that conv's
+            // activation: the expanded tensor never exists whole.
+            r = sole_reader(group.back());
+            if (r >= 0 && !taken[static_cast<size_t>(r)] && expands_into_depthwise(static_cast<int>(i), r)) {
+                group.push_back(r);
+                r = fusable_activation(m_graph, r, uses);
+                if (r >= 0) group.push_back(r);
+            }
             r = sole_reader(group.back());
             // An Add of two convs each read only by it (ResNet's conv3 + downsample) joins the first conv's chain only.
             if (r >= 0 && !taken[static_cast<size_t>(r)] && m_graph.nodes[static_cast<size_t>(r)].op == OpKind::Add) {
@@ -682,6 +707,15 @@ void CpuModel::mark_available(Plan& plan) const {
         else if (producer[static_cast<size_t>(r)] >= 0)
             plan.available[static_cast<size_t>(producer[static_cast<size_t>(r)])].push_back(static_cast<int>(i));
     }
+}
+
+// Whether conv `expand` can run straight into its reader `dw` (see run_expand_depthwise).
+bool CpuModel::expands_into_depthwise(int expand, int dw) const {
+    const Node& d = m_graph.nodes[static_cast<size_t>(dw)];
+    if (m_graph.nodes[static_cast<size_t>(expand)].op != OpKind::Conv2d || d.op != OpKind::Conv2d || d.inputs.size() != 1) return false;
+    const ConvKernel* e = m_prepared[static_cast<size_t>(expand)]->conv.get();
+    const ConvKernel* k = m_prepared[static_cast<size_t>(dw)]->conv.get();
+    return e && k && expand_depthwise_suits(*e, *k) && expand_depthwise_pays(*k);
 }
 
 // Whether every reader of graph input `input` is a convolution NchwStemConv handles on its first operand (and the

@@ -22,6 +22,9 @@ struct DwArgs {
     const float* weights;  // [kh * kw][cp]
     const float* bias;     // [cp]
     int64_t cp;
+    // Optional: input row ih of the image at rows[ih] (an image whose rows are not contiguous: run_expand_depthwise's
+    // ring of expanded rows); null reads the rows from `in`.
+    const float* const* rows = nullptr;
 };
 
 // One output row (image n, row oh) for channels [c_begin, c_end). KH/KW > 0: compile-time kernel size with the
@@ -38,6 +41,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     const int64_t cp = d.cp, H = p.in_h, W = p.in_w, OW = p.out_w(), OH = p.out_h();
     const int64_t sw = p.stride_w, pw = p.pad_w, dw = p.dil_w, step = sw * cp;
     const float* img = d.in + n * H * W * cp;
+    auto input_row = [&](int64_t ih) { return d.rows ? d.rows[ih] : img + ih * W * cp; };
     const int64_t ih0 = oh * p.stride_h - p.pad_h;
     float* orow = d.out + (n * OH + oh) * OW * cp;
     const float* rrow = d.residual ? d.residual + (n * OH + oh) * OW * cp : nullptr;
@@ -81,7 +85,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
             for (int kh = 0; kh < kh_n; ++kh) {
                 int64_t ih = ih0 + kh * p.dil_h;
                 if (ih < 0 || ih >= H) continue;
-                const float* row = img + ih * W * cp + cb;
+                const float* row = input_row(ih) + cb;
 #pragma GCC unroll 8
                 for (int kw = 0; kw < kw_n; ++kw) {
                     const Vec w = weight(kh * kw_n + kw);
@@ -111,7 +115,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
             for (int kh = 0; kh < kh_n; ++kh) {
                 int64_t ih = ih0 + kh * p.dil_h;
                 if (ih < 0 || ih >= H) continue;
-                const float* base = img + ih * W * cp + cb + (ow * sw - pw) * cp;
+                const float* base = input_row(ih) + cb + (ow * sw - pw) * cp;
 #pragma GCC unroll 8
                 for (int kw = 0; kw < kw_n; ++kw) {
                     const Vec w = weight(kh * kw_n + kw);
@@ -221,6 +225,27 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
 }
 
 template <int KH, int KW, int OWB>
+bool dw_takes_plane(const ConvParams& p) {
+    if constexpr (KH > 0) {
+        const DwPlane g = dw_plane_shape<KH, KW, OWB>(p);
+        return g.rows * g.cols * kVecWidth <= kDwPlaneMaxFloats;
+    }
+    return false;
+}
+
+// Output rows [oh_begin, oh_end) of image n, every channel, on the calling thread.
+template <int KH, int KW, int OWB>
+void dw_rows(const DwArgs& d, Act act, bool dest, int64_t n, int64_t oh_begin, int64_t oh_end) {
+    dispatch_act(act, [&]<Act A>() {
+        for (int64_t oh = oh_begin; oh < oh_end; ++oh)
+            if (dest)
+                dw_row<KH, KW, OWB, A, true>(d, n, oh, 0, d.cp);
+            else
+                dw_row<KH, KW, OWB, A, false>(d, n, oh, 0, d.cp);
+    });
+}
+
+template <int KH, int KW, int OWB>
 void dw_all(const DwArgs& d, Act act, bool dest) {
     const ConvParams& p = *d.p;
     const int64_t rows = p.batch * p.out_h();
@@ -233,7 +258,7 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
     if constexpr (KH > 0) {
         const DwPlane g = dw_plane_shape<KH, KW, OWB>(p);
         const int64_t plane_floats = g.rows * g.cols * kVecWidth;
-        if (plane_floats <= kDwPlaneMaxFloats) {
+        if (dw_takes_plane<KH, KW, OWB>(p)) {
             dispatch_act(act, [&]<Act A>() {
                 parallel_range(p.batch * chunks, [&](int64_t t) {
                     // One plane per thread, grown once (no allocation once every thread has run the largest layer).
@@ -512,14 +537,100 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
     }
 }
 
+// The depthwise kernel sizes with their own instantiation (weights in registers), else the generic one.
+template <class F>
+void dispatch_dw_size(const ConvParams& p, F&& f) {
+    if (p.kh == 3 && p.kw == 3)
+        f.template operator()<3, 3, 8>();
+    else if (p.kh == 5 && p.kw == 5)
+        f.template operator()<5, 5, 4>();
+    else
+        f.template operator()<0, 0, 4>();
+}
+
 void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
     DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
-    if (m_p.kh == 3 && m_p.kw == 3)
-        dw_all<3, 3, 8>(d, act, m_options.bf16_accumulator_step > 0);
-    else if (m_p.kh == 5 && m_p.kw == 5)
-        dw_all<5, 5, 4>(d, act, m_options.bf16_accumulator_step > 0);
-    else
-        dw_all<0, 0, 4>(d, act, m_options.bf16_accumulator_step > 0);
+    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0); });
+}
+
+void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const {
+    const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
+    gemm_on_this_thread(pixels, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
+                        GemmEpilogue{m_bias.data(), act, nullptr, cp_out}, GemmNumerics{m_options.bf16_accumulator_step});
+}
+
+bool ConvKernel::depthwise_by_rows() const {
+    if (m_method != Method::Depthwise) return false;
+    bool plane = false;
+    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { plane = dw_takes_plane<KH, KW, OWB>(m_p); });
+    return !plane;
+}
+
+void ConvKernel::run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out,
+                                    Act act, const float* residual) const {
+    DwArgs d{&m_p, nullptr, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), rows};
+    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() {
+        dw_rows<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0, n, oh_begin, oh_end);
+    });
+}
+
+// The L2 the ring must beat: 1 MiB, a core's L2 on Zen 4 and Ice Lake servers (2 MiB on Sapphire Rapids). A fixed
+// figure, not the host's, so which steps a model compiles to does not depend on the machine.
+constexpr int64_t kL2Bytes = int64_t{1} << 20;
+
+bool expand_depthwise_suits(const ConvKernel& expand, const ConvKernel& dw) {
+    const ConvParams &e = expand.params(), &p = dw.params();
+    return expand.method() == ConvKernel::Method::Pointwise && dw.depthwise_by_rows() && e.out_c == p.in_c &&
+           e.batch == p.batch && e.in_h == p.in_h && e.in_w == p.in_w;
+}
+
+bool expand_depthwise_pays(const ConvKernel& dw) {
+    // An expanded image that fits in L2 comes back from L2 anyway: there the ring's smaller GEMM calls cost more
+    // than they save (MobileNetV3-Large's 56 x 56 x 72 expansions ran slower fused).
+    const ConvParams& p = dw.params();
+    const int64_t expanded_bytes = p.in_h * p.in_w * padded_channels(p.in_c) * static_cast<int64_t>(sizeof(float));
+    return expanded_bytes > kL2Bytes;
+}
+
+void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKernel& dw, Act dw_act, const float* in,
+                          float* out, const float* residual) {
+    if (!expand_depthwise_suits(expand, dw)) throw std::invalid_argument("run_expand_depthwise: kernels do not chain");
+    const ConvParams& p = dw.params();
+    const int64_t H = p.in_h, W = p.in_w, OH = p.out_h(), cp = padded_channels(p.in_c);
+    const int64_t cp_in = padded_channels(expand.params().in_c);
+    const int64_t span = (p.kh - 1) * p.dil_h + 1;
+    // Expanded rows are computed a chunk of `chunk` rows at a time (at least 64 pixels: one GEMM call worth making)
+    // into a ring of `slots` chunks. An output row reads `span` consecutive rows, so with chunk >= span - 1 they lie
+    // in at most two chunks and the ring never overwrites a row still to be read.
+    const int64_t chunk = std::max({span - 1, p.stride_h, (int64_t{64} + W - 1) / W, int64_t{1}});
+    const int64_t slots = 1 + (span - 1 + chunk - 1) / chunk;
+    const int64_t ring_floats = slots * chunk * W * cp;
+    // Bands of output rows, one per task: a thread expands its own band's rows (the rows two bands share are
+    // expanded by both), so threads never wait for each other. Nothing in a task runs nested parallel work, so a
+    // task keeps its thread's ring to itself.
+    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    const int64_t bands_per_image = std::clamp<int64_t>((2 * threads + p.batch - 1) / p.batch, 1, std::max<int64_t>(OH / 4, 1));
+    const int64_t band_rows = (OH + bands_per_image - 1) / bands_per_image;
+    const int64_t bands = (OH + band_rows - 1) / band_rows;
+    parallel_range(p.batch * bands, [&](int64_t t) {
+        thread_local AlignedBuffer ring;
+        thread_local std::vector<const float*> rows;
+        if (ring.size() < static_cast<size_t>(ring_floats)) ring.resize(static_cast<size_t>(ring_floats));
+        rows.assign(static_cast<size_t>(H), nullptr);
+        const int64_t n = t / bands, oh0 = (t % bands) * band_rows, oh1 = std::min(OH, oh0 + band_rows);
+        const float* image = in + n * H * W * cp_in;
+        int64_t next = std::max<int64_t>(0, oh0 * p.stride_h - p.pad_h) / chunk;  // next chunk to expand
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+            const int64_t hi = std::min(H - 1, oh * p.stride_h - p.pad_h + span - 1);
+            for (; next * chunk <= hi; ++next) {
+                const int64_t r0 = next * chunk, r1 = std::min(H, r0 + chunk);
+                float* dst = ring.data() + (next % slots) * chunk * W * cp;
+                expand.run_pointwise_pixels(image + r0 * W * cp_in, (r1 - r0) * W, dst, expand_act);
+                for (int64_t r = r0; r < r1; ++r) rows[static_cast<size_t>(r)] = dst + (r - r0) * W * cp;
+            }
+            dw.run_depthwise_rows(rows.data(), n, oh, oh + 1, out, dw_act, residual);
+        }
+    });
 }
 
 void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const {

@@ -78,6 +78,16 @@ public:
     // residual: same layout as out, added after the activation, or null. Thread-safe (const): parallel inside (TBB).
     void run(const float* in, float* out, Act act, const float* residual, float* scratch) const;
 
+    // Pointwise only: the conv on `pixels` consecutive input pixels (rows of padded(in_c) floats) into as many
+    // output pixels. The same arithmetic per pixel as run().
+    void run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const;
+    // Depthwise only: whether it runs row by row (large planes; small ones go through a zero-bordered plane per
+    // channel block), and output rows [oh_begin, oh_end) of image n, every channel, on the calling thread, reading
+    // input row ih at rows[ih]. The same arithmetic per pixel as run().
+    bool depthwise_by_rows() const;
+    void run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out, Act act,
+                            const float* residual) const;
+
 private:
     void run_depthwise(const float* in, float* out, Act act, const float* residual) const;
     void run_direct(const float* in, float* out, Act act, const float* residual) const;
@@ -93,5 +103,17 @@ private:
     AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros
     AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]
 };
+
+// An inverted-residual block's expansion (pointwise, + expand_act) straight into its depthwise conv (+ dw_act, +
+// residual): the expanded rows are computed a few at a time into a ring that stays in L2, so the block's largest
+// tensor (112 x 112 x 64 floats, 3.2 MB, in MobileNetV3-Large) is never written to memory and read back. Bit-identical
+// to expand.run() then dw.run(). suits: expand is pointwise, dw runs by rows (depthwise_by_rows) and reads what
+// expand writes.
+bool expand_depthwise_suits(const ConvKernel& expand, const ConvKernel& dw);
+// Whether chaining into `dw` saves time: its input (the expanded tensor) of one image is larger than a core's L2.
+bool expand_depthwise_pays(const ConvKernel& dw);
+// in: expand's input; out, residual: as dw.run(). Throws std::invalid_argument when the kernels do not suit.
+void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKernel& dw, Act dw_act, const float* in,
+                          float* out, const float* residual);
 
 }  // namespace zoo::kernels

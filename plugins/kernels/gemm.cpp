@@ -189,14 +189,16 @@ PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t s
     return p;
 }
 
-void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
-          const GemmEpilogue& ep, const GemmNumerics& numerics) {
+namespace {
+
+void run_gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
+              const GemmEpilogue& ep, const GemmNumerics& numerics, bool on_this_thread) {
     const int64_t step = numerics.bf16_accumulator_step;
     if (step < 0 || (step > 0 && kKc % step != 0))
         throw std::invalid_argument("gemm: bf16_accumulator_step " + std::to_string(numerics.bf16_accumulator_step) +
                                     " does not divide the K block (" + std::to_string(kKc) + ")");
     if (m <= 0 || n_store <= 0) return;
-    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    const int64_t threads = on_this_thread ? 1 : std::max(1, tbb::this_task_arena::max_concurrency());
     const int64_t tiles = (m + kMr - 1) / kMr;
     // Rows per task: enough tasks to balance (4 per thread), at most 96 rows so an A block stays in L2.
     const int64_t tiles_per_task = std::clamp<int64_t>(tiles / (4 * threads), 1, 12);
@@ -219,8 +221,23 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
             else
                 gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
         };
-        parallel_range(row_tasks * col_tasks, task);
+        if (on_this_thread)
+            for (int64_t t = 0; t < row_tasks * col_tasks; ++t) task(t);
+        else
+            parallel_range(row_tasks * col_tasks, task);
     });
+}
+
+}  // namespace
+
+void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
+          const GemmEpilogue& ep, const GemmNumerics& numerics) {
+    run_gemm(m, a, lda, b, c, ldc, n_store, ep, numerics, false);
+}
+
+void gemm_on_this_thread(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+                         int64_t n_store, const GemmEpilogue& ep, const GemmNumerics& numerics) {
+    run_gemm(m, a, lda, b, c, ldc, n_store, ep, numerics, true);
 }
 
 }  // namespace zoo::kernels

@@ -1,6 +1,7 @@
 // ConvKernel (pointwise, depthwise, im2col/grouped) against a direct NCHW convolution in double precision.
 #include <gtest/gtest.h>
 #include <tbb/task_arena.h>
+#include <cstring>
 
 #include "kernels/conv.hpp"
 #include "reference_ops.hpp"
@@ -141,4 +142,62 @@ TEST(CpuConv, SameResultWithOneAndTwoThreads) {
         two.execute([&] { r2 = run_case(cc, 5, nullptr); });
         EXPECT_EQ(r1, r2);
     }
+}
+
+// run_expand_depthwise against expand.run() then dw.run(): the same bits, for 3x3 and 5x5, strides 1 and 2,
+// dilation, residual, batch 2, the bf16-accumulator options, and with one thread (one band) or three (bands that share
+// rows at their edges).
+TEST(CpuConv, ExpandIntoDepthwiseMatchesTheTwoConvs) {
+    struct FusedCase {
+        int64_t n, h, w, c_in, c_mid, k, stride, pad, dil;
+        Act expand_act, dw_act;
+        bool residual;
+        int64_t bf16_step;
+    };
+    const FusedCase cases[] = {
+        {1, 61, 58, 16, 64, 3, 2, 1, 1, Act::Relu, Act::Relu, false, 0},         // MobileNetV3-Large features.2 shape
+        {2, 57, 56, 24, 72, 3, 1, 1, 1, Act::Relu6, Act::Relu6, true, 0},        // stride 1, residual
+        {1, 60, 57, 40, 48, 5, 2, 2, 1, Act::Hardswish, Act::Hardswish, false, 0},
+        {1, 58, 64, 8, 40, 3, 1, 2, 2, Act::None, Act::Relu, false, 0},          // dilation 2
+        {1, 59, 51, 16, 32, 5, 1, 2, 1, Act::Relu, Act::None, true, 16},         // bf16 accumulator steps
+    };
+    uint32_t seed = 300;
+    for (const FusedCase& f : cases) {
+        ConvParams e;
+        e.batch = f.n, e.in_h = f.h, e.in_w = f.w, e.in_c = f.c_in, e.out_c = f.c_mid;
+        ConvParams d = e;
+        d.in_c = d.out_c = d.groups = f.c_mid;
+        d.kh = d.kw = f.k, d.stride_h = d.stride_w = f.stride, d.pad_h = d.pad_w = f.pad, d.dil_h = d.dil_w = f.dil;
+        const ConvOptions options{false, f.bf16_step};
+        const std::vector<float> we = random_vector(static_cast<size_t>(f.c_mid * f.c_in), seed++);
+        const std::vector<float> be = random_vector(static_cast<size_t>(f.c_mid), seed++);
+        const std::vector<float> wd = random_vector(static_cast<size_t>(f.c_mid * f.k * f.k), seed++);
+        const std::vector<float> bd = random_vector(static_cast<size_t>(f.c_mid), seed++);
+        const ConvKernel expand(e, we.data(), be.data(), options), dw(d, wd.data(), bd.data(), options);
+        ASSERT_TRUE(expand_depthwise_suits(expand, dw)) << f.h << "x" << f.w << " k" << f.k;
+        const int64_t cp_in = padded_channels(f.c_in), cp = padded_channels(f.c_mid);
+        const std::vector<float> in = to_nhwc(random_vector(static_cast<size_t>(f.n * f.c_in * f.h * f.w), seed++), f.n,
+                                              f.c_in, f.h, f.w, cp_in);
+        const size_t out_floats = static_cast<size_t>(f.n * d.out_h() * d.out_w() * cp);
+        const std::vector<float> residual = random_vector(out_floats, seed++);
+        const float* res = f.residual ? residual.data() : nullptr;
+
+        std::vector<float> mid(static_cast<size_t>(f.n * f.h * f.w * cp)), want(out_floats), scratch(1);
+        expand.run(in.data(), mid.data(), f.expand_act, nullptr, scratch.data());
+        dw.run(mid.data(), want.data(), f.dw_act, res, scratch.data());
+        for (int threads : {1, 3}) {
+            std::vector<float> got(out_floats, 777.0f);
+            tbb::task_arena arena(threads);
+            arena.execute([&] { run_expand_depthwise(expand, f.expand_act, dw, f.dw_act, in.data(), got.data(), res); });
+            EXPECT_EQ(0, std::memcmp(got.data(), want.data(), out_floats * sizeof(float)))
+                << f.h << "x" << f.w << " k" << f.k << " s" << f.stride << " threads " << threads;
+        }
+    }
+    // Small planes run depthwise through a zero-bordered plane, not by rows: they do not chain.
+    ConvParams e;
+    e.in_h = e.in_w = 14, e.in_c = 16, e.out_c = 96;
+    ConvParams d = e;
+    d.in_c = d.out_c = d.groups = 96, d.kh = d.kw = 5, d.pad_h = d.pad_w = 2;
+    const std::vector<float> we(16 * 96, 0.5f), wd(96 * 25, 0.5f);
+    EXPECT_FALSE(expand_depthwise_suits(ConvKernel(e, we.data(), nullptr), ConvKernel(d, wd.data(), nullptr)));
 }
