@@ -27,6 +27,40 @@ struct DwArgs {
     const float* const* rows = nullptr;
 };
 
+// The depthwise accumulation of OWB pixels over one kernel row: tap kw of pixel b reads the vector at
+// base + kw * tap_stride + b * pixel_stride and multiplies it by weight(kw), in kw order; with Dest the sum is rounded
+// to bf16 after every tap. Shared by the row path's interior and the plane path, so both round the same way.
+template <int OWB, bool Dest, class Weight>
+__attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const float* base, int kw_n, int64_t tap_stride,
+                                                         int64_t pixel_stride, const Weight& weight) {
+#pragma GCC unroll 8
+    for (int kw = 0; kw < kw_n; ++kw) {
+        const Vec w = weight(kw);
+        const float* q = base + kw * tap_stride;
+#pragma GCC unroll 8
+        for (int b = 0; b < OWB; ++b, q += pixel_stride) acc[b] += load(q) * w;
+        if constexpr (Dest) {
+#pragma GCC unroll 8
+            for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
+        }
+    }
+}
+
+// A depthwise output vector: activation, then the residual (when not null); with Dest the accumulator started at 0, so
+// the bias is added here, and each step is rounded to bf16.
+template <Act A, bool Dest>
+__attribute__((always_inline)) inline void dw_store(Vec acc, Vec bias, const float* residual, float* out) {
+    if constexpr (Dest) {
+        Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc + bias)));
+        if (residual) v = round_bf16_rne(v + load(residual));
+        store(out, v);
+    } else {
+        Vec v = act_vec<A>(acc);
+        if (residual) v += load(residual);
+        store(out, v);
+    }
+}
+
 // One output row (image n, row oh) for channels [c_begin, c_end). KH/KW > 0: compile-time kernel size with the
 // weights of a channel block held in registers and OWB output pixels accumulated at once (independent FMA chains);
 // KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path, skipping the
@@ -66,15 +100,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
         };
         const Vec bias = load(d.bias + cb);
         auto finish = [&](int64_t ow, Vec acc) {
-            if constexpr (Dest) {
-                Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc + bias)));
-                if (rrow) v = round_bf16_rne(v + load(rrow + ow * cp + cb));
-                store(orow + ow * cp + cb, v);
-            } else {
-                Vec v = act_vec<A>(acc);
-                if (rrow) v += load(rrow + ow * cp + cb);
-                store(orow + ow * cp + cb, v);
-            }
+            dw_store<A, Dest>(acc, bias, rrow ? rrow + ow * cp + cb : nullptr, orow + ow * cp + cb);
         };
         // Border (and row-end) blocks: OWB pixels at once like the interior, taps in the zero padding read a zero
         // vector (adding 0 * w leaves the sum unchanged), pixels past the row end repeat the last one unstored.
@@ -115,19 +141,9 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
             for (int kh = 0; kh < kh_n; ++kh) {
                 int64_t ih = ih0 + kh * p.dil_h;
                 if (ih < 0 || ih >= H) continue;
-                const float* base = input_row(ih) + cb + (ow * sw - pw) * cp;
-#pragma GCC unroll 8
-                for (int kw = 0; kw < kw_n; ++kw) {
-                    const Vec w = weight(kh * kw_n + kw);
-                    // Walk a pointer: 24 precomputed runtime offsets would not fit in integer registers.
-                    const float* q = base + kw * dw * cp;
-#pragma GCC unroll 8
-                    for (int b = 0; b < OWB; ++b, q += step) acc[b] += load(q) * w;
-                    if constexpr (Dest) {
-#pragma GCC unroll 8
-                        for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
-                    }
-                }
+                // The kernel walks a pointer: 24 precomputed runtime offsets would not fit in integer registers.
+                dw_kernel_row<OWB, Dest>(acc, input_row(ih) + cb + (ow * sw - pw) * cp, kw_n, dw * cp, step,
+                                         [&](int kw) { return weight(kh * kw_n + kw); });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) finish(ow + b, acc[b]);
@@ -193,32 +209,14 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
             for (int b = 0; b < OWB; ++b) acc[b] = Dest ? splat(0.0f) : bias;
 #pragma GCC unroll 8
             for (int kh = 0; kh < KH; ++kh) {
-                const float* base = prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth;
-#pragma GCC unroll 8
-                for (int kw = 0; kw < KW; ++kw) {
-                    const Vec w = wv[kh * KW + kw];
-                    const float* q = base + kw * p.dil_w * kVecWidth;
-#pragma GCC unroll 8
-                    for (int b = 0; b < OWB; ++b, q += step) acc[b] += load(q) * w;
-                    if constexpr (Dest) {
-#pragma GCC unroll 8
-                        for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
-                    }
-                }
+                dw_kernel_row<OWB, Dest>(acc, prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth, KW,
+                                         p.dil_w * kVecWidth, step, [&](int kw) { return wv[kh * KW + kw]; });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) {
                 const int64_t ow = ow0 + b;
                 if (ow >= OW) break;
-                if constexpr (Dest) {
-                    Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[b] + bias)));
-                    if (rrow) v = round_bf16_rne(v + load(rrow + ow * cp));
-                    store(orow + ow * cp, v);
-                } else {
-                    Vec v = act_vec<A>(acc[b]);
-                    if (rrow) v += load(rrow + ow * cp);
-                    store(orow + ow * cp, v);
-                }
+                dw_store<A, Dest>(acc[b], bias, rrow ? rrow + ow * cp : nullptr, orow + ow * cp);
             }
         }
     }
