@@ -552,6 +552,7 @@ void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float
 }
 
 void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const {
+    if (m_method != Method::Pointwise) throw std::invalid_argument("run_pointwise_pixels: not a pointwise conv");
     const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
     gemm_on_this_thread(pixels, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
                         GemmEpilogue{m_bias.data(), act, nullptr, cp_out}, GemmNumerics{m_options.bf16_accumulator_step});
@@ -566,6 +567,7 @@ bool ConvKernel::depthwise_by_rows() const {
 
 void ConvKernel::run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out,
                                     Act act, const float* residual) const {
+    if (m_method != Method::Depthwise) throw std::invalid_argument("run_depthwise_rows: not a depthwise conv");
     DwArgs d{&m_p, nullptr, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), rows};
     dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() {
         dw_rows<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0, n, oh_begin, oh_end);
