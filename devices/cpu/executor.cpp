@@ -308,7 +308,8 @@ Status CpuModel::prepare_node(int index, const WeightMap& weights) {
     return Status::ok();
 }
 
-// Builds the step computing `group` (a chain head -> [activation] -> [add]) whose first node is `head`.
+// Builds the step computing `group` (a chain head -> [activation] -> [depthwise conv -> [activation]] -> [add])
+// whose first node is `head`.
 Status CpuModel::make_step(int head, const std::vector<int>& group, Step& step) const {
     const Node& n = m_graph.nodes[static_cast<size_t>(head)];
     const int last = group.back();

@@ -63,8 +63,9 @@ __attribute__((always_inline)) inline void dw_store(Vec acc, Vec bias, const flo
 
 // One output row (image n, row oh) for channels [c_begin, c_end). KH/KW > 0: compile-time kernel size with the
 // weights of a channel block held in registers and OWB output pixels accumulated at once (independent FMA chains);
-// KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path, skipping the
-// ones that fall in the zero padding, so border and interior pixels round the same way.
+// KH == 0: any kernel size, weights read from L1. Taps are accumulated in (kh, kw) order in every path; kernel rows
+// in the zero padding are skipped and columns in it add a zero vector (an unchanged sum), so border and interior
+// pixels round the same way.
 // Dest (ConvOptions::bf16_accumulator_step > 0): the accumulator starts at 0 and is rounded to bf16 after every tap; bias,
 // activation and residual come after, each rounded (a separate instantiation: the default path is unchanged).
 template <int KH, int KW, int OWB, Act A, bool Dest = false>
@@ -74,7 +75,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     const int kw_n = KW > 0 ? KW : static_cast<int>(p.kw);
     const int64_t cp = d.cp, H = p.in_h, W = p.in_w, OW = p.out_w(), OH = p.out_h();
     const int64_t sw = p.stride_w, pw = p.pad_w, dw = p.dil_w, step = sw * cp;
-    const float* img = d.in + n * H * W * cp;
+    const float* img = d.rows ? nullptr : d.in + n * H * W * cp;
     auto input_row = [&](int64_t ih) { return d.rows ? d.rows[ih] : img + ih * W * cp; };
     const int64_t ih0 = oh * p.stride_h - p.pad_h;
     float* orow = d.out + (n * OH + oh) * OW * cp;
@@ -154,9 +155,10 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
 
 // Small planes (late layers: 7x7 or 14x14 with a 5x5 kernel) spend most pixels in border_block. There each channel
 // block of an image is first copied into a zero-bordered plane, wide enough for whole OWB blocks, and every output
-// pixel runs the interior loop. Taps in the border add 0 * w: the same sum as skipping them (the accumulator never
-// holds -0 unless the bias does), and with Dest the rounding of an unchanged bf16 value is that value, so both paths
-// give the same bits.
+// pixel runs the interior loop. Kernel rows in the border add 0 * w where the row path skips them: the same sum
+// (with Dest, the rounding of an unchanged bf16 value is that value), so both paths give the same bits, except that a
+// sum of exactly -0 becomes +0 and a non-finite weight poisons the border pixels (0 * inf), where the row path's
+// skipped rows would not: neither occurs with finite weights and non-zero sums, and the bit goldens pass unchanged.
 struct DwPlane {
     int64_t row0, col0;  // input coordinates of the plane's (0, 0): minus the padding
     int64_t rows, cols;  // plane size in pixels
@@ -608,8 +610,10 @@ void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKe
     // Bands of output rows, one per task: a thread expands its own band's rows (the rows two bands share are
     // expanded by both), so threads never wait for each other. Nothing in a task runs nested parallel work, so a
     // task keeps its thread's ring to itself.
+    // One band per image on one thread: more would only expand the rows bands share twice.
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
-    const int64_t bands_per_image = std::clamp<int64_t>((2 * threads + p.batch - 1) / p.batch, 1, std::max<int64_t>(OH / 4, 1));
+    const int64_t bands_per_image =
+        threads == 1 ? 1 : std::clamp<int64_t>((2 * threads + p.batch - 1) / p.batch, 1, std::max<int64_t>(OH / 4, 1));
     const int64_t band_rows = (OH + bands_per_image - 1) / bands_per_image;
     const int64_t bands = (OH + band_rows - 1) / band_rows;
     parallel_range(p.batch * bands, [&](int64_t t) {

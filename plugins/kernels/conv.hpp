@@ -81,8 +81,8 @@ public:
     // Pointwise only (std::invalid_argument otherwise): the conv on `pixels` consecutive input pixels (rows of
     // padded(in_c) floats) into as many output pixels, on the calling thread. The same arithmetic per pixel as run().
     void run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const;
-    // Depthwise only (false / std::invalid_argument otherwise): whether it runs row by row (large planes; small
-    // ones go through a zero-bordered plane per channel block), and output rows [oh_begin, oh_end) of image n, every
+    // Depthwise only (false / std::invalid_argument otherwise): whether it runs row by row (any kernel but 3x3 and
+    // 5x5; those go through a zero-bordered plane per channel block on small planes), and output rows [oh_begin, oh_end) of image n, every
     // channel, on the calling thread, reading input row ih at rows[ih]. The same arithmetic per pixel as run().
     bool depthwise_by_rows() const;
     void run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out, Act act,

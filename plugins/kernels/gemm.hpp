@@ -84,6 +84,6 @@ void gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, in
 // gemm on the calling thread only, for callers that already run one task per thread (a task that waited on nested
 // parallel work could be handed another task of the outer loop on the same thread).
 void gemm_on_this_thread(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, int64_t n_store,
-          const GemmEpilogue& epilogue, const GemmNumerics& numerics = {});
+                         const GemmEpilogue& epilogue, const GemmNumerics& numerics = {});
 
 }  // namespace zoo::kernels

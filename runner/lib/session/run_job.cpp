@@ -314,6 +314,7 @@ Status compare_with_reference(RunResult& r, const PluginRegistry& registry, cons
 Status measure(RunResult& r, const CompiledSetup& dev, const InputSet& inputs, const RunRequest& rq, int64_t batch) {
     std::vector<Tensor> outputs;
     const size_t nb = inputs.batches.size();
+    if (nb == 0) return Status::error("no input batch to measure");
     // Each batch as the run's argument list, built once: a `{tensor}` per call would copy the batch into fresh
     // memory inside every timed interval (at batch 8, 4.8 MB and its page faults: about 15% of MobileNetV3-Small).
     std::vector<std::vector<Tensor>> feeds;

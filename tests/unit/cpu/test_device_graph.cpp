@@ -2,6 +2,8 @@
 // fused (fast) outputs identical to the unfused capture run, native BatchNorm and folded BatchNorm.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "cpu_device.hpp"
 #include "graph_fixture.hpp"
 
@@ -100,4 +102,50 @@ TEST(CpuDeviceGraph, FusesConvWithActivationAndResidual) {
     EXPECT_EQ(ops["classifier.0"], "linear+hardswish");
     EXPECT_EQ(ops["features.1.se.mul"], "mul");
     EXPECT_EQ(ops.count("features.1.hs"), 0u);  // inside a fused kernel
+}
+
+// An expansion larger than a core's L2 runs into its depthwise conv (and the residual add after it) as one step, with
+// the bits of the unfused capture plan. An expansion that is also a graph output, or that a second node reads, stays
+// its own step.
+TEST(CpuDeviceGraph, ExpansionIntoDepthwiseIsOneStepWithTheSameBits) {
+    enum Variant { Fused, ExpansionIsOutput, ExpansionHasTwoReaders };
+    for (Variant v : {Fused, ExpansionIsOutput, ExpansionHasTwoReaders}) {
+        GraphBuilder b;
+        const int x = b.input("input", {1, 16, 72, 70});  // expanded: 72 x 70 x 64 floats, 1.3 MB
+        const int skip = b.input("skip", {1, 64, 36, 35});  // the residual: not a conv, so the add joins the dw's chain
+        const int expand = b.conv("block.expand", x, 16, 64, 1, 1, 0, 1, true);
+        const int relu = b.op("block.relu", zoo::OpKind::Relu6, {expand});
+        const int dw = b.conv("block.dw", relu, 64, 64, 3, 2, 1, 64, true);
+        const int hs = b.op("block.hs", zoo::OpKind::Hardswish, {dw});
+        const int add = b.op("block.add", zoo::OpKind::Add, {hs, skip});
+        b.graph.outputs = {add};
+        if (v == ExpansionIsOutput) b.graph.outputs.push_back(relu);
+        if (v == ExpansionHasTwoReaders) b.graph.outputs.push_back(b.op("block.gap", zoo::OpKind::GlobalAvgPool, {relu}));
+        ASSERT_TRUE(b.graph.infer_shapes().is_ok());
+        zoo::cpu::CpuDevice device;
+        zoo::CompileOptions options;
+        options.threads = 2;
+        auto compiled = device.compile(b.graph, b.weights, std::vector<zoo::LayerConfig>(b.graph.nodes.size()), options);
+        ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+        const std::vector<zoo::Tensor> inputs = make_inputs(b.graph, 11);
+        std::vector<zoo::Tensor> fast, unfused;
+        ASSERT_TRUE(compiled.value()->run(inputs, fast).is_ok());
+        std::map<std::string, std::string> ops;
+        for (const auto& t : compiled.value()->last_timings()) ops[t.node_name] = t.op_type;
+        std::map<std::string, zoo::Tensor> captured;
+        ASSERT_TRUE(compiled.value()->run(inputs, unfused, &captured).is_ok());
+        ASSERT_EQ(fast.size(), unfused.size());
+        for (size_t k = 0; k < fast.size(); ++k) {
+            ASSERT_EQ(fast[k].data.size(), unfused[k].data.size());
+            EXPECT_EQ(0, std::memcmp(fast[k].data.data(), unfused[k].data.data(), fast[k].data.size() * sizeof(float)))
+                << "output " << k << " variant " << v;
+        }
+        if (v == Fused) {
+            EXPECT_EQ(ops["block.expand"], "conv2d+relu6+conv2d+hardswish+add");
+            EXPECT_EQ(ops.count("block.dw"), 0u);
+        } else {
+            EXPECT_EQ(ops["block.expand"], "conv2d+relu6") << "variant " << v;
+            EXPECT_EQ(ops["block.dw"], "conv2d+hardswish+add") << "variant " << v;
+        }
+    }
 }

@@ -144,9 +144,9 @@ TEST(CpuConv, SameResultWithOneAndTwoThreads) {
     }
 }
 
-// run_expand_depthwise against expand.run() then dw.run(): the same bits, for 3x3 and 5x5, strides 1 and 2,
-// dilation, residual, batch 2, the bf16-accumulator options, and with one thread (one band) or three (bands that share
-// rows at their edges).
+// run_expand_depthwise against expand.run() then dw.run(): the same bits, for 3x3, 5x5 and generic kernels, strides
+// 1 to 3, dilation, padding past the kernel, images shorter than the kernel, one output row, residual, batch 2, the
+// bf16-accumulator options, and with one thread (one band) or three (bands that share rows at their edges).
 TEST(CpuConv, ExpandIntoDepthwiseMatchesTheTwoConvs) {
     struct FusedCase {
         int64_t n, h, w, c_in, c_mid, k, stride, pad, dil;
@@ -160,6 +160,9 @@ TEST(CpuConv, ExpandIntoDepthwiseMatchesTheTwoConvs) {
         {1, 60, 57, 40, 48, 5, 2, 2, 1, Act::Hardswish, Act::Hardswish, false, 0},
         {1, 58, 64, 8, 40, 3, 1, 2, 2, Act::None, Act::Relu, false, 0},          // dilation 2
         {1, 59, 51, 16, 32, 5, 1, 2, 1, Act::Relu, Act::None, true, 16},         // bf16 accumulator steps
+        {1, 40, 44, 16, 48, 7, 1, 3, 1, Act::Relu, Act::Relu6, false, 0},        // generic kernel size (7x7)
+        {1, 2, 61, 16, 32, 4, 2, 4, 1, Act::None, Act::None, false, 0},          // pad >= kernel, H < kernel
+        {2, 3, 40, 16, 32, 4, 3, 1, 1, Act::Relu, Act::Hardswish, true, 0},     // one output row
     };
     uint32_t seed = 300;
     for (const FusedCase& f : cases) {
