@@ -10,9 +10,9 @@
 // - Batch: a batch of several images runs image by image through a batch-1 copy of the model (one copy per thread,
 //   the threads splitting the images), when every node's value is per image. One image's activations fit in L2
 //   where a whole batch's stream from memory, and a thread working on its own image never waits for the other.
-//   The tail after the last node with more than one pixel per image (pooling, classifier) runs batched: per image it
-//   would stream the classifier's weights (MBs, past L2) once per image. The full-batch plan is built only when
-//   per-layer values are captured.
+//   The tail after the last node with more than 7x7 pixels per image (the 7x7 layers, pooling, classifier) runs
+//   batched: per image it would stream their weights (MBs, past L2) once per image. The full-batch plan is built
+//   only when per-layer values are captured.
 // - Stem: a graph input whose every reader is a convolution NchwStemConv takes stays in the caller's NCHW tensor
 //   (layout `nchw`, no buffer, no conversion): the stem reads the planes directly.
 #include "executor.hpp"
@@ -778,15 +778,23 @@ Status CpuModel::build_full(const WeightMap& weights) {
 Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
     const int count = static_cast<int>(m_graph.nodes.size());
     const int64_t batch = m_layouts[static_cast<size_t>(m_input_nodes[0])].n;
-    // The cut: the last node with more than one pixel per image. The tail after it must read nothing before it and
-    // hold every graph output; otherwise the copies run the whole graph.
+    // The cut: the last node with more than kTailPixels pixels per image, else the last with more than one. Past
+    // it (7x7 and smaller in these models) a layer's weights outweigh one image's activations, so the tail runs
+    // batched and reads each weight once per batch, not once per image. The tail must read nothing before the cut
+    // and hold every graph output; otherwise the copies run the whole graph.
+    constexpr int64_t kTailPixels = 7 * 7;
     int cut = -1;
-    for (int i = 0; i < count; ++i)
-        if (m_layouts[static_cast<size_t>(i)].spatial && m_layouts[static_cast<size_t>(i)].h * m_layouts[static_cast<size_t>(i)].w > 1) cut = i;
-    bool tail = cut >= 0 && cut + 1 < count && !m_is_output[static_cast<size_t>(cut)];
-    for (int i = cut + 1; tail && i < count; ++i)
-        for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs) tail = tail && in >= cut;
-    for (int o : m_graph.outputs) tail = tail && o > cut;
+    bool tail = false;
+    for (int64_t pixels : {kTailPixels, int64_t{1}}) {
+        cut = -1;
+        for (int i = 0; i < count; ++i)
+            if (m_layouts[static_cast<size_t>(i)].spatial && m_layouts[static_cast<size_t>(i)].h * m_layouts[static_cast<size_t>(i)].w > pixels) cut = i;
+        tail = cut >= 0 && cut + 1 < count && !m_is_output[static_cast<size_t>(cut)];
+        for (int i = cut + 1; tail && i < count; ++i)
+            for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs) tail = tail && in >= cut;
+        for (int o : m_graph.outputs) tail = tail && o > cut;
+        if (tail) break;
+    }
 
     Graph single = m_graph;
     if (tail) {
