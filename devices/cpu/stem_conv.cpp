@@ -32,10 +32,15 @@ void stem_row(const ConvParams& p, const float* in, float* out, const float* res
         for (int64_t kh = 0; kh < kh_n; ++kh) {
             float* row = stage + (ci * kh_n + kh) * len;
             const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
-            std::memset(row, 0, static_cast<size_t>(len) * sizeof(float));
-            if (ih < 0 || ih >= p.in_h) continue;
+            if (ih < 0 || ih >= p.in_h) {
+                std::memset(row, 0, static_cast<size_t>(len) * sizeof(float));
+                continue;
+            }
+            // Zero only the padding around the copied row.
             const int64_t copy = std::min(p.in_w, len - p.pad_w);
+            std::memset(row, 0, static_cast<size_t>(p.pad_w) * sizeof(float));
             std::memcpy(row + p.pad_w, in + ((n * p.in_c + ci) * p.in_h + ih) * p.in_w, static_cast<size_t>(copy) * sizeof(float));
+            std::memset(row + p.pad_w + copy, 0, static_cast<size_t>(len - p.pad_w - copy) * sizeof(float));
         }
     float* orow = out + (n * OH + oh) * OW * cpo;
     const float* rrow = residual ? residual + (n * OH + oh) * OW * cpo : nullptr;
