@@ -300,11 +300,19 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
     const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w();
     const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
     const float* src[kDirectRows];
+    const int64_t iw0 = ow0 * p.stride_w - p.pad_w + kw * p.dil_w;  // the tile's first pixel's input column
+    if (row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * p.stride_w < p.in_w) {
+        // Every pixel of the tile reads inside the row: a fixed stride, no per-pixel clamping or bounds test.
+        const float* first = in + ((n * p.in_h + ih) * p.in_w + iw0) * cp_in;
 #pragma GCC unroll 8
-    for (int b = 0; b < kDirectRows; ++b) {
-        const int64_t ow = std::min(ow0 + b, OW - 1);
-        const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
-        src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
+        for (int b = 0; b < kDirectRows; ++b) src[b] = first + b * p.stride_w * cp_in;
+    } else {
+#pragma GCC unroll 8
+        for (int b = 0; b < kDirectRows; ++b) {
+            const int64_t ow = std::min(ow0 + b, OW - 1);
+            const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dil_w;
+            src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
+        }
     }
     const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
 #pragma GCC unroll 4
@@ -384,13 +392,21 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
             const bool row_ok = ih >= 0 && ih < p.in_h;
             for (int64_t kw = 0; kw < p.kw; ++kw) {
                 accumulate_tap<NV, CIN>(p, in, weights, acc, n, ih, row_ok, kh, kw, ow0);
+                // The padded GEMM adds the padding's +0 x +0 products at the end of every tap (before Dest rounds).
+                // That only turns an exact -0 sum into +0, and the sign of an intermediate zero changes no later
+                // non-zero sum or its rounding: one + 0.0f in the last tap, before its rounding, gives the same bits.
+                if (kh == p.kh - 1 && kw == p.kw - 1) {
 #pragma GCC unroll 8
-                for (int b = 0; b < kDirectRows; ++b)
+                    for (int b = 0; b < kDirectRows; ++b)
 #pragma GCC unroll 4
-                    for (int j = 0; j < NV; ++j) {
-                        acc[b][j] = acc[b][j] + splat(0.0f);
-                        if constexpr (Dest) acc[b][j] = round_bf16_rne(acc[b][j]);
-                    }
+                        for (int j = 0; j < NV; ++j) acc[b][j] = acc[b][j] + splat(0.0f);
+                }
+                if constexpr (Dest) {
+#pragma GCC unroll 8
+                    for (int b = 0; b < kDirectRows; ++b)
+#pragma GCC unroll 4
+                        for (int j = 0; j < NV; ++j) acc[b][j] = round_bf16_rne(acc[b][j]);
+                }
             }
         }
         const int64_t valid = std::min<int64_t>(kDirectRows, OW - ow0);

@@ -56,8 +56,9 @@ struct ConvOptions {
     // with a 16-deep K step sees them: with bf16_accumulator_step 16 each tap is its own step (the step must then be
     // 16). Applies to convs with groups 1, several taps and input channels not a multiple of 16 (a no-op for the
     // others), only with force_im2col. At most 4 input and 64 output channels it runs as a direct kernel over the
-    // real channels, bit-identical to that padded GEMM (the padding's products are +0 x +0: one `+ 0.0f` per tap
-    // stands for all of them); otherwise as im2col on zero-padded weights. Inputs' padding lanes must be zero.
+    // real channels, bit-identical to that padded GEMM (the padding's products are +0 x +0, which can only turn a
+    // -0 sum into +0: one `+ 0.0f` in the last tap, before its rounding, stands for all of them); otherwise as im2col on zero-padded
+    // weights. Inputs' padding lanes must be zero.
     bool pad_tap_channels = false;
 };
 
