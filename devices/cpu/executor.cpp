@@ -173,6 +173,7 @@ private:
     Status prepare_node(int index, const WeightMap& weights);
     bool stem_reads_only(int input) const;
     bool expands_into_depthwise(int expand, int dw) const;
+    int clean_cut(int64_t pixels) const;
     Status make_plan(bool fused, Plan& plan) const;
     // make_plan's steps, in order.
     void resolve_aliases(Plan& plan) const;
@@ -783,18 +784,9 @@ Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
     // batched and reads each weight once per batch, not once per image. The tail must read nothing before the cut
     // and hold every graph output; otherwise the copies run the whole graph.
     constexpr int64_t kTailPixels = 7 * 7;
-    int cut = -1;
-    bool tail = false;
-    for (int64_t pixels : {kTailPixels, int64_t{1}}) {
-        cut = -1;
-        for (int i = 0; i < count; ++i)
-            if (m_layouts[static_cast<size_t>(i)].spatial && m_layouts[static_cast<size_t>(i)].h * m_layouts[static_cast<size_t>(i)].w > pixels) cut = i;
-        tail = cut >= 0 && cut + 1 < count && !m_is_output[static_cast<size_t>(cut)];
-        for (int i = cut + 1; tail && i < count; ++i)
-            for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs) tail = tail && in >= cut;
-        for (int o : m_graph.outputs) tail = tail && o > cut;
-        if (tail) break;
-    }
+    int cut = clean_cut(kTailPixels);
+    if (cut < 0) cut = clean_cut(1);
+    const bool tail = cut >= 0;
 
     Graph single = m_graph;
     if (tail) {
@@ -837,6 +829,24 @@ Status CpuModel::build_per_image(const WeightMap& weights, int threads) {
         }
     m_weights = weights;
     return Status::ok();
+}
+
+// The last node with more than `pixels` pixels per image, when the nodes after it read nothing before it and hold
+// every graph output (so they can run as a graph of their own); -1 otherwise.
+int CpuModel::clean_cut(int64_t pixels) const {
+    const int count = static_cast<int>(m_graph.nodes.size());
+    int cut = -1;
+    for (int i = 0; i < count; ++i) {
+        const Layout& l = m_layouts[static_cast<size_t>(i)];
+        if (l.spatial && l.h * l.w > pixels) cut = i;
+    }
+    if (cut < 0 || cut + 1 >= count || m_is_output[static_cast<size_t>(cut)]) return -1;
+    for (int i = cut + 1; i < count; ++i)
+        for (int in : m_graph.nodes[static_cast<size_t>(i)].inputs)
+            if (in < cut) return -1;
+    for (int o : m_graph.outputs)
+        if (o <= cut) return -1;
+    return cut;
 }
 
 // Image i of the batch on model copy i % copies; each copy's thread copies its image in and its logits out.

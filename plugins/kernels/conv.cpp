@@ -626,10 +626,10 @@ void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKe
     // Bands of output rows, one per task: a thread expands its own band's rows (the rows two bands share are
     // expanded by both), so threads never wait for each other. Nothing in a task runs nested parallel work, so a
     // task keeps its thread's ring to itself.
-    // One band per image on one thread: more would only expand the rows bands share twice.
+    // Two tasks per thread to balance; one on one thread, where more bands would only expand shared rows twice.
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
-    const int64_t bands_per_image =
-        threads == 1 ? 1 : std::clamp<int64_t>((2 * threads + p.batch - 1) / p.batch, 1, std::max<int64_t>(OH / 4, 1));
+    const int64_t tasks = threads == 1 ? 1 : 2 * threads;
+    const int64_t bands_per_image = std::clamp<int64_t>((tasks + p.batch - 1) / p.batch, 1, std::max<int64_t>(OH / 4, 1));
     const int64_t band_rows = (OH + bands_per_image - 1) / bands_per_image;
     const int64_t bands = (OH + band_rows - 1) / band_rows;
     parallel_range(p.batch * bands, [&](int64_t t) {

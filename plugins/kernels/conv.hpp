@@ -57,8 +57,8 @@ struct ConvOptions {
     // 16). Applies to convs with groups 1, several taps and input channels not a multiple of 16 (a no-op for the
     // others), only with force_im2col. At most 4 input and 64 output channels it runs as a direct kernel over the
     // real channels, bit-identical to that padded GEMM (the padding's products are +0 x +0, which can only turn a
-    // -0 sum into +0: one `+ 0.0f` in the last tap, before its rounding, stands for all of them); otherwise as im2col on zero-padded
-    // weights. Inputs' padding lanes must be zero.
+    // -0 sum into +0: one `+ 0.0f` in the last tap, before its rounding, stands for all of them); otherwise as
+    // im2col on zero-padded weights. Inputs' padding lanes must be zero.
     bool pad_tap_channels = false;
 };
 
@@ -83,8 +83,9 @@ public:
     // padded(in_c) floats) into as many output pixels, on the calling thread. The same arithmetic per pixel as run().
     void run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const;
     // Depthwise only (false / std::invalid_argument otherwise): whether it runs row by row (any kernel but 3x3 and
-    // 5x5; those go through a zero-bordered plane per channel block on small planes), and output rows [oh_begin, oh_end) of image n, every
-    // channel, on the calling thread, reading input row ih at rows[ih]. The same arithmetic per pixel as run().
+    // 5x5; those go through a zero-bordered plane per channel block on small planes), and output rows
+    // [oh_begin, oh_end) of image n, every channel, on the calling thread, reading input row ih at rows[ih]. The
+    // same arithmetic per pixel as run().
     bool depthwise_by_rows() const;
     void run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out, Act act,
                             const float* residual) const;

@@ -49,7 +49,7 @@ InputSet batch_items(const std::vector<Tensor>& items, const Shape& shape) {
             size_t idx = std::min(start + static_cast<size_t>(b), items.size() - 1);
             std::copy(items[idx].data.begin(), items[idx].data.end(), t.data.begin() + b * per_item);
         }
-        set.batches.push_back(std::move(t));
+        set.batches.push_back({std::move(t)});
     }
     set.items = static_cast<int64_t>(items.size());
     return set;
@@ -65,7 +65,7 @@ Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint6
         std::mt19937_64 rng(seed + 1);
         std::normal_distribution<float> dist(0.0f, 1.0f);
         for (auto& v : t.data) v = dist(rng);
-        set.batches.push_back(std::move(t));
+        set.batches.push_back({std::move(t)});
         set.items = batch;
         for (int64_t i = 0; i < batch; ++i) set.item_names.push_back("random[" + std::to_string(i) + "]");
         set.kind = "random";
@@ -81,7 +81,7 @@ Result<InputSet> load_inputs(const std::string& input, const Shape& shape, uint6
             return Status::error(input + ": expected a preprocessed float32 tensor of shape " + shape_to_string(expected) +
                                  " (batch, channels, height, width), found " + shape_to_string(t.shape));
         InputSet set;
-        set.batches.push_back(std::move(t));
+        set.batches.push_back({std::move(t)});
         set.items = batch;
         for (int64_t i = 0; i < batch; ++i) set.item_names.push_back(fs::path(input).filename().string() + "[" + std::to_string(i) + "]");
         set.kind = "npy";

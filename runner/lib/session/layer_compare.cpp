@@ -8,11 +8,12 @@
 
 namespace zoo::runner {
 
-Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& reference, const Tensor& input, bool per_layer) {
+Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& reference, const std::vector<Tensor>& inputs,
+                                         bool per_layer) {
     std::vector<Tensor> got, want;
     std::map<std::string, Tensor> got_layers, want_layers;
-    ZOO_TRY(device.compiled->run({input}, got, per_layer ? &got_layers : nullptr).with_context(device.device_name));
-    ZOO_TRY(reference.compiled->run({input}, want, per_layer ? &want_layers : nullptr).with_context(reference.device_name));
+    ZOO_TRY(device.compiled->run(inputs, got, per_layer ? &got_layers : nullptr).with_context(device.device_name));
+    ZOO_TRY(reference.compiled->run(inputs, want, per_layer ? &want_layers : nullptr).with_context(reference.device_name));
     if (got.size() != want.size())
         return Status::error("devices disagree on the number of outputs (" + std::to_string(got.size()) + " vs " +
                              std::to_string(want.size()) + ")");
@@ -52,11 +53,12 @@ std::string NonFiniteOrigin::describe() const {
     return "first non-finite value at layer " + layer + " (" + op + ", " + what + ")";
 }
 
-Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const Tensor& input) {
-    if (auto origin = non_finite_in(input, "", "")) return origin;
+Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const std::vector<Tensor>& inputs) {
+    for (const Tensor& input : inputs)
+        if (auto origin = non_finite_in(input, "", "")) return origin;
     std::vector<Tensor> outputs;
     std::map<std::string, Tensor> captured;
-    ZOO_TRY(device.compiled->run({input}, outputs, &captured).with_context(device.device_name + " (capture run)"));
+    ZOO_TRY(device.compiled->run(inputs, outputs, &captured).with_context(device.device_name + " (capture run)"));
     for (const auto& node : device.graph.nodes) {
         if (node.op == OpKind::Input) continue;
         auto it = captured.find(node.name);

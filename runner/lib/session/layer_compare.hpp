@@ -22,13 +22,15 @@ struct ComparisonResult {
     std::vector<LayerAgreement> layers;   // every node both devices captured, worst PCC first (empty unless asked)
 };
 
-// Runs `input` through both compiled setups (which must come from the same ModelSetup) and compares.
+// Runs `inputs` (one run's argument list) through both compiled setups (which must come from the same ModelSetup)
+// and compares.
 // With per_layer, both run in capture mode and every node present in both is compared.
-Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& reference, const Tensor& input, bool per_layer);
+Result<ComparisonResult> compare_devices(CompiledSetup& device, CompiledSetup& reference, const std::vector<Tensor>& inputs,
+                                         bool per_layer);
 
 // Where a non-finite value first appears: the input itself, else the first node (in graph order, so every earlier
 // node, hence all of this node's inputs, held finite values) whose captured output holds a NaN or an Inf. Runs
-// `input` once in capture mode. Empty when every captured value is finite or the device captures nothing.
+// `inputs` once in capture mode. Empty when every captured value is finite or the device captures nothing.
 struct NonFiniteOrigin {
     std::string layer;    // node name; empty when the input itself is non-finite
     std::string op;
@@ -36,7 +38,7 @@ struct NonFiniteOrigin {
     bool nan = true;      // NaN, else +-Inf
     std::string describe() const;
 };
-Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const Tensor& input);
+Result<std::optional<NonFiniteOrigin>> first_non_finite_layer(CompiledSetup& device, const std::vector<Tensor>& inputs);
 
 std::string format_layer_table(const std::vector<LayerAgreement>& layers, size_t limit);
 
