@@ -829,9 +829,10 @@ Result<std::string> EmulatedModel::table(const std::string& name) const noexcept
         }
         return csv;
     }
-    if (name == "ops") return status_guard("wormhole emulator", [&]() -> Result<std::string> { return perf_ops_csv(m_perf); });
-    if (name == "trace")
-        return status_guard("wormhole emulator", [&]() -> Result<std::string> { return perf_trace_json(m_perf); });
+    if (name == "ops" || name == "trace")
+        return status_guard("wormhole emulator", [&]() -> Result<std::string> {
+            return name == "ops" ? perf_ops_csv(m_perf) : perf_trace_json(m_perf);
+        });
     return Status::error("the wormhole emulator produces the tables: memory, ops, trace (no '" + name + "')");
 }
 

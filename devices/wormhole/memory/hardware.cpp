@@ -70,16 +70,18 @@ const std::vector<HandKey>& hand_keys() {
     return keys;
 }
 
+// A number as errors and the schema state it: integral values in full (1099511627776, not 1.09951e+12).
+std::string number_text(double v) {
+    if (std::floor(v) == v && std::fabs(v) < 9.0e15) return std::to_string(static_cast<int64_t>(v));
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
 // The accepted range of a number, as errors and the schema state it: ">= 1 and <= 64" (integers), "> 0" (reals).
-// Integral bounds are printed in full (1099511627776, not 1.09951e+12).
 std::string range_text(bool is_real, double lowest, double highest) {
-    const auto number = [](double v) {
-        if (std::floor(v) == v && std::fabs(v) < 9.0e15) return std::to_string(static_cast<int64_t>(v));
-        std::ostringstream out;
-        out << v;
-        return out.str();
-    };
-    return (is_real ? "> " : ">= ") + number(lowest) + (highest < ZOO_WH_NO_LIMIT ? " and <= " + number(highest) : "");
+    return (is_real ? "> " : ">= ") + number_text(lowest) +
+           (highest < ZOO_WH_NO_LIMIT ? " and <= " + number_text(highest) : "");
 }
 
 // Walks the YAML tree; every number is a map {value, source[, unit][, note]} and its source is recorded.
@@ -221,12 +223,9 @@ Status check_l1(const SpecValue& s, const WormholeHardware::L1& l1) {
 Status check_dram(const SpecValue& s, const WormholeHardware::Dram& d) {
     for (const auto& [key, rate] : {std::pair<const char*, double>{"achievable_bytes_per_s", d.achievable_bytes_per_s},
                                     {"op_model_bytes_per_s", d.op_model_bytes_per_s}})
-        if (rate > d.peak_bytes_per_s) {
-            std::ostringstream msg;
-            msg << s.find(key)->source() << ": dram." << key << " must be <= dram.peak_bytes_per_s (" << d.peak_bytes_per_s
-                << "), found " << rate;
-            return Status::error(msg.str());
-        }
+        if (rate > d.peak_bytes_per_s)
+            return Status::error(s.find(key)->source() + ": dram." + key + " must be <= dram.peak_bytes_per_s (" +
+                                 number_text(d.peak_bytes_per_s) + "), found " + number_text(rate));
     return Status::ok();
 }
 

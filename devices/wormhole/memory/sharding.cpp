@@ -114,6 +114,7 @@ Result<ConvSharding> plan_conv_sharding(const ConvGeometry& conv, const Wormhole
     ZOO_TRY(choose_act_block_h(s, config.act_block_h, hw));
     size_blocks(s, conv, hw);
     if (config.enable_activation_reuse) ZOO_TRY(use_activation_reuse(s, conv));
+    s.split_reader = config.enable_split_reader || s.activation_reuse;
     return s;
 }
 

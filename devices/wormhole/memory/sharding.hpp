@@ -73,6 +73,8 @@ struct ConvSharding {
     int64_t weight_block_w = 0;   // output channels one core computes
     int64_t weight_rows = 0;      // padded weight matrix [weight_rows, out_channels_padded] (K = k_blocks * act_block_w)
     bool activation_reuse = false;  // enable_activation_reuse: K in one block, the split reader on
+    bool split_reader = false;      // enable_split_reader, or forced by activation_reuse (a HEIGHT-sharded conv's
+                                    // gather is then split over both data-movement RISCs)
 
     std::vector<std::string> warnings;
 };

@@ -300,7 +300,7 @@ private:
     static double gathered_rows(const ConvSharding& s, const ConvGeometry& geo) {
         const double kh = static_cast<double>(geo.kernel_h);
         const double pixels = static_cast<double>(s.out_nhw_shard);
-        if (!s.activation_reuse || s.act_block_h <= 0) return pixels * kh;
+        if (!s.activation_reuse) return pixels * kh;
         const double blocks = std::ceil(pixels / static_cast<double>(s.act_block_h));
         const double first_row = std::min(static_cast<double>(s.act_block_h), static_cast<double>(geo.out_w));
         const double block_reads = first_row * kh + (static_cast<double>(s.act_block_h) - first_row);
@@ -317,7 +317,7 @@ private:
             const double req = gathered_rows(s, geo) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
             const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
             reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            if ((op.config.enable_split_reader || s.activation_reuse) && s.layout == ShardLayout::HeightSharded)
+            if (s.split_reader && s.layout == ShardLayout::HeightSharded)
                 reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
         }
         if (!geo.depthwise() && s.layout != ShardLayout::HeightSharded) {

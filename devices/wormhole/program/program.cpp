@@ -556,7 +556,7 @@ private:
                       (long long)geo.in_w, (long long)geo.in_c, (long long)geo.out_h, (long long)geo.out_w,
                       (long long)geo.out_c, (long long)s.act_block_h, fused >= 0 ? op_name(node(fused).op) : "none",
                       c.packer_l1_acc ? 1 : 0, c.fp32_dest_acc ? 1 : 0, c.enable_act_double_buffer ? 1 : 0,
-                      c.enable_weights_double_buffer ? 1 : 0, c.enable_split_reader || s.activation_reuse ? 1 : 0,
+                      c.enable_weights_double_buffer ? 1 : 0, s.split_reader ? 1 : 0,
                       s.activation_reuse ? 1 : 0);
         op.attributes = attrs;
         op.warnings.insert(op.warnings.end(), s.warnings.begin(), s.warnings.end());
