@@ -57,7 +57,9 @@ namespace zoo::wormhole {
     X(int64_t, channel_align_row_major_interleaved, "", "channel_align_row_major_interleaved", 1, ZOO_WH_NO_LIMIT, \
       "conv input channel padding, row-major interleaved")                                                     \
     X(int64_t, channel_align_row_major_sharded, "", "channel_align_row_major_sharded", 1, ZOO_WH_NO_LIMIT,       \
-      "conv input channel padding, row-major sharded")
+      "conv input channel padding, row-major sharded")                                                         \
+    X(int64_t, pool_tiles_per_reduction, "", "pool_tiles_per_reduction", 1, 1024,                              \
+      "channel tiles a pool reader gathers per stick and barrier")
 #define ZOO_WH_COMPUTE_KEYS(X)                                                                                 \
     X(int64_t, fpu_flops_per_cycle, "fpu", "flops_per_cycle", 1, ZOO_WH_NO_LIMIT, "FPU peak: eltwise and reduction ops") \
     X(int64_t, fpu_k_per_step, "fpu", "k_per_step", 1, ZOO_WH_NO_LIMIT,                                         \
@@ -80,6 +82,8 @@ namespace zoo::wormhole {
       "a core's L1 / NoC writes")                                                                              \
     X(int64_t, dram_latency_cycles, "", "dram_latency_cycles", 0, ZOO_WH_NO_LIMIT, "first byte of a DRAM read")  \
     X(int64_t, l1_read_latency_cycles, "", "l1_read_latency_cycles", 0, ZOO_WH_NO_LIMIT, "first byte of an L1 read") \
+    X(int64_t, local_l1_read_latency_cycles, "", "local_l1_read_latency_cycles", 0, ZOO_WH_NO_LIMIT,            \
+      "first byte of a read of the core's own L1 (im2col and pool gathers)")                                   \
     X(int64_t, l1_write_latency_cycles, "", "l1_write_latency_cycles", 0, ZOO_WH_NO_LIMIT, "an L1 write's latency")
 #define ZOO_WH_PERF_KEYS(X)                                                                                    \
     X(int64_t, op_launch_cycles, "", "op_launch_cycles", 0, ZOO_WH_NO_LIMIT, "fixed cost of every device op")    \
@@ -88,6 +92,8 @@ namespace zoo::wormhole {
       "a reader's cost per NoC request")                                                                       \
     X(int64_t, fw_overhead_cycles, "", "fw_overhead_cycles", 0, ZOO_WH_NO_LIMIT, "firmware cost per op")         \
     X(int64_t, halo_setup_cycles, "", "halo_setup_cycles", 0, ZOO_WH_NO_LIMIT, "a halo op's config tables")      \
+    X(int64_t, pool_stick_tile_cycles, "", "pool_stick_tile_cycles", 0, ZOO_WH_NO_LIMIT,                        \
+      "a windowed pool's compute per output stick and channel tile")                                           \
     X(double, single_buffer_stall_fraction, "", "single_buffer_stall_fraction", 0, 1,                          \
       "share of the shorter of reader / compute not hidden without a double-buffered CB (1 = fully serial)")   \
     X(double, split_reader_efficiency, "", "split_reader_efficiency", 0, 1,                                    \

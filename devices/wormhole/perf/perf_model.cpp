@@ -109,11 +109,12 @@ private:
         return m_hw.compute.tile_matmul_cycles[static_cast<size_t>(f)] /
                std::max<int64_t>(1, m_hw.compute.tile_matmul_cycles[static_cast<size_t>(MathFidelity::LoFi)]);
     }
-    // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle: issue-bound or byte-bound.
-    double noc_cycles(double requests, double bytes_each, double rate, int64_t latency) const {
+    // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle (issue-bound or byte-bound),
+    // waiting `barriers` times for the ones in flight (noc_async_read_barrier): each wait costs the round trip.
+    double noc_cycles(double requests, double bytes_each, double rate, int64_t latency, double barriers = 1) const {
         if (requests <= 0) return 0;
         const double per = std::max(static_cast<double>(m_hw.perf.noc_request_issue_cycles), bytes_each / rate);
-        return requests * per + static_cast<double>(latency);
+        return requests * per + std::max(1.0, barriers) * static_cast<double>(latency);
     }
     // DRAM reads of `total` bytes by `readers` cores in pages of `page` bytes: per-core rate or card rate.
     double dram_cycles(double total, int readers, double page) const {
@@ -314,11 +315,15 @@ private:
         double reader = 0;
         if (op.code == DeviceOpCode::Conv2d) {  // sliding window
             const bool dilated = geo.dilation_w > 1;
-            const double req = gathered_rows(s, geo) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            double req = gathered_rows(s, geo) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            if (s.split_reader && s.layout == ShardLayout::HeightSharded) req *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
             const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
-            reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            if (s.split_reader && s.layout == ShardLayout::HeightSharded)
-                reader *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
+            // The reader waits for its reads once per activation block and kernel row (window_outer), or, with
+            // activation reuse, once per tile row of output pixels; with a split reader both RISCs wait as often.
+            const double barriers = s.activation_reuse
+                                        ? std::ceil(static_cast<double>(s.out_nhw_shard) / static_cast<double>(m_th))
+                                        : static_cast<double>(std::max<int64_t>(1, s.act_blocks) * geo.kernel_h);
+            reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.local_l1_read_latency_cycles, barriers);
         }
         if (!geo.depthwise() && s.layout != ShardLayout::HeightSharded) {
             // every core receives the whole K of its rows: its own slice plus the multicast of the others
@@ -411,15 +416,15 @@ private:
     // Pool2D: the reduction runs on the FPU (GAPOOL for avg, the max reduce for max), one eltwise pass per tile of
     // the values it reduces. A global pool reduces its input in place (read over the NoC when interleaved) and writes
     // its [N, C] output. A windowed pool reduces each output stick's window, gathered from the halo by the pool's two
-    // readers (ttnn's pool factory always splits the sticks over both data-movement RISCs: the split-reader share of
-    // perf.split_reader_efficiency, as for a conv), one NoC read per window row of kw contiguous sticks (per stick
-    // when dilated), as the conv's im2col reader; its output stays in the shard unless the layer writes it elsewhere.
+    // readers (ttnn's pool factory always splits the sticks over both data-movement RISCs, neither of which streams
+    // weights: each takes half), one NoC read per window row of kw contiguous sticks (per stick when dilated); its
+    // output stays in the shard unless the layer writes it elsewhere.
     void cost_pool(const DeviceOp& op, PerfOp& r) const {
         const TensorPlacement& in = in0(op);
         const TensorPlacement& o = out(op);
         double t = tiles_per_core(in);
         double reduced_tile_bytes = static_cast<double>(m_hw.tile_bytes(in.dtype));
-        double bw = 0;
+        double bw = 0, per_stick = 0;
         if (op.geometry) {
             const ConvGeometry& geo = *op.geometry;
             const ConvSharding& s = *op.conv;
@@ -428,10 +433,19 @@ private:
             t = std::ceil(rows * window * static_cast<double>(s.in_c_shard) / static_cast<double>(m_hw.tile.elements()));
             reduced_tile_bytes = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));  // the halo's sticks, tilized on unpack
             const bool dilated = geo.dilation_w > 1;
-            const double requests = rows * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
-            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * m_hw.row_major_element_bytes(in.dtype));
-            bw = noc_cycles(requests, bytes, m_l1_read, m_hw.data_movement.l1_read_latency_cycles) *
-                 (1.0 - m_hw.perf.split_reader_efficiency / 2.0);
+            // Each reader takes every other output stick and waits for its window's reads before handing the
+            // stick to the compute (one barrier per stick and channel block), so a pool is bound by the read round
+            // trip more than by the issue or the bytes.
+            const double block_c = static_cast<double>(m_hw.conv2d.pool_tiles_per_reduction * m_tw);
+            const double c_blocks = std::ceil(static_cast<double>(s.in_c_shard) / block_c);
+            const double sticks = std::ceil(rows / 2.0) * c_blocks;
+            const double requests = sticks * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * std::min(static_cast<double>(s.in_c_shard), block_c) *
+                                                     static_cast<double>(m_hw.row_major_element_bytes(in.dtype)));
+            bw = noc_cycles(requests, bytes, m_l1_read, m_hw.data_movement.local_l1_read_latency_cycles, sticks);
+            // The compute takes one output stick at a time: tilize its window, reduce, untilize one row, for each
+            // channel tile, at a fixed cost per tile whatever the window's size.
+            per_stick = rows * static_cast<double>(div_up(s.in_c_shard, m_tw)) * static_cast<double>(m_hw.perf.pool_stick_tile_cycles);
             if (o.kind != BufferKind::L1Sharded)
                 bw += noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
                                  m_hw.data_movement.l1_write_latency_cycles);
@@ -443,7 +457,7 @@ private:
                 bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
             r.flops = static_cast<double>(in.rows * in.cols);
         }
-        const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
+        const double fpu = std::max(t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase), per_stick);
         const double unpack = t * reduced_tile_bytes;
         r.pm_compute_ns = r.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
         finish(r, launch(), std::max(fpu, unpack / m_unpack), bw);

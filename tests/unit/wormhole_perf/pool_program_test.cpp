@@ -98,8 +98,9 @@ TEST(WormholePool, CostFollowsTheWindowRowsGathered) {
     const Row* p2 = find_code(*o2, "Pool2D");
     ASSERT_TRUE(p3 && p2);
     EXPECT_EQ(p3->cores, p2->cores);
-    // Both gather-bound: the time past the fixed launch grows with the rows read (3/2), within the compute's share.
-    EXPECT_GT(p3->kernel_ns, p2->kernel_ns * 1.2);
+    // Both gather-bound: the time past the fixed launch grows with the rows read (3/2), less than in proportion
+    // since each stick also pays one read round trip (its barrier) whatever its window.
+    EXPECT_GT(p3->kernel_ns, p2->kernel_ns * 1.1);
     EXPECT_LT(p3->kernel_ns, p2->kernel_ns * 1.5);
     // Max and avg of the same window cost the same (one reduction pass per gathered tile either way).
     auto avg = wormhole::test::compile_wormhole("opcase", "", "", 1, pool_sets("avg_pool2d", 64, 112, 3, 2, 1, {"shard_layout=HEIGHT_SHARDED"}));
