@@ -89,7 +89,11 @@ def read_constant(lines, dotted):
 
 
 def format_value(x):
-    return ("%d" % round(x)) if abs(x) >= 100 else ("%.4g" % x)
+    if abs(x) >= 100:
+        return "%d" % round(x)
+    text = "%.4g" % x
+    # a real keeps its decimal point, or the next run would read the entry as an integer and round it
+    return text if any(c in text for c in ".en") else text + ".0"
 
 
 def value_text(lines, dotted, value):
@@ -134,13 +138,18 @@ def log_residuals(result, fit_cases):
     return np.array(out)
 
 
+def is_share(name):
+    """A *_fraction or *_efficiency constant is a share: at most 1."""
+    return name.endswith("_fraction") or name.endswith("_efficiency")
+
+
 def fit(build, lines, names, x0, fit_cases, tmpdir, iterations=30):
     """Levenberg-Marquardt on p = log(constant), bounded to log(x0) +- log(BOUND_FACTOR)."""
     p0 = np.log(x0)
     lo, hi = p0 - math.log(BOUND_FACTOR), p0 + math.log(BOUND_FACTOR)
     # Shares (a *_fraction or *_efficiency constant) cannot exceed 1: the device YAML refuses them.
     for k, name in enumerate(names):
-        if name.endswith("_fraction") or name.endswith("_efficiency"):
+        if is_share(name):
             hi[k] = min(hi[k], 0.0)
 
     def residuals(p):
@@ -269,7 +278,8 @@ def main():
                 r0 = log_residuals(base, usable)
                 for k, n in enumerate(names):
                     x = x0.copy()
-                    x[k] *= 1.5
+                    # a share already at 1 is probed downwards: the device YAML refuses a share above 1
+                    x[k] *= 1 / 1.5 if is_share(n) and x[k] * 1.5 > 1 else 1.5
                     r = log_residuals(run_tool(args.build, trial_file(lines, names, x, tmp), usable), usable)
                     if np.max(np.abs(r - r0)) > 1e-6:
                         sensitive.append(n)
