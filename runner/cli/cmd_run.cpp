@@ -124,17 +124,14 @@ Status check_input(const std::string& input) {
     return check_image_signature(path);
 }
 
-Status check_config_device(const PluginRegistry& registry, const std::string& config, const std::string& device) {
-    if (config.empty()) return Status::ok();
-    auto rc = load_run_config(config, registry.layer_option_catalog());
-    if (!rc) return rc.status();
-    // A note, not an error: a config's layer settings may still apply to another device. RunConfig keeps no device,
-    // so the key is read from the YAML itself.
+// A note, not an error: a config's layer settings may still apply to another device. The config itself is checked
+// once, when the session loads it (prepare_model); RunConfig keeps no device, so the key is read from the YAML.
+void note_config_device(const std::string& config, const std::string& device) {
+    if (config.empty()) return;
     auto spec = load_yaml_spec(config);
     const SpecValue* named = spec ? spec->find("device") : nullptr;
     if (named && named->kind() == SpecValue::Kind::Scalar && named->text() != device)
         std::cerr << "note: " << config << " was written for device '" << named->text() << "', running on '" << device << "'\n";
-    return Status::ok();
 }
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -366,8 +363,9 @@ int write_demo(const RunResult& r, const std::string& dir) {
 }
 
 // Everything a path or an option combination can get wrong, checked before the load, compile and run: a typo must
-// not cost a long run. kExitOk when all is well.
-int check_before_running(const PluginRegistry& registry, const RunOptions& o) {
+// not cost a long run (the run config is parsed once, by the session's load, before the compile). kExitOk when all
+// is well.
+int check_before_running(const RunOptions& o) {
     if (!o.report.empty()) ZOO_CLI_TRY(check_output_file(o.report, "--report"));
     if (!o.save_output.empty()) ZOO_CLI_TRY(check_output_file(o.save_output, "--save-output"));
     for (const auto& f : {o.perf_report, o.trace, o.memory_report})
@@ -382,7 +380,7 @@ int check_before_running(const PluginRegistry& registry, const RunOptions& o) {
         std::cerr << "error: " << t.message() << "\n";
         return kExitUsage;
     }
-    ZOO_CLI_TRY(check_config_device(registry, o.m.config, o.m.device));
+    note_config_device(o.m.config, o.m.device);
     return kExitOk;
 }
 
@@ -443,7 +441,7 @@ int run_run(const std::vector<std::string>& plugin_dirs, const RunOptions& o) {
         if (!f) return fail(f.status());  // before running, like the checks below
         report_format = *f;
     }
-    if (int rc = check_before_running(registry, o); rc != kExitOk) return rc;
+    if (int rc = check_before_running(o); rc != kExitOk) return rc;
     if (o.layer_pcc && o.reference.empty()) std::cerr << "warning: --layer-pcc needs --reference DEVICE; ignored\n";
     if (o.pcc_threshold > 0 && o.reference.empty()) std::cerr << "warning: --pcc-threshold needs --reference DEVICE; ignored\n";
 

@@ -127,13 +127,12 @@ int fail(const Status& s);
     } while (0)
 
 // Checks made before any work: an output file's folder exists and is writable; an --input exists, is a regular file
-// or folder, a .npy's header fits its size, an image has a decoder; a run config parses (with a note when it names
-// another device).
+// or folder, a .npy's header fits its size, an image has a decoder (the run config is checked when the session
+// loads it).
 Status check_output_file(const std::string& path, const std::string& option);
 Status check_input(const std::string& input);
 Status check_threads(int threads);
 // "PCC 0.999876, max |err| 1.23e-05 (0.0123% of max |ref| 0.1)"
 std::string agreement_text(const Agreement& a);
-Status check_config_device(const std::string& config, const std::string& device);
 
 }  // namespace zoo::runner::cli
