@@ -51,7 +51,7 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
 template <Act A, bool Dest>
 __attribute__((always_inline)) inline void dw_store(Vec acc, Vec bias, const float* residual, float* out) {
     if constexpr (Dest) {
-        Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc + bias)));
+        Vec v = dest_act<A>(round_bf16_rne(acc + bias));
         if (residual) v = round_bf16_rne(v + load(residual));
         store(out, v);
     } else {
@@ -418,7 +418,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
                 float* o = orow + (ow0 + b) * cp_out + j * kVecWidth;
                 const float* r = rrow ? rrow + (ow0 + b) * cp_out + j * kVecWidth : nullptr;
                 if constexpr (Dest) {
-                    Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[b][j] + bias_v[j])));
+                    Vec v = dest_act<A>(round_bf16_rne(acc[b][j] + bias_v[j]));
                     if (r) v = round_bf16_rne(v + load(r));
                     store(o, v);
                 } else {

@@ -103,7 +103,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) {
             if constexpr (Dest) {
-                Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[i][j] + bias[j])));
+                Vec v = dest_act<A>(round_bf16_rne(acc[i][j] + bias[j]));
                 if (t.residual) v = round_bf16_rne(v + load(t.residual + i * t.ldr + j * kVecWidth));
                 store(t.c + i * t.ldc + j * kVecWidth, v);
             } else {

@@ -89,6 +89,18 @@ inline float round_bf16_rne(float x) {
     return x;
 }
 
+// The activation of a bf16 Dst epilogue, rounded to bf16. Without one the value is already bf16 (the epilogue
+// rounded it), and rounding it again changes no bit: skipped, which saves a quarter of the epilogue of the emulator's
+// convs (they run with Act::None and leave the activation to its own step).
+template <Act A>
+inline Vec dest_act(Vec v) {
+    if constexpr (A == Act::None) {
+        return v;
+    } else {
+        return round_bf16_rne(act_vec<A>(v));
+    }
+}
+
 // Computes columns [0, n_store) of C (row stride ldc) for m rows; n <= n_store <= round_up(n, 16). Columns in
 // [n, n_store) receive act(0 + bias) (+ residual): that is how padding lanes of an activation are written with whole
 // vectors. Runs in parallel (TBB) over row blocks, and over column panels when there are few rows. Each element is
