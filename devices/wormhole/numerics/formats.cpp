@@ -1,6 +1,7 @@
 // Formats: scalar reference encoders (used by the tile packer) and their vectorised twins (used by quantize_rows).
 // See formats.hpp for the rules and the reference facts they implement.
 #include "numerics/formats.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 
 #if defined(__AVX512F__)
@@ -134,26 +135,30 @@ inline VU min_u(VU a, VU b) { return a < b ? a : b; }
 // The short path's arithmetic, given the block's shared exponent field (exponent << 23) in every lane.
 template <int MB, bool Device>
 inline VU quantize_block_shared(VU bits, VU exp_field, VU shared_field) {
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
     if constexpr (Device && MB == 7) {
-        // The device's bfloat8_b in floating point, eight operations where the integer form below takes fifteen (the
+        // The device's bfloat8_b in floating point, six operations where the integer form below takes fifteen (the
         // packer's hot path: every layer's output). The integer form computes q = ((M >> d) + 2^16) >> 17 for the
         // 24-bit mantissa M and d = shared - exponent, which is floor(M / 2^(d+17) + 1/2) = floor(|x| / ulp + 1/2)
         // with ulp = 2^(shared - 127 - 6): the bits the first shift drops cannot change a floor taken after adding
         // an integer. Here y = x / ulp is exact (a power-of-two scaling, |y| < 128) wherever |y| >= 1/2 matters;
         // y + copysign(1/2, y) rounded toward zero keeps its integer part (every integer up to 2^24 is a float, so
-        // no sum crosses one), the truncating conversion gives sign * floor(|y| + 1/2), saturated at 127, and the
-        // code times ulp is the value (a zero code gives +0, as the packer stores it). Denormal and small lanes
-        // give |y| < 1/2, hence 0, as the integer form's shift does. shared in [25, 254] keeps ulp and 1/ulp normal.
-        const VF ulp = (VF)(shared_field - (6u << 23));
-        const VF inv_ulp = (VF)(splat_u((127u + 127u + 6u) << 23) - shared_field);
-        const VF y = (VF)bits * inv_ulp;
-        const VF half = (VF)(((VU)y & 0x80000000u) | 0x3F000000u);
-        const __m512 t = _mm512_add_round_ps((__m512)y, (__m512)half, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        VI q = (VI)_mm512_cvttps_epi32(t);
-        q = q > 127 ? VI{} + 127 : q;
-        q = q < -127 ? VI{} - 127 : q;
-        return (VU)(__builtin_convertvector(q, VF) * ulp);
+        // no sum crosses one), truncating it gives sign * floor(|y| + 1/2), and the code times ulp is the value.
+        // Denormal and small lanes give |y| < 1/2, hence 0, as the integer form's shift does. shared in [25, 254]
+        // keeps ulp and 1/ulp normal.
+        const __m512 ulp = (__m512)(shared_field - (6u << 23));
+        const __m512 inv_ulp = (__m512)(splat_u((127u + 127u + 6u) << 23) - shared_field);
+        // vrangeps imm 0x02: the operand of smaller magnitude, with the sign of the first. |y| clamped to 127 (the
+        // saturation: floor(|y| + 1/2) >= 127 exactly when |y| >= 126.5); copysign(1/2, y) where |y| >= 1/2, y itself
+        // below (then |2y| < 1 truncates to 0 as well).
+        __m512 y = _mm512_mul_ps((__m512)bits, inv_ulp);
+        y = _mm512_range_ps(y, _mm512_set1_ps(127.0f), 0x02);
+        const __m512 half = _mm512_range_ps(y, _mm512_set1_ps(0.5f), 0x02);
+        // (The zero-masking forms with every lane kept: GCC 12's unmasked ones warn about their undefined source.)
+        const __m512 t = _mm512_maskz_add_round_ps(0xFFFF, y, half, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m512 q = _mm512_maskz_roundscale_ps(0xFFFF, t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        // q * ulp + 0: exact, and a zero code of a negative value comes out +0, as the packer stores it.
+        return (VU)_mm512_fmadd_ps(q, ulp, _mm512_setzero_ps());
     }
 #endif
     VU m = (bits & 0x7FFFFFu) | 0x800000u;
@@ -229,6 +234,15 @@ inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
 template <bool Device>
 inline VU bf16_vec(VU bits) {
     VU r;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if constexpr (!Device) {
+        // The kernels' rounding (four operations), NaN found by vfpclassps: six operations where the generic form
+        // below takes eight; the packer runs it on every value of an op whose result is not bf16 already.
+        r = (VU)zoo::kernels::round_bf16_rne((zoo::kernels::Vec)bits);
+        const __mmask16 nan = _mm512_fpclass_ps_mask((__m512)bits, 0x81);  // QNaN | SNaN
+        return (VU)_mm512_mask_mov_epi32((__m512i)r, nan, _mm512_set1_epi32(0x7FC00000));
+    }
+#endif
     if constexpr (!Device) {
         r = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
     } else {
