@@ -202,6 +202,19 @@ inline bool any_lane(VU m) {
 }
 #endif
 
+// Lane 4I of v in every lane. After quantize_4_blocks_fast's reduction block I's shared exponent fills 128-bit lane I:
+// vshufi32x4 with an immediate spreads it, where a vpermd needs an index vector (GCC rebuilt it per block, mov +
+// vpbroadcastd; from a constant index vector it chose a slower sequence). The zero-masking form with every lane kept:
+// GCC 12's unmasked one warns about its undefined source.
+template <int I>
+inline VU spread_lane(VU v) {
+#if defined(__AVX512F__)
+    return (VU)_mm512_maskz_shuffle_i32x4(0xFFFF, (__m512i)v, (__m512i)v, I * 0x55);
+#else
+    return __builtin_shuffle(v, splat_u(4 * I));
+#endif
+}
+
 // Four consecutive blocks on the short path, their shared exponents found together: one transposing reduction
 // (8 lanes of each block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false,
 // leaving `p` alone, when any of the four needs another path.
@@ -223,11 +236,10 @@ inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
     u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
     u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
     if (any_lane(outside_fast_range(u))) return false;
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-        const uint32_t lane = static_cast<uint32_t>(4 * i);
-        store_bits(p + i * kBlock, quantize_block_shared<MB, Device>(bits[i], e[i], __builtin_shuffle(u, splat_u(lane))));
-    }
+    store_bits(p, quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
+    store_bits(p + kBlock, quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
+    store_bits(p + 2 * kBlock, quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
+    store_bits(p + 3 * kBlock, quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u)));
     return true;
 }
 
