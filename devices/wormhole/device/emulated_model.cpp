@@ -23,12 +23,15 @@ using namespace ::zoo::kernels;
 
 // One node's output as the emulated card holds it: channels-last rows of `cp` floats (c real channels, zero padding),
 // every value exactly representable in `format`.
+// A planar value holds dense NCHW planes instead: an RGB input whose only readers are stems that take planes
+// (ConvStep::reads_planes), which spares writing and reading back 16 floats a pixel for 3.
 struct Value {
     int64_t n = 1, h = 1, w = 1, c = 1, cp = kChannelAlign;
     DataFormat format = DataFormat::Float32;
+    bool planar = false;
     AlignedBuffer data;
     int64_t rows() const { return n * h * w; }
-    size_t floats() const { return static_cast<size_t>(rows() * cp); }
+    size_t floats() const { return static_cast<size_t>(planar ? rows() * c : rows() * cp); }
 };
 
 namespace {
@@ -223,6 +226,10 @@ public:
     }
     bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
+    // Whether compute() takes its input as planes (Value::planar).
+    bool reads_planes() const {
+        return (!m_full || m_full->reads_nchw()) && (!m_hi || m_hi->reads_nchw());
+    }
     void finish_rows(Value& out, int64_t r0, int64_t r1) override {
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
         store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
@@ -230,20 +237,26 @@ public:
     void compute(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
+        auto run = [&](const ConvKernel& k, const float* operand, float* dst) {
+            if (x.planar)
+                k.run_nchw(operand, dst, Act::None, nullptr);
+            else
+                k.run(operand, dst, Act::None, nullptr, m_scratch.data());
+        };
         switch (m_cfg.math_fidelity) {
-            case MathFidelity::LoFi: m_hi->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
-            case MathFidelity::HiFi2: m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::LoFi: run(*m_hi, m_b.hi, out.data.data()); break;
+            case MathFidelity::HiFi2: run(*m_full, m_b.hi, out.data.data()); break;
             case MathFidelity::HiFi3: {
-                m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data());
+                run(*m_full, m_b.hi, out.data.data());
                 if (!m_b.lo) break;  // the A_hi x B_lo phase adds nothing
                 if (m_tmp.size() < out.floats()) m_tmp.resize(out.floats());
-                m_hi->run(m_b.lo, m_tmp.data(), Act::None, nullptr, m_scratch.data());
+                run(*m_hi, m_b.lo, m_tmp.data());
                 float* o = out.data.data();
                 const float* t = m_tmp.data();
                 for (size_t i = 0; i < out.floats(); ++i) o[i] += t[i];
                 break;
             }
-            case MathFidelity::HiFi4: m_full->run(m_b.full, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::HiFi4: run(*m_full, m_b.full, out.data.data()); break;
         }
         m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
@@ -635,7 +648,9 @@ void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw)
 
 Tensor to_tensor(const Value& v, const Shape& shape) {
     Tensor t(shape);
-    if (shape.size() == 4) {
+    if (v.planar) {
+        std::copy_n(v.data.data(), v.floats(), t.data.begin());  // NCHW already
+    } else if (shape.size() == 4) {
         nhwc_to_nchw(v.data.data(), t.data.data(), v.n, v.c, v.h * v.w, v.cp);
     } else {
         for (int64_t r = 0; r < v.rows(); ++r)
@@ -687,6 +702,32 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
         const bool fused_pre = p.ops[static_cast<size_t>(producer)].fused_node >= 0 &&
                                p.ops[static_cast<size_t>(producer)].node == static_cast<int>(i);
         model->m_captures[static_cast<size_t>(producer)].push_back({static_cast<int>(i), fused_pre});
+    }
+    // Inputs kept as planes: an RGB image in a per-element format whose readers (past ops that only move it) are
+    // all convs that take planes.
+    model->m_planar_input.assign(p.input_tensors.size(), false);
+    for (size_t k = 0; k < p.input_tensors.size(); ++k) {
+        const int t = p.input_tensors[k];
+        const Shape& shape = graph.nodes[static_cast<size_t>(p.tensor(t).node)].output_shape;
+        const DataFormat f = p.placement(t).dtype;
+        if (shape.size() != 4 || shape[1] != 3 || (f != DataFormat::BFloat16 && f != DataFormat::Float32)) continue;
+        std::vector<int> same{t};
+        auto is_same = [&](int x) { return std::find(same.begin(), same.end(), x) != same.end(); };
+        bool ok = true, read = false;
+        for (size_t j = 0; j < p.ops.size() && ok; ++j) {
+            const DeviceOp& op = p.ops[j];
+            if (std::none_of(op.inputs.begin(), op.inputs.end(), is_same)) continue;
+            if (!model->m_steps[j]) {  // moves its input: its output is the same value
+                ok = is_same(op.inputs[0]);
+                same.push_back(op.output);
+                continue;
+            }
+            const auto* conv = dynamic_cast<const ConvStep*>(model->m_steps[j].get());
+            ok = conv && conv->reads_planes() && op.inputs.size() == 1;
+            read = true;
+        }
+        for (int o : graph.outputs) ok = ok && !is_same(p.node_value[static_cast<size_t>(o)]);
+        model->m_planar_input[k] = ok && read;
     }
     ZOO_TRY(model->build_per_image(weights, hw, threads));
     return model;
@@ -848,10 +889,15 @@ Status EmulatedModel::convert_inputs(const Executor& ex, const std::vector<const
         const int node_index = p.tensor(t).node;
         ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(ex.graph.nodes[static_cast<size_t>(node_index)]));
         auto v = std::make_shared<Value>(std::move(layout));
+        v->planar = m_planar_input[k];
         v->data = ex.pool.take(v->floats());
         const DataFormat f = p.placement(t).dtype;
         const int64_t hw = v->h * v->w;
-        if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
+        if (v->planar) {
+            // The planes, rounded to the format (per element, as the rows would be).
+            std::copy_n(data[k], v->floats(), v->data.data());
+            if (f == DataFormat::BFloat16) quantize_rows(v->data.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+        } else if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
             // An RGB image into a per-element format: round the NCHW planes (one dense pass over 3 floats a pixel,
             // not 16), then transpose them into zero-padded rows.
             const float* planes = data[k];

@@ -74,6 +74,7 @@ private:
     std::unique_ptr<tbb::task_arena> m_arena;  // run() executes in it: `threads` of build(), 0 = all
     std::unique_ptr<BufferPool> m_pool;
     std::vector<float> m_input_staging;  // an input's planes rounded to its format before the layout change
+    std::vector<bool> m_planar_input;    // per program input: kept as NCHW planes (Value::planar)
     // Batches run image by image up to op m_cut (-1: never), on m_copies (one per thread), then batched; see
     // run_per_image. m_image_graph is the graph at batch 1, whose shapes the copies' values take.
     int m_cut = -1;
