@@ -535,7 +535,8 @@ ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const floa
     const int64_t taps = p.kh * p.kw;
     switch (m_method) {
         case Method::Pointwise:
-            m_groups_b.push_back(pack_b(weight, p.in_c, p.out_c, 1, p.in_c));
+            // At most one GEMM row tile (8 rows): B may be packed as bf16 (pack_b).
+            m_groups_b.push_back(pack_b(weight, p.in_c, p.out_c, 1, p.in_c, p.batch * p.in_h * p.in_w <= 8));
             break;
         case Method::Depthwise: {
             const int64_t cp = padded_channels(p.out_c);

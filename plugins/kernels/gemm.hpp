@@ -18,12 +18,14 @@ namespace zoo::kernels {
 // B packed into column panels that start every kPanelWidth (32) columns and are 32 wide, except the last, which is
 // 48 wide when the padded width leaves an odd 16 (a 16-wide panel would feed one FMA per broadcast) and 16 wide only
 // when B has a single vector of columns. The panel starting at column j0 holds k rows of panel_width(j0) floats at
-// data + j0 * k; columns past n are zero.
+// data + j0 * k; columns past n are zero. With `bf16` the panels hold each value's top 16 bits instead (element i
+// at ((const uint16_t*)data.data())[i]; pack_b's one_tile).
 struct PackedB {
     static constexpr int64_t kPanelWidth = 2 * kVecWidth;
     AlignedBuffer data;
     int64_t k = 0;
     int64_t n = 0;
+    bool bf16 = false;
     int64_t padded_n() const { return round_up(n, kVecWidth); }
     int64_t panel_width(int64_t j0) const {
         int64_t rest = padded_n() - j0;
@@ -38,8 +40,11 @@ struct PackedB {
 };
 
 // Packs B where element (kk, jj) is b[kk * stride_k + jj * stride_n] (so a PyTorch [out, in] weight is stride_k = 1,
-// stride_n = in).
-PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n);
+// stride_n = in). one_tile: B will multiply at most one tile of rows (8: a classifier or squeeze-excite layer at a
+// small batch), so the GEMM streams it once per call and is bound by its bytes; then, when every value is a bf16
+// (low 16 fp32 bits zero: the emulator's weights), it is packed as bf16, half the bytes. Widening back is exact: the
+// same products and sums. With more rows the widening would cost more than the bytes it saves.
+PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n, bool one_tile = false);
 
 struct GemmEpilogue {
     const float* bias = nullptr;      // padded_n() entries (zero past n) or null
