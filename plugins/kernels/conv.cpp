@@ -51,7 +51,7 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
 template <Act A, bool Dest>
 __attribute__((always_inline)) inline void dw_store(Vec acc, Vec bias, const float* residual, float* out) {
     if constexpr (Dest) {
-        Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc + bias)));
+        Vec v = dest_act<A>(round_bf16_rne(acc + bias));
         if (residual) v = round_bf16_rne(v + load(residual));
         store(out, v);
     } else {
@@ -294,13 +294,46 @@ alignas(64) const float k_zeros[kVecWidth] = {};
 
 // One kernel tap (kh, kw) of a direct-conv tile: the tile's kDirectRows pixels' input vectors (a zero vector outside
 // the image) times the tap's weights, accumulated in ci order. Shared by the fp32 kernel and the tap-step one.
-template <int NV, int CIN>
+// Planar: the input is dense NCHW (ConvKernel::run_nchw): pixels one float apart, channels a plane apart; a tile
+// with a pixel outside the image multiplies +0 there, as the padded layout's zero vector gives.
+template <int NV, int CIN, bool Planar = false>
 inline void accumulate_tap(const ConvParams& p, const float* in, const float* weights, Vec (&acc)[kDirectRows][NV],
                            int64_t n, int64_t ih, bool row_ok, int64_t kh, int64_t kw, int64_t ow0) {
     const int64_t cp_in = padded_channels(p.in_c), cp_out = NV * kVecWidth, OW = p.out_w();
     const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
     const float* src[kDirectRows];
     const int64_t iw0 = ow0 * p.stride_w - p.pad_w + kw * p.dil_w;  // the tile's first pixel's input column
+    if constexpr (Planar) {
+        const int64_t plane = p.in_h * p.in_w, sw = p.stride_w;
+        const float* row = in + (n * p.in_c * p.in_h + ih) * p.in_w;
+        const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
+        auto taps = [&](auto&& value) {
+#pragma GCC unroll 4
+            for (int64_t ci = 0; ci < cin; ++ci) {
+                Vec w[NV];
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
+#pragma GCC unroll 8
+                for (int b = 0; b < kDirectRows; ++b) {
+                    const Vec a = splat(value(b, ci));
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                }
+            }
+        };
+        if (row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * sw < p.in_w) {
+            const float* first = row + iw0;
+            taps([&](int b, int64_t ci) { return first[b * sw + ci * plane]; });
+        } else {
+#pragma GCC unroll 8
+            for (int b = 0; b < kDirectRows; ++b) {
+                const int64_t iw = std::min(ow0 + b, OW - 1) * sw - p.pad_w + kw * p.dil_w;
+                src[b] = row_ok && iw >= 0 && iw < p.in_w ? row + iw : nullptr;
+            }
+            taps([&](int b, int64_t ci) { return src[b] ? src[b][ci * plane] : 0.0f; });
+        }
+        return;
+    }
     if (row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * p.stride_w < p.in_w) {
         // Every pixel of the tile reads inside the row: a fixed stride, no per-pixel clamping or bounds test.
         const float* first = in + ((n * p.in_h + ih) * p.in_w + iw0) * cp_in;
@@ -372,7 +405,7 @@ void direct_all(const ConvParams& p, const float* in, float* out, const float* r
 // (each is fma(+0, +0, acc) = acc + 0: it only turns a -0 accumulator into +0, and once is as good as 13 times), then
 // with Dest the step's bf16 rounding. The epilogue is the GEMM's (micro_tile): bias, activation, residual, each
 // rounded with Dest.
-template <int NV, int CIN, Act A, bool Dest>
+template <int NV, int CIN, Act A, bool Dest, bool Planar>
 void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
                           const float* bias, int64_t n, int64_t oh) {
     const int64_t cp_out = NV * kVecWidth, OW = p.out_w(), OH = p.out_h();
@@ -391,7 +424,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
             const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dil_h;
             const bool row_ok = ih >= 0 && ih < p.in_h;
             for (int64_t kw = 0; kw < p.kw; ++kw) {
-                accumulate_tap<NV, CIN>(p, in, weights, acc, n, ih, row_ok, kh, kw, ow0);
+                accumulate_tap<NV, CIN, Planar>(p, in, weights, acc, n, ih, row_ok, kh, kw, ow0);
                 // The padded GEMM adds the padding's +0 x +0 products at the end of every tap (before Dest rounds).
                 // That only turns an exact -0 sum into +0, and the sign of an intermediate zero changes no later
                 // non-zero sum or its rounding: one + 0.0f in the last tap, before its rounding, gives the same bits.
@@ -418,7 +451,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
                 float* o = orow + (ow0 + b) * cp_out + j * kVecWidth;
                 const float* r = rrow ? rrow + (ow0 + b) * cp_out + j * kVecWidth : nullptr;
                 if constexpr (Dest) {
-                    Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[b][j] + bias_v[j])));
+                    Vec v = dest_act<A>(round_bf16_rne(acc[b][j] + bias_v[j]));
                     if (r) v = round_bf16_rne(v + load(r));
                     store(o, v);
                 } else {
@@ -433,20 +466,28 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
 
 template <int NV>
 void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
-                          const float* bias, Act act, bool dest) {
+                          const float* bias, Act act, bool dest, bool planar) {
     dispatch_act(act, [&]<Act A>() {
+        auto row = [&]<int CIN, bool Dest, bool Planar>(int64_t n, int64_t oh) {
+            direct_row_tap_steps<NV, CIN, A, Dest, Planar>(p, in, out, residual, weights, bias, n, oh);
+        };
         parallel_range(p.batch * p.out_h(), [&](int64_t r) {
             const int64_t n = r / p.out_h(), oh = r % p.out_h();
-            if (p.in_c == 3) {
+            if (planar) {  // straight from the input's planes (run_nchw)
                 if (dest)
-                    direct_row_tap_steps<NV, 3, A, true>(p, in, out, residual, weights, bias, n, oh);
+                    row.template operator()<3, true, true>(n, oh);
                 else
-                    direct_row_tap_steps<NV, 3, A, false>(p, in, out, residual, weights, bias, n, oh);
+                    row.template operator()<3, false, true>(n, oh);
+            } else if (p.in_c == 3) {
+                if (dest)
+                    row.template operator()<3, true, false>(n, oh);
+                else
+                    row.template operator()<3, false, false>(n, oh);
             } else {
                 if (dest)
-                    direct_row_tap_steps<NV, 0, A, true>(p, in, out, residual, weights, bias, n, oh);
+                    row.template operator()<0, true, false>(n, oh);
                 else
-                    direct_row_tap_steps<NV, 0, A, false>(p, in, out, residual, weights, bias, n, oh);
+                    row.template operator()<0, false, false>(n, oh);
             }
         });
     });
@@ -494,7 +535,8 @@ ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const floa
     const int64_t taps = p.kh * p.kw;
     switch (m_method) {
         case Method::Pointwise:
-            m_groups_b.push_back(pack_b(weight, p.in_c, p.out_c, 1, p.in_c));
+            // At most one GEMM row tile (8 rows): B may be packed as bf16 (pack_b).
+            m_groups_b.push_back(pack_b(weight, p.in_c, p.out_c, 1, p.in_c, p.batch * p.in_h * p.in_w <= 8));
             break;
         case Method::Depthwise: {
             const int64_t cp = padded_channels(p.out_c);
@@ -653,21 +695,28 @@ void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKe
     });
 }
 
-void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const {
+void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar) const {
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     const bool dest = m_options.bf16_accumulator_step > 0;
     switch (padded_channels(m_p.out_c) / kVecWidth) {
-        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest); break;
-        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest); break;
-        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest); break;
-        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest); break;
+        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest, planar); break;
+        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest, planar); break;
+        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest, planar); break;
+        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest, planar); break;
     }
+}
+
+bool ConvKernel::reads_nchw() const { return m_tap_steps && m_p.in_c == 3; }
+
+void ConvKernel::run_nchw(const float* in, float* out, Act act, const float* residual) const {
+    if (!reads_nchw()) throw std::invalid_argument("run_nchw: not a tap-step direct conv of 3 input channels");
+    run_direct_tap_steps(in, out, act, residual, true);
 }
 
 void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
     if (m_tap_steps) {
-        run_direct_tap_steps(in, out, act, residual);
+        run_direct_tap_steps(in, out, act, residual, false);
         return;
     }
     const float* w = m_dw_weights.data();

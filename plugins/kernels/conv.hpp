@@ -87,13 +87,19 @@ public:
     // [oh_begin, oh_end) of image n, every channel, on the calling thread, reading input row ih at rows[ih]. The
     // same arithmetic per pixel as run().
     bool depthwise_by_rows() const;
+    // The tap-step direct kernel (ConvOptions::pad_tap_channels, a 3-channel input) can also read its input as dense
+    // NCHW planes [batch, 3, in_h, in_w]: run_nchw, the same arithmetic per pixel as run() (a pixel outside the image
+    // multiplies +0, as the padded layout's zero lanes do), without the 16-float rows a 3-channel NHWC image takes
+    // (5x the bytes to write, and to read back). std::invalid_argument unless reads_nchw().
+    bool reads_nchw() const;
+    void run_nchw(const float* in, float* out, Act act, const float* residual) const;
     void run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out, Act act,
                             const float* residual) const;
 
 private:
     void run_depthwise(const float* in, float* out, Act act, const float* residual) const;
     void run_direct(const float* in, float* out, Act act, const float* residual) const;
-    void run_direct_tap_steps(const float* in, float* out, Act act, const float* residual) const;
+    void run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar) const;
     void run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const;
     int64_t im2col_stride() const;  // floats per im2col row: the patch plus room for one vector of overhang
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace zoo::kernels {
 
@@ -18,7 +19,7 @@ struct TileArgs {
     int64_t kc;
     const float* a;
     int64_t lda;
-    const float* bp;  // packed panel rows for this K block, NV * 16 floats per k
+    const void* bp;   // packed panel rows for this K block, NV * 16 values per k: float, or bf16 (PackedB::bf16)
     float* c;
     int64_t ldc;
     bool accumulate;  // continue from C (a previous K block wrote it)
@@ -30,9 +31,20 @@ struct TileArgs {
     int64_t ldr;
 };
 
+// 16 values of a B panel row as fp32: a float vector, or 16 bf16 patterns widened (exact).
+template <class BT>
+inline Vec load_b(const BT* p) {
+    if constexpr (std::is_same_v<BT, float>) {
+        return *reinterpret_cast<const Vec*>(p);
+    } else {
+        typedef uint16_t Half __attribute__((vector_size(32)));
+        return (Vec)(__builtin_convertvector(*reinterpret_cast<const Half*>(p), VecBits) << 16);
+    }
+}
+
 // Dest: a bf16 accumulator (GemmNumerics::bf16_accumulator_step): a separate instantiation, so the default path is
-// unchanged.
-template <int MR, int NV, Act A, bool Dest = false>
+// unchanged. BT: the panels' element type (float, or uint16_t for PackedB::bf16).
+template <int MR, int NV, Act A, bool Dest, class BT>
 __attribute__((noinline)) void micro_tile(const TileArgs& t) {
     Vec acc[MR][NV];
 #pragma GCC unroll 16
@@ -41,7 +53,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
         for (int j = 0; j < NV; ++j) acc[i][j] = t.accumulate ? load(t.c + i * t.ldc + j * kVecWidth) : splat(0.0f);
 
     const float* a = t.a;
-    const float* bp = t.bp;
+    const BT* bp = static_cast<const BT*>(t.bp);
     // With Dest, one step per t.step values of k (a K block starts on a step), rounded to bf16 at its end; without,
     // the whole K block is one step and nothing is rounded.
     const int64_t step = Dest ? t.step : t.kc;
@@ -50,7 +62,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
         for (int64_t k = k0; k < k1; ++k) {
             Vec bv[NV];
 #pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const Vec*>(bp + j * kVecWidth);
+            for (int j = 0; j < NV; ++j) bv[j] = load_b(bp + j * kVecWidth);
 #pragma GCC unroll 16
             for (int i = 0; i < MR; ++i) {
                 Vec av = splat(a[i * t.lda + k]);
@@ -103,7 +115,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) {
             if constexpr (Dest) {
-                Vec v = round_bf16_rne(act_vec<A>(round_bf16_rne(acc[i][j] + bias[j])));
+                Vec v = dest_act<A>(round_bf16_rne(acc[i][j] + bias[j]));
                 if (t.residual) v = round_bf16_rne(v + load(t.residual + i * t.ldr + j * kVecWidth));
                 store(t.c + i * t.ldc + j * kVecWidth, v);
             } else {
@@ -114,22 +126,22 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
         }
 }
 
-template <int NV, Act A, bool Dest>
+template <int NV, Act A, bool Dest, class BT>
 inline void run_tile(int mr, const TileArgs& t) {
     switch (mr) {
-        case 8: micro_tile<8, NV, A, Dest>(t); break;
-        case 7: micro_tile<7, NV, A, Dest>(t); break;
-        case 6: micro_tile<6, NV, A, Dest>(t); break;
-        case 5: micro_tile<5, NV, A, Dest>(t); break;
-        case 4: micro_tile<4, NV, A, Dest>(t); break;
-        case 3: micro_tile<3, NV, A, Dest>(t); break;
-        case 2: micro_tile<2, NV, A, Dest>(t); break;
-        default: micro_tile<1, NV, A, Dest>(t); break;
+        case 8: micro_tile<8, NV, A, Dest, BT>(t); break;
+        case 7: micro_tile<7, NV, A, Dest, BT>(t); break;
+        case 6: micro_tile<6, NV, A, Dest, BT>(t); break;
+        case 5: micro_tile<5, NV, A, Dest, BT>(t); break;
+        case 4: micro_tile<4, NV, A, Dest, BT>(t); break;
+        case 3: micro_tile<3, NV, A, Dest, BT>(t); break;
+        case 2: micro_tile<2, NV, A, Dest, BT>(t); break;
+        default: micro_tile<1, NV, A, Dest, BT>(t); break;
     }
 }
 static_assert(kMr == 8, "run_tile dispatches up to 8 rows");
 
-template <Act A, bool Dest>
+template <Act A, bool Dest, class BT>
 void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const float* a, int64_t lda, const PackedB& b,
                 float* c, int64_t ldc, int64_t n_store, const GemmEpilogue& ep, int64_t step) {
     const int64_t k = b.k;
@@ -143,7 +155,7 @@ void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const fl
             if (partial && k0 > 0) continue;
             const int64_t kc = partial ? k : kc_block;
             const bool last = partial || k0 + kKc >= k;
-            const float* panel = b.data.data() + j0 * k + k0 * width;
+            const BT* panel = reinterpret_cast<const BT*>(b.data.data()) + j0 * k + k0 * width;
             for (int64_t i0 = m0; i0 < m1; i0 += kMr) {
                 int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - i0));
                 TileArgs t{kc,
@@ -160,11 +172,11 @@ void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const fl
                            ep.residual ? ep.residual + i0 * ep.ldr + j0 : nullptr,
                            ep.ldr};
                 if (width == 2 * kVecWidth)
-                    run_tile<2, A, Dest>(mr, t);
+                    run_tile<2, A, Dest, BT>(mr, t);
                 else if (width == 3 * kVecWidth)
-                    run_tile<3, A, Dest>(mr, t);
+                    run_tile<3, A, Dest, BT>(mr, t);
                 else
-                    run_tile<1, A, Dest>(mr, t);
+                    run_tile<1, A, Dest, BT>(mr, t);
             }
         }
     }
@@ -172,18 +184,35 @@ void gemm_block(int64_t m0, int64_t m1, int64_t j_begin, int64_t j_end, const fl
 
 }  // namespace
 
-PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n) {
+PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n, bool one_tile) {
     PackedB p;
     p.k = k;
     p.n = n;
-    p.data.resize(static_cast<size_t>(p.padded_n() * std::max<int64_t>(k, 1)));
+    auto value = [&](int64_t kk, int64_t col) { return col < n ? b[kk * stride_k + col * stride_n] : 0.0f; };
+    auto bits = [](float v) {
+        uint32_t u;
+        std::memcpy(&u, &v, sizeof(u));
+        return u;
+    };
+    p.bf16 = one_tile;
+    for (int64_t kk = 0; kk < k && p.bf16; ++kk)
+        for (int64_t col = 0; col < n; ++col)
+            if ((bits(value(kk, col)) & 0xFFFFu) != 0) {
+                p.bf16 = false;
+                break;
+            }
+    const size_t count = static_cast<size_t>(p.padded_n() * std::max<int64_t>(k, 1));
+    p.data.resize(p.bf16 ? (count + 1) / 2 : count);
     for (int64_t j0 = 0; j0 < p.padded_n(); j0 += p.panel_width(j0)) {
         const int64_t width = p.panel_width(j0);
-        float* panel = p.data.data() + j0 * k;
         for (int64_t kk = 0; kk < k; ++kk)
             for (int64_t jj = 0; jj < width; ++jj) {
-                int64_t col = j0 + jj;
-                panel[kk * width + jj] = col < n ? b[kk * stride_k + col * stride_n] : 0.0f;
+                const int64_t i = j0 * k + kk * width + jj;
+                const float v = value(kk, j0 + jj);
+                if (p.bf16)
+                    reinterpret_cast<uint16_t*>(p.data.data())[i] = static_cast<uint16_t>(bits(v) >> 16);
+                else
+                    p.data.data()[i] = v;
             }
     }
     return p;
@@ -216,10 +245,15 @@ void run_gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
             int64_t p0 = ct * panels_per_task, p1 = std::min(panels, p0 + panels_per_task);
             int64_t j0 = p0 * PackedB::kPanelWidth;
             int64_t j1 = p1 == panels ? n_store : p1 * PackedB::kPanelWidth;
-            if (numerics.bf16_accumulator_step > 0)
-                gemm_block<A, true>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, numerics.bf16_accumulator_step);
+            const int64_t step = numerics.bf16_accumulator_step;
+            if (step > 0 && b.bf16)
+                gemm_block<A, true, uint16_t>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, step);
+            else if (step > 0)
+                gemm_block<A, true, float>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, step);
+            else if (b.bf16)
+                gemm_block<A, false, uint16_t>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
             else
-                gemm_block<A, false>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
+                gemm_block<A, false, float>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
         };
         if (on_this_thread)
             for (int64_t t = 0; t < row_tasks * col_tasks; ++t) task(t);

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/common.hpp"
 
 namespace zoo::kernels {
@@ -14,12 +18,14 @@ namespace zoo::kernels {
 // B packed into column panels that start every kPanelWidth (32) columns and are 32 wide, except the last, which is
 // 48 wide when the padded width leaves an odd 16 (a 16-wide panel would feed one FMA per broadcast) and 16 wide only
 // when B has a single vector of columns. The panel starting at column j0 holds k rows of panel_width(j0) floats at
-// data + j0 * k; columns past n are zero.
+// data + j0 * k; columns past n are zero. With `bf16` the panels hold each value's top 16 bits instead (element i
+// at ((const uint16_t*)data.data())[i]; pack_b's one_tile).
 struct PackedB {
     static constexpr int64_t kPanelWidth = 2 * kVecWidth;
     AlignedBuffer data;
     int64_t k = 0;
     int64_t n = 0;
+    bool bf16 = false;
     int64_t padded_n() const { return round_up(n, kVecWidth); }
     int64_t panel_width(int64_t j0) const {
         int64_t rest = padded_n() - j0;
@@ -34,8 +40,11 @@ struct PackedB {
 };
 
 // Packs B where element (kk, jj) is b[kk * stride_k + jj * stride_n] (so a PyTorch [out, in] weight is stride_k = 1,
-// stride_n = in).
-PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n);
+// stride_n = in). one_tile: B will multiply at most one tile of rows (8: a classifier or squeeze-excite layer at a
+// small batch), so the GEMM streams it once per call and is bound by its bytes; then, when every value is a bf16
+// (low 16 fp32 bits zero: the emulator's weights), it is packed as bf16, half the bytes. Widening back is exact: the
+// same products and sums. With more rows the widening would cost more than the bytes it saves.
+PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n, bool one_tile = false);
 
 struct GemmEpilogue {
     const float* bias = nullptr;      // padded_n() entries (zero past n) or null
@@ -62,9 +71,20 @@ struct GemmNumerics {
 // a quiet NaN stays NaN unless its payload bits 16..22 are all ones). Shared by the GEMM and conv dest paths.
 typedef uint32_t VecBits __attribute__((vector_size(64)));
 inline Vec round_bf16_rne(Vec x) {
+#if defined(__AVX512F__)
+    // The same sum in four operations instead of five (shift, and, add, add, and): a test of bit 16 into a mask
+    // register stands for the shift and the and, b + 0x8000 - 1 on the even lanes is b + 0x7FFF + bit 16. The Dest
+    // kernels round after every tap or K step, so this is their inner loop's largest cost after the FMAs.
+    const __m512i b = (__m512i)x;
+    const __mmask16 even = _mm512_testn_epi32_mask(b, _mm512_set1_epi32(0x10000));
+    __m512i r = _mm512_add_epi32(b, _mm512_set1_epi32(0x8000));
+    r = _mm512_mask_sub_epi32(r, even, r, _mm512_set1_epi32(1));
+    return (Vec)_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+#else
     VecBits b = (VecBits)x;
     b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
     return (Vec)b;
+#endif
 }
 inline float round_bf16_rne(float x) {
     uint32_t b;
@@ -72,6 +92,18 @@ inline float round_bf16_rne(float x) {
     b = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
     std::memcpy(&x, &b, sizeof(b));
     return x;
+}
+
+// The activation of a bf16 Dst epilogue, rounded to bf16. Without one the value is already bf16 (the epilogue
+// rounded it), and rounding it again changes no bit: skipped, which saves a quarter of the epilogue of the emulator's
+// convs (they run with Act::None and leave the activation to its own step).
+template <Act A>
+inline Vec dest_act(Vec v) {
+    if constexpr (A == Act::None) {
+        return v;
+    } else {
+        return round_bf16_rne(act_vec<A>(v));
+    }
 }
 
 // Computes columns [0, n_store) of C (row stride ldc) for m rows; n <= n_store <= round_up(n, 16). Columns in

@@ -21,17 +21,20 @@ namespace zoo::wormhole {
 
 using namespace ::zoo::kernels;
 
-namespace {
-
 // One node's output as the emulated card holds it: channels-last rows of `cp` floats (c real channels, zero padding),
 // every value exactly representable in `format`.
+// A planar value holds dense NCHW planes instead: an RGB input whose only readers are stems that take planes
+// (ConvStep::reads_planes), which spares writing and reading back 16 floats a pixel for 3.
 struct Value {
     int64_t n = 1, h = 1, w = 1, c = 1, cp = kChannelAlign;
     DataFormat format = DataFormat::Float32;
+    bool planar = false;
     AlignedBuffer data;
     int64_t rows() const { return n * h * w; }
-    size_t floats() const { return static_cast<size_t>(rows() * cp); }
+    size_t floats() const { return static_cast<size_t>(planar ? rows() * c : rows() * cp); }
 };
+
+namespace {
 
 Result<Value> layout_of(const Node& node) {
     const Shape& s = node.output_shape;
@@ -112,6 +115,14 @@ public:
 
 private:
     std::multimap<size_t, AlignedBuffer> m_free;
+};
+
+// One image's copy of the steps up to the cut (run_per_image), with its own buffers and a one-thread arena.
+struct EmulatedModel::ImageCopy {
+    std::vector<std::unique_ptr<EmulatedStep>> steps, fused;  // ops [0, cut]
+    std::unique_ptr<tbb::task_arena> arena;
+    std::unique_ptr<BufferPool> pool;
+    std::vector<float> staging;
 };
 
 class EmulatedStep {
@@ -215,6 +226,10 @@ public:
     }
     bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
+    // Whether compute() takes its input as planes (Value::planar).
+    bool reads_planes() const {
+        return (!m_full || m_full->reads_nchw()) && (!m_hi || m_hi->reads_nchw());
+    }
     void finish_rows(Value& out, int64_t r0, int64_t r1) override {
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
         store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
@@ -222,20 +237,26 @@ public:
     void compute(const std::vector<const Value*>& in, Value& out) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
+        auto run = [&](const ConvKernel& k, const float* operand, float* dst) {
+            if (x.planar)
+                k.run_nchw(operand, dst, Act::None, nullptr);
+            else
+                k.run(operand, dst, Act::None, nullptr, m_scratch.data());
+        };
         switch (m_cfg.math_fidelity) {
-            case MathFidelity::LoFi: m_hi->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
-            case MathFidelity::HiFi2: m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::LoFi: run(*m_hi, m_b.hi, out.data.data()); break;
+            case MathFidelity::HiFi2: run(*m_full, m_b.hi, out.data.data()); break;
             case MathFidelity::HiFi3: {
-                m_full->run(m_b.hi, out.data.data(), Act::None, nullptr, m_scratch.data());
+                run(*m_full, m_b.hi, out.data.data());
                 if (!m_b.lo) break;  // the A_hi x B_lo phase adds nothing
                 if (m_tmp.size() < out.floats()) m_tmp.resize(out.floats());
-                m_hi->run(m_b.lo, m_tmp.data(), Act::None, nullptr, m_scratch.data());
+                run(*m_hi, m_b.lo, m_tmp.data());
                 float* o = out.data.data();
                 const float* t = m_tmp.data();
                 for (size_t i = 0; i < out.floats(); ++i) o[i] += t[i];
                 break;
             }
-            case MathFidelity::HiFi4: m_full->run(m_b.full, out.data.data(), Act::None, nullptr, m_scratch.data()); break;
+            case MathFidelity::HiFi4: run(*m_full, m_b.full, out.data.data()); break;
         }
         m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
@@ -627,7 +648,9 @@ void rgb_planes_to_rows(const float* planes, float* rows, int64_t n, int64_t hw)
 
 Tensor to_tensor(const Value& v, const Shape& shape) {
     Tensor t(shape);
-    if (shape.size() == 4) {
+    if (v.planar) {
+        std::copy_n(v.data.data(), v.floats(), t.data.begin());  // NCHW already
+    } else if (shape.size() == 4) {
         nhwc_to_nchw(v.data.data(), t.data.data(), v.n, v.c, v.h * v.w, v.cp);
     } else {
         for (int64_t r = 0; r < v.rows(); ++r)
@@ -680,7 +703,89 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
                                p.ops[static_cast<size_t>(producer)].node == static_cast<int>(i);
         model->m_captures[static_cast<size_t>(producer)].push_back({static_cast<int>(i), fused_pre});
     }
+    // Inputs kept as planes: an RGB image in a per-element format whose readers (past ops that only move it) are
+    // all convs that take planes.
+    model->m_planar_input.assign(p.input_tensors.size(), false);
+    for (size_t k = 0; k < p.input_tensors.size(); ++k) {
+        const int t = p.input_tensors[k];
+        const Shape& shape = graph.nodes[static_cast<size_t>(p.tensor(t).node)].output_shape;
+        const DataFormat f = p.placement(t).dtype;
+        if (shape.size() != 4 || shape[1] != 3 || (f != DataFormat::BFloat16 && f != DataFormat::Float32)) continue;
+        std::vector<int> same{t};
+        auto is_same = [&](int x) { return std::find(same.begin(), same.end(), x) != same.end(); };
+        bool ok = true, read = false;
+        for (size_t j = 0; j < p.ops.size() && ok; ++j) {
+            const DeviceOp& op = p.ops[j];
+            if (std::none_of(op.inputs.begin(), op.inputs.end(), is_same)) continue;
+            if (!model->m_steps[j]) {  // moves its input: its output is the same value
+                ok = is_same(op.inputs[0]);
+                same.push_back(op.output);
+                continue;
+            }
+            const auto* conv = dynamic_cast<const ConvStep*>(model->m_steps[j].get());
+            ok = conv && conv->reads_planes() && op.inputs.size() == 1;
+            read = true;
+        }
+        for (int o : graph.outputs) ok = ok && !is_same(p.node_value[static_cast<size_t>(o)]);
+        model->m_planar_input[k] = ok && read;
+    }
+    ZOO_TRY(model->build_per_image(weights, hw, threads));
     return model;
+}
+
+// The image-by-image split of a batch (run_per_image): the last op whose output has more than 7 x 7 pixels, when every
+// op after it reads only values made at or after it and no graph output is made before it, and every node keeps the
+// batch in dimension 0 (nothing mixes images). Past the cut (7x7 and smaller in these models) a layer's weights
+// outweigh one image's activations: the tail runs batched. The copies' steps are built on the graph at batch 1.
+Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHardware& hw, int threads) {
+    const Program& p = m_program;
+    if (p.input_tensors.empty()) return Status::ok();
+    const int64_t batch = m_graph.nodes[static_cast<size_t>(p.tensor(p.input_tensors[0]).node)].output_shape.at(0);
+    if (batch <= 1) return Status::ok();
+    for (const Node& n : m_graph.nodes) {
+        if (n.output_shape.empty() || n.output_shape[0] != batch) return Status::ok();
+        if (n.op == OpKind::Softmax) {
+            const int64_t axis = n.attr<SoftmaxAttrs>().axis;
+            if (axis == 0 || axis == -static_cast<int64_t>(n.output_shape.size())) return Status::ok();
+        }
+    }
+    constexpr int64_t kTailPixels = 7 * 7;
+    int cut = -1;
+    for (size_t k = 0; k < p.ops.size(); ++k) {
+        const Shape& s = m_graph.nodes[static_cast<size_t>(p.ops[k].node)].output_shape;
+        if (m_steps[k] && s.size() == 4 && s[2] * s[3] > kTailPixels) cut = static_cast<int>(k);
+    }
+    if (cut < 0 || cut + 1 >= static_cast<int>(p.ops.size())) return Status::ok();
+    for (size_t k = static_cast<size_t>(cut) + 1; k < p.ops.size(); ++k)
+        for (int t : p.ops[k].inputs)
+            if (p.tensor(t).producer < cut) return Status::ok();
+    for (int o : m_graph.outputs)
+        if (p.tensor(p.node_value[static_cast<size_t>(o)]).producer <= cut) return Status::ok();
+
+    m_image_graph = m_graph;
+    m_image_graph.set_batch(1);
+    ZOO_TRY(m_image_graph.infer_shapes());
+    const int64_t workers = threads > 0 ? threads : tbb::this_task_arena::max_concurrency();
+    const int64_t copies = std::clamp<int64_t>(workers, 1, batch);
+    for (int64_t c = 0; c < copies; ++c) {
+        auto copy = std::make_unique<ImageCopy>();
+        for (size_t k = 0; k <= static_cast<size_t>(cut); ++k) {
+            const DeviceOp& op = p.ops[k];
+            std::unique_ptr<EmulatedStep> step;
+            if (m_steps[k]) {
+                ZOO_ASSIGN_OR_RETURN(step, op_step(m_image_graph, p, op, weights, hw));
+            }
+            copy->steps.push_back(std::move(step));
+            std::unique_ptr<EmulatedStep> fused;
+            if (op.fused_node >= 0) fused.reset(new ActivationStep(act_of(op.unary), op.config));
+            copy->fused.push_back(std::move(fused));
+        }
+        copy->arena = std::make_unique<tbb::task_arena>(1);
+        copy->pool = std::make_unique<BufferPool>();
+        m_copies.push_back(std::move(copy));
+    }
+    m_cut = cut;
+    return Status::ok();
 }
 
 Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
@@ -692,6 +797,16 @@ Status EmulatedModel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>
     });
 }
 
+// The state one run of the ops needs: the graph whose shapes give the values' layouts (the whole batch, or one image),
+// the steps, and where buffers come from.
+struct EmulatedModel::Executor {
+    const Graph& graph;
+    const std::vector<std::unique_ptr<EmulatedStep>>& steps;
+    const std::vector<std::unique_ptr<EmulatedStep>>& fused;
+    BufferPool& pool;
+    std::vector<float>& staging;
+};
+
 Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                                std::map<std::string, Tensor>* captured) {
     const Program& p = m_program;
@@ -700,32 +815,100 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         return Status::error("the program takes " + std::to_string(p.input_tensors.size()) + " input tensor(s), got " +
                              std::to_string(inputs.size()));
     std::vector<std::shared_ptr<Value>> values(p.tensors.size());
-    auto new_value = [&](int node_index) -> Result<std::shared_ptr<Value>> {
-        ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(m_graph.nodes[static_cast<size_t>(node_index)]));
-        auto v = std::make_shared<Value>(std::move(layout));
-        v->data = m_pool->take(v->floats());
-        return v;
+    const Executor all{m_graph, m_steps, m_fused, *m_pool, m_input_staging};
+    if (!captured && m_cut >= 0) {
+        ZOO_TRY(run_per_image(inputs, values));
+    } else {
+        std::vector<const float*> data;
+        for (const Tensor& in : inputs) data.push_back(in.data.data());
+        ZOO_TRY(convert_inputs(all, data, values));
+    }
+    const size_t first = !captured && m_cut >= 0 ? static_cast<size_t>(m_cut) + 1 : 0;
+    ZOO_TRY(run_ops(all, values, first, p.ops.size(), captured));
+    outputs.clear();
+    for (int o : m_graph.outputs) {
+        const auto& v = values[static_cast<size_t>(p.node_value[static_cast<size_t>(o)])];
+        if (!v) return Status::error("wormhole emulator: output '" + m_graph.nodes[static_cast<size_t>(o)].name + "' was not computed");
+        outputs.push_back(to_tensor(*v, m_graph.nodes[static_cast<size_t>(o)].output_shape));
+    }
+    for (auto& v : values) m_pool->give(v);
+    return Status::ok();
+}
+
+// Images one at a time through ops [0, m_cut], each copy of the steps on its own thread (the card computes every
+// image of a batch independently, and so do the steps: the bits are those of the batched run), then the cut's values
+// gathered into the batch's value for the batched tail. One image's tensors stay in L2 from op to op, and a copy
+// runs its ops on one thread, with no fork and join per op.
+Status EmulatedModel::run_per_image(const std::vector<Tensor>& inputs, std::vector<std::shared_ptr<Value>>& values) {
+    const Program& p = m_program;
+    const int64_t batch = inputs[0].shape[0];
+    const int cut_tensor = p.ops[static_cast<size_t>(m_cut)].output;
+    ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(m_graph.nodes[static_cast<size_t>(p.ops[static_cast<size_t>(m_cut)].node)]));
+    auto gathered = std::make_shared<Value>(std::move(layout));
+    gathered->data = m_pool->take(gathered->floats());
+    const size_t image_floats = gathered->floats() / static_cast<size_t>(batch);
+    const size_t copies = m_copies.size();
+    std::vector<Status> status(copies, Status::ok());
+    std::vector<DataFormat> formats(copies, DataFormat::Float32);
+    auto work = [&](size_t c) {
+        ImageCopy& copy = *m_copies[c];
+        const Executor one{m_image_graph, copy.steps, copy.fused, *copy.pool, copy.staging};
+        zoo::tsan::execute_in(*copy.arena, [&] {
+            for (int64_t i = static_cast<int64_t>(c); i < batch && status[c].is_ok(); i += static_cast<int64_t>(copies)) {
+                std::vector<std::shared_ptr<Value>> image(p.tensors.size());
+                std::vector<const float*> data;
+                for (const Tensor& in : inputs) data.push_back(in.data.data() + static_cast<size_t>(i) * (in.data.size() / static_cast<size_t>(batch)));
+                status[c] = convert_inputs(one, data, image);
+                if (status[c].is_ok()) status[c] = run_ops(one, image, 0, static_cast<size_t>(m_cut) + 1, nullptr);
+                if (status[c].is_ok()) {
+                    const Value& v = *image[static_cast<size_t>(cut_tensor)];
+                    std::copy_n(v.data.data(), image_floats, gathered->data.data() + static_cast<size_t>(i) * image_floats);
+                    formats[c] = v.format;
+                }
+                for (auto& v : image) copy.pool->give(v);
+            }
+        });
     };
-    // The host converts each input to the first layer's format with the host packer's rounding.
-    for (size_t k = 0; k < inputs.size(); ++k) {
+    if (copies == 1)
+        work(0);
+    else
+        zoo::kernels::parallel_range(static_cast<int64_t>(copies), [&](int64_t c) { work(static_cast<size_t>(c)); });
+    for (const Status& s : status) ZOO_TRY(s);
+    gathered->format = formats[0];  // every image's cut value is in the cut op's stored format
+    values[static_cast<size_t>(cut_tensor)] = std::move(gathered);
+    return Status::ok();
+}
+
+// The host converts each input to the first layer's format with the host packer's rounding. data[k]: input k's
+// NCHW values, in the shape of ex.graph.
+Status EmulatedModel::convert_inputs(const Executor& ex, const std::vector<const float*>& data,
+                                     std::vector<std::shared_ptr<Value>>& values) const {
+    const Program& p = m_program;
+    for (size_t k = 0; k < data.size(); ++k) {
         const int t = p.input_tensors[k];
         const int node_index = p.tensor(t).node;
-        const Tensor& in = inputs[k];
-        ZOO_ASSIGN_OR_RETURN(auto v, new_value(node_index));
+        ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(ex.graph.nodes[static_cast<size_t>(node_index)]));
+        auto v = std::make_shared<Value>(std::move(layout));
+        v->planar = m_planar_input[k];
+        v->data = ex.pool.take(v->floats());
         const DataFormat f = p.placement(t).dtype;
         const int64_t hw = v->h * v->w;
-        if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
+        if (v->planar) {
+            // The planes, rounded to the format (per element, as the rows would be).
+            std::copy_n(data[k], v->floats(), v->data.data());
+            if (f == DataFormat::BFloat16) quantize_rows(v->data.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+        } else if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
             // An RGB image into a per-element format: round the NCHW planes (one dense pass over 3 floats a pixel,
             // not 16), then transpose them into zero-padded rows.
-            const float* planes = in.data.data();
+            const float* planes = data[k];
             if (f == DataFormat::BFloat16) {
-                m_input_staging.assign(in.data.begin(), in.data.end());
-                quantize_rows(m_input_staging.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
-                planes = m_input_staging.data();
+                ex.staging.assign(data[k], data[k] + v->n * v->c * hw);
+                quantize_rows(ex.staging.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+                planes = ex.staging.data();
             }
             rgb_planes_to_rows(planes, v->data.data(), v->n, hw);
         } else {
-            nchw_to_nhwc(in.data.data(), v->data.data(), v->n, v->c, hw, v->cp);
+            nchw_to_nhwc(data[k], v->data.data(), v->n, v->c, hw, v->cp);
             // The padding lanes nchw_to_nhwc wrote are +0, which every format keeps and a block treats exactly like
             // the zeros it pads a short block with: quantising all cp lanes as one dense array gives the bits of
             // quantising the c real channels row by row, in one vectorised pass.
@@ -734,22 +917,31 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         v->format = f;
         values[static_cast<size_t>(t)] = std::move(v);
     }
+    return Status::ok();
+}
+
+// Ops [begin, end) on `values` (which holds their inputs), freeing what nobody reads any more.
+Status EmulatedModel::run_ops(const Executor& ex, std::vector<std::shared_ptr<Value>>& values, size_t begin, size_t end,
+                              std::map<std::string, Tensor>* captured) const {
+    const Program& p = m_program;
     auto capture = [&](int node_index, const Value& v) {
-        const Node& node = m_graph.nodes[static_cast<size_t>(node_index)];
+        const Node& node = ex.graph.nodes[static_cast<size_t>(node_index)];
         (*captured)[node.name] = to_tensor(v, node.output_shape);
     };
-    for (size_t k = 0; k < p.ops.size(); ++k) {
+    for (size_t k = begin; k < end; ++k) {
         const DeviceOp& op = p.ops[k];
         std::shared_ptr<Value> out;
         bool activation_done = false;
-        if (!m_steps[k]) {
+        if (!ex.steps[k]) {
             out = values[static_cast<size_t>(op.inputs[0])];
         } else {
-            ZOO_ASSIGN_OR_RETURN(out, new_value(op.node));
+            ZOO_ASSIGN_OR_RETURN(Value layout, layout_of(ex.graph.nodes[static_cast<size_t>(op.node)]));
+            out = std::make_shared<Value>(std::move(layout));
+            out->data = ex.pool.take(out->floats());
             std::vector<const Value*> in;
             for (int t : op.inputs) in.push_back(values[static_cast<size_t>(t)].get());
-            EmulatedStep& step = *m_steps[k];
-            EmulatedStep* fused = m_fused[k].get();
+            EmulatedStep& step = *ex.steps[k];
+            EmulatedStep* fused = ex.fused[k].get();
             // Without captures (nobody sees the value between the two), the op's store and its fused activation run
             // chunk by chunk: one pass over the rows instead of three.
             if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
@@ -763,23 +955,16 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
         if (captured)
             for (const auto& c : m_captures[k])
                 if (c.before_fused_activation) capture(c.node, *out);
-        if (m_fused[k] && !activation_done) m_fused[k]->run({out.get()}, *out);
+        if (ex.fused[k] && !activation_done) ex.fused[k]->run({out.get()}, *out);
         if (captured)
             for (const auto& c : m_captures[k])
                 if (!c.before_fused_activation) capture(c.node, *out);
         values[static_cast<size_t>(op.output)] = std::move(out);
         // Free what nobody reads any more (capture keeps its own copies).
         for (int t : op.inputs)
-            if (m_last_use[static_cast<size_t>(t)] == static_cast<int>(k)) m_pool->give(values[static_cast<size_t>(t)]);
-        if (m_last_use[static_cast<size_t>(op.output)] == static_cast<int>(k)) m_pool->give(values[static_cast<size_t>(op.output)]);
+            if (m_last_use[static_cast<size_t>(t)] == static_cast<int>(k)) ex.pool.give(values[static_cast<size_t>(t)]);
+        if (m_last_use[static_cast<size_t>(op.output)] == static_cast<int>(k)) ex.pool.give(values[static_cast<size_t>(op.output)]);
     }
-    outputs.clear();
-    for (int o : m_graph.outputs) {
-        const auto& v = values[static_cast<size_t>(p.node_value[static_cast<size_t>(o)])];
-        if (!v) return Status::error("wormhole emulator: output '" + m_graph.nodes[static_cast<size_t>(o)].name + "' was not computed");
-        outputs.push_back(to_tensor(*v, m_graph.nodes[static_cast<size_t>(o)].output_shape));
-    }
-    for (auto& v : values) m_pool->give(v);
     return Status::ok();
 }
 

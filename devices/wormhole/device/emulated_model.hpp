@@ -28,6 +28,7 @@ namespace zoo::wormhole {
 
 class EmulatedStep;
 class BufferPool;
+struct Value;
 
 class EmulatedModel final : public CompiledModel {
 public:
@@ -51,6 +52,13 @@ public:
 private:
     EmulatedModel() = default;
     Status run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::map<std::string, Tensor>* captured);
+    struct Executor;
+    struct ImageCopy;
+    Status build_per_image(const WeightMap& weights, const WormholeHardware& hw, int threads);
+    Status run_per_image(const std::vector<Tensor>& inputs, std::vector<std::shared_ptr<Value>>& values);
+    Status convert_inputs(const Executor& ex, const std::vector<const float*>& data, std::vector<std::shared_ptr<Value>>& values) const;
+    Status run_ops(const Executor& ex, std::vector<std::shared_ptr<Value>>& values, size_t begin, size_t end,
+                   std::map<std::string, Tensor>* captured) const;
 
     struct Capture {
         int node = -1;
@@ -66,6 +74,12 @@ private:
     std::unique_ptr<tbb::task_arena> m_arena;  // run() executes in it: `threads` of build(), 0 = all
     std::unique_ptr<BufferPool> m_pool;
     std::vector<float> m_input_staging;  // an input's planes rounded to its format before the layout change
+    std::vector<bool> m_planar_input;    // per program input: kept as NCHW planes (Value::planar)
+    // Batches run image by image up to op m_cut (-1: never), on m_copies (one per thread), then batched; see
+    // run_per_image. m_image_graph is the graph at batch 1, whose shapes the copies' values take.
+    int m_cut = -1;
+    Graph m_image_graph;
+    std::vector<std::unique_ptr<ImageCopy>> m_copies;
     PerfReport m_perf;
 };
 

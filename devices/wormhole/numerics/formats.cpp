@@ -1,6 +1,7 @@
 // Formats: scalar reference encoders (used by the tile packer) and their vectorised twins (used by quantize_rows).
 // See formats.hpp for the rules and the reference facts they implement.
 #include "numerics/formats.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 
 #if defined(__AVX512F__)
@@ -134,6 +135,32 @@ inline VU min_u(VU a, VU b) { return a < b ? a : b; }
 // The short path's arithmetic, given the block's shared exponent field (exponent << 23) in every lane.
 template <int MB, bool Device>
 inline VU quantize_block_shared(VU bits, VU exp_field, VU shared_field) {
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if constexpr (Device && MB == 7) {
+        // The device's bfloat8_b in floating point, six operations where the integer form below takes fifteen (the
+        // packer's hot path: every layer's output). The integer form computes q = ((M >> d) + 2^16) >> 17 for the
+        // 24-bit mantissa M and d = shared - exponent, which is floor(M / 2^(d+17) + 1/2) = floor(|x| / ulp + 1/2)
+        // with ulp = 2^(shared - 127 - 6): the bits the first shift drops cannot change a floor taken after adding
+        // an integer. Here y = x / ulp is exact (a power-of-two scaling, |y| < 128) wherever |y| >= 1/2 matters;
+        // y + copysign(1/2, y) rounded toward zero keeps its integer part (every integer up to 2^24 is a float, so
+        // no sum crosses one), truncating it gives sign * floor(|y| + 1/2), and the code times ulp is the value.
+        // Denormal and small lanes give |y| < 1/2, hence 0, as the integer form's shift does. shared in [25, 254]
+        // keeps ulp and 1/ulp normal.
+        const __m512 ulp = (__m512)(shared_field - (6u << 23));
+        const __m512 inv_ulp = (__m512)(splat_u((127u + 127u + 6u) << 23) - shared_field);
+        // vrangeps imm 0x02: the operand of smaller magnitude, with the sign of the first. |y| clamped to 127 (the
+        // saturation: floor(|y| + 1/2) >= 127 exactly when |y| >= 126.5); copysign(1/2, y) where |y| >= 1/2, y itself
+        // below (then |2y| < 1 truncates to 0 as well).
+        __m512 y = _mm512_mul_ps((__m512)bits, inv_ulp);
+        y = _mm512_range_ps(y, _mm512_set1_ps(127.0f), 0x02);
+        const __m512 half = _mm512_range_ps(y, _mm512_set1_ps(0.5f), 0x02);
+        // (The zero-masking forms with every lane kept: GCC 12's unmasked ones warn about their undefined source.)
+        const __m512 t = _mm512_maskz_add_round_ps(0xFFFF, y, half, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m512 q = _mm512_maskz_roundscale_ps(0xFFFF, t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        // q * ulp + 0: exact, and a zero code of a negative value comes out +0, as the packer stores it.
+        return (VU)_mm512_fmadd_ps(q, ulp, _mm512_setzero_ps());
+    }
+#endif
     VU m = (bits & 0x7FFFFFu) | 0x800000u;
     VU d = (shared_field - exp_field) >> 23;
     d = min_u(d, splat_u(31));  // m < 2^24: a shift by 31 clears it like any larger shift
@@ -175,12 +202,28 @@ inline bool any_lane(VU m) {
 }
 #endif
 
+// Lane 4I of v in every lane. After quantize_4_blocks_fast's reduction block I's shared exponent fills 128-bit lane I:
+// vshufi32x4 with an immediate spreads it, where a vpermd needs an index vector (GCC rebuilt it per block, mov +
+// vpbroadcastd; from a constant index vector it chose a slower sequence). The zero-masking form with every lane kept:
+// GCC 12's unmasked one warns about its undefined source.
+template <int I>
+inline VU spread_lane(VU v) {
+#if defined(__AVX512F__)
+    return (VU)_mm512_maskz_shuffle_i32x4(0xFFFF, (__m512i)v, (__m512i)v, I * 0x55);
+#else
+    return __builtin_shuffle(v, splat_u(4 * I));
+#endif
+}
+
 // Four consecutive blocks on the short path, their shared exponents found together: one transposing reduction
 // (8 lanes of each block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false,
 // leaving `p` alone, when any of the four needs another path.
 template <int MB, bool Device>
 inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
     VU e[4];
+    // Unrolled, so the four blocks stay in registers (rolled, GCC kept them on the stack and rebuilt the constants for
+    // every group of four: a third of the packer's time).
+#pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) e[i] = bits[i] & 0x7F800000u;
     auto vmax = [](VU a, VU b) { return a > b ? a : b; };
     const VU lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
@@ -193,16 +236,25 @@ inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
     u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
     u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
     if (any_lane(outside_fast_range(u))) return false;
-    for (int i = 0; i < 4; ++i) {
-        const uint32_t lane = static_cast<uint32_t>(4 * i);
-        store_bits(p + i * kBlock, quantize_block_shared<MB, Device>(bits[i], e[i], __builtin_shuffle(u, splat_u(lane))));
-    }
+    store_bits(p, quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
+    store_bits(p + kBlock, quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
+    store_bits(p + 2 * kBlock, quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
+    store_bits(p + 3 * kBlock, quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u)));
     return true;
 }
 
 template <bool Device>
 inline VU bf16_vec(VU bits) {
     VU r;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if constexpr (!Device) {
+        // The kernels' rounding (four operations), NaN found by vfpclassps: six operations where the generic form
+        // below takes eight; the packer runs it on every value of an op whose result is not bf16 already.
+        r = (VU)zoo::kernels::round_bf16_rne((zoo::kernels::Vec)bits);
+        const __mmask16 nan = _mm512_fpclass_ps_mask((__m512)bits, 0x81);  // QNaN | SNaN
+        return (VU)_mm512_mask_mov_epi32((__m512i)r, nan, _mm512_set1_epi32(0x7FC00000));
+    }
+#endif
     if constexpr (!Device) {
         r = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
     } else {
@@ -249,6 +301,7 @@ void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
     int64_t c = c0;
     for (; c + 4 * kBlock <= c1; c += 4 * kBlock) {
         VU bits[4];
+#pragma GCC unroll 4
         for (int i = 0; i < 4; ++i) bits[i] = dest_round<DestBf16>(load_bits(row + c + i * kBlock));
         if (quantize_4_blocks_fast<MB, Device>(row + c, bits)) continue;
         for (int i = 0; i < 4; ++i) quantize_block<MB, Device>(row + c + i * kBlock, bits[i]);

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <tbb/task_arena.h>
 
+#include <cstring>
+
 #include "kernels/gemm.hpp"
 #include "reference_ops.hpp"
 
@@ -76,4 +78,29 @@ TEST(CpuGemm, ResultDoesNotDependOnThreadCount) {
     one.execute([&] { gemm(m, a.data(), k, b, c1.data(), 80, 80, GemmEpilogue{}); });
     two.execute([&] { gemm(m, a.data(), k, b, c2.data(), 80, 80, GemmEpilogue{}); });
     EXPECT_EQ(c1, c2);
+}
+
+// pack_b's one_tile: B of bf16 values packed as bf16 gives the bits of the fp32 panels (both accumulator modes,
+// every panel width, a K over two K blocks); B with any other value stays fp32.
+TEST(CpuGemm, Bf16PanelsGiveTheBitsOfFp32Panels) {
+    for (int64_t n : {16, 40, 48, 100})
+        for (int64_t m : {1, 3, 8})
+            for (int64_t step : {0, 16}) {
+                const int64_t k = 300, ldc = round_up(n, 16);
+                std::vector<float> a = random_vector(static_cast<size_t>(m * k), 7);
+                std::vector<float> w = random_vector(static_cast<size_t>(n * k), 8);
+                for (float& v : w) v = round_bf16_rne(v);
+                std::vector<float> bias(static_cast<size_t>(ldc), 0.0f);
+                PackedB wide = pack_b(w.data(), k, n, 1, k), narrow = pack_b(w.data(), k, n, 1, k, true);
+                ASSERT_FALSE(wide.bf16);
+                ASSERT_TRUE(narrow.bf16);
+                std::vector<float> want(static_cast<size_t>(m * ldc)), got(want.size());
+                const GemmEpilogue ep{bias.data(), Act::None, nullptr, 0};
+                gemm(m, a.data(), k, wide, want.data(), ldc, ldc, ep, GemmNumerics{step});
+                gemm(m, a.data(), k, narrow, got.data(), ldc, ldc, ep, GemmNumerics{step});
+                ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+                    << "m " << m << " n " << n << " step " << step;
+            }
+    std::vector<float> w(16 * 16, 0.1f);  // not a bf16
+    EXPECT_FALSE(pack_b(w.data(), 16, 16, 1, 16, true).bf16);
 }

@@ -73,6 +73,18 @@ void expect_same_bits(const Shape& s, bool dest, Act act, bool with_residual, bo
         ASSERT_EQ(a, b) << "in " << s.in_c << " out " << s.out_c << " k " << s.k << " dest " << dest << " element " << i
                         << ": im2col over padded taps " << want.data()[i] << ", pad_tap_channels " << got.data()[i];
     }
+    // The same conv reading the image's NCHW planes (run_nchw) gives the same bits.
+    ASSERT_EQ(k.reads_nchw(), direct && s.in_c == 3);
+    if (!k.reads_nchw()) return;
+    const int64_t hw = s.h * s.w;
+    AlignedBuffer planes(static_cast<size_t>(s.batch * s.in_c * hw));
+    for (int64_t n = 0; n < s.batch; ++n)
+        for (int64_t c = 0; c < s.in_c; ++c)
+            for (int64_t q = 0; q < hw; ++q) planes.data()[(n * s.in_c + c) * hw + q] = in.data()[(n * hw + q) * cp_in + c];
+    AlignedBuffer from_planes(static_cast<size_t>(out_floats));
+    k.run_nchw(planes.data(), from_planes.data(), act, r);
+    ASSERT_EQ(std::memcmp(from_planes.data(), want.data(), static_cast<size_t>(out_floats) * sizeof(float)), 0)
+        << "in " << s.in_c << " out " << s.out_c << " k " << s.k << " dest " << dest << ": run_nchw differs";
 }
 
 }  // namespace
