@@ -1,7 +1,8 @@
 // The network's first convolution (few input channels, e.g. RGB -> 16, 3x3 stride 2) read straight from the caller's
 // NCHW input tensor. With the padded NHWC layout a 3-channel image would be stored as 16 channels: converting it
 // costs a pass that writes 5x the input's bytes, and the conv then streams those bytes back. Reading the three
-// planes directly fuses the layout change into the stem. CPU device only (the emulator runs its stem as im2col).
+// planes directly fuses the layout change into the stem. The emulator's stem reads the planes too, through
+// kernels::ConvKernel::run_nchw (its tap-step bf16 arithmetic); this is the fp32 kernel, staged by rows.
 #pragma once
 
 #include "kernels/common.hpp"

@@ -303,25 +303,27 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
     const int64_t cin = CIN > 0 ? CIN : p.in_c;  // RGB input gets a fully unrolled channel loop
     const float* src[kDirectRows];
     const int64_t iw0 = ow0 * p.stride_w - p.pad_w + kw * p.dil_w;  // the tile's first pixel's input column
+    const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
+    // value(b, ci): input channel ci of the tile's pixel b.
+    auto taps = [&](auto&& value) {
+#pragma GCC unroll 4
+        for (int64_t ci = 0; ci < cin; ++ci) {
+            Vec w[NV];
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
+#pragma GCC unroll 8
+            for (int b = 0; b < kDirectRows; ++b) {
+                const Vec a = splat(value(b, ci));
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+            }
+        }
+    };
+    const bool inside_row = row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * p.stride_w < p.in_w;
     if constexpr (Planar) {
         const int64_t plane = p.in_h * p.in_w, sw = p.stride_w;
         const float* row = in + (n * p.in_c * p.in_h + ih) * p.in_w;
-        const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
-        auto taps = [&](auto&& value) {
-#pragma GCC unroll 4
-            for (int64_t ci = 0; ci < cin; ++ci) {
-                Vec w[NV];
-#pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
-#pragma GCC unroll 8
-                for (int b = 0; b < kDirectRows; ++b) {
-                    const Vec a = splat(value(b, ci));
-#pragma GCC unroll 4
-                    for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
-                }
-            }
-        };
-        if (row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * sw < p.in_w) {
+        if (inside_row) {
             const float* first = row + iw0;
             taps([&](int b, int64_t ci) { return first[b * sw + ci * plane]; });
         } else {
@@ -334,7 +336,7 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
         }
         return;
     }
-    if (row_ok && iw0 >= 0 && ow0 + kDirectRows <= OW && iw0 + (kDirectRows - 1) * p.stride_w < p.in_w) {
+    if (inside_row) {
         // Every pixel of the tile reads inside the row: a fixed stride, no per-pixel clamping or bounds test.
         const float* first = in + ((n * p.in_h + ih) * p.in_w + iw0) * cp_in;
 #pragma GCC unroll 8
@@ -347,19 +349,7 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
             src[b] = row_ok && iw >= 0 && iw < p.in_w ? in + ((n * p.in_h + ih) * p.in_w + iw) * cp_in : k_zeros;
         }
     }
-    const float* wp = weights + (kh * p.kw + kw) * cin * cp_out;
-#pragma GCC unroll 4
-    for (int64_t ci = 0; ci < cin; ++ci) {
-        Vec w[NV];
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) w[j] = load(wp + ci * cp_out + j * kVecWidth);
-#pragma GCC unroll 8
-        for (int b = 0; b < kDirectRows; ++b) {
-            const Vec a = splat(src[b][ci]);
-#pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
-        }
-    }
+    taps([&](int b, int64_t ci) { return src[b][ci]; });
 }
 
 template <int NV, int CIN, Act A>
