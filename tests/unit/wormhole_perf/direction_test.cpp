@@ -23,7 +23,8 @@ double device_fps(const std::vector<std::string>& sets, int64_t batch = 10) {
 }
 
 // yaml/configs/mobilenetv2_ttmetal_n150.yaml is the newer batch-10 config (3730 samples/s); the older one (3335) had
-// packer_l1_acc off, conv4 WIDTH sharded, no double buffering, no split reader (the rules below win over the file's).
+// packer_l1_acc off and conv4 WIDTH sharded (sourced), and here also no double buffering and no split reader (an
+// assumption: see the calibration file's note on mobilenetv2.b10.older.device). The rules below win over the file's.
 const std::vector<std::string> kNewer = {};
 const std::vector<std::string> kOlderHead = {"packer_l1_acc=false", "features.18.0:shard_layout=WIDTH_SHARDED"};
 const std::vector<std::string> kOlder = {"packer_l1_acc=false", "features.18.0:shard_layout=WIDTH_SHARDED",
