@@ -308,16 +308,26 @@ private:
         return std::min(pixels * kh, blocks * block_reads);
     }
 
+    // A sliding window's reads of one kernel row for one output pixel: its kw contiguous sticks as one read, or one
+    // read per stick when the window is dilated (the sticks are apart). Shared by the im2col and pool gathers.
+    struct WindowRowReads {
+        double reads, sticks_each;
+    };
+    static WindowRowReads window_row_reads(const ConvGeometry& geo) {
+        const double kw = static_cast<double>(geo.kernel_w);
+        return geo.dilation_w > 1 ? WindowRowReads{kw, 1.0} : WindowRowReads{1.0, kw};
+    }
+
     double conv_reader_cycles(const DeviceOp& op, double out_t, double k_t, double act_tile) const {
         const ConvSharding& s = *op.conv;
         const ConvGeometry& geo = *op.geometry;
         const int64_t rm_elem = m_hw.row_major_element_bytes(source_of(op).dtype);
         double reader = 0;
         if (op.code == DeviceOpCode::Conv2d) {  // sliding window
-            const bool dilated = geo.dilation_w > 1;
-            double req = gathered_rows(s, geo) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
+            const WindowRowReads w = window_row_reads(geo);
+            double req = gathered_rows(s, geo) * w.reads;
             if (s.split_reader && s.layout == ShardLayout::HeightSharded) req *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
-            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * s.in_c_shard * rm_elem);
+            const double bytes = w.sticks_each * static_cast<double>(s.in_c_shard * rm_elem);
             // The reader waits for its reads once per activation block and kernel row (window_outer), or, with
             // activation reuse, once per tile row of output pixels; with a split reader both RISCs wait as often.
             const double barriers = s.activation_reuse
@@ -432,16 +442,16 @@ private:
             const double rows = static_cast<double>(s.out_nhw_shard);
             t = std::ceil(rows * window * static_cast<double>(s.in_c_shard) / static_cast<double>(m_hw.tile.elements()));
             reduced_tile_bytes = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));  // the halo's sticks, tilized on unpack
-            const bool dilated = geo.dilation_w > 1;
+            const WindowRowReads w = window_row_reads(geo);
             // Each reader takes every other output stick and waits for its window's reads before handing the
             // stick to the compute (one barrier per stick and channel block), so a pool is bound by the read round
             // trip more than by the issue or the bytes.
             const double block_c = static_cast<double>(m_hw.conv2d.pool_tiles_per_reduction * m_tw);
             const double c_blocks = std::ceil(static_cast<double>(s.in_c_shard) / block_c);
             const double sticks = std::ceil(rows / 2.0) * c_blocks;
-            const double requests = sticks * static_cast<double>(geo.kernel_h) * (dilated ? static_cast<double>(geo.kernel_w) : 1.0);
-            const double bytes = static_cast<double>((dilated ? 1 : geo.kernel_w) * std::min(static_cast<double>(s.in_c_shard), block_c) *
-                                                     static_cast<double>(m_hw.row_major_element_bytes(in.dtype)));
+            const double requests = sticks * static_cast<double>(geo.kernel_h) * w.reads;
+            const double bytes = w.sticks_each * std::min(static_cast<double>(s.in_c_shard), block_c) *
+                                 static_cast<double>(m_hw.row_major_element_bytes(in.dtype));
             bw = noc_cycles(requests, bytes, m_l1_read, m_hw.data_movement.local_l1_read_latency_cycles, sticks);
             // The compute takes one output stick at a time: tilize its window, reduce, untilize one row, for each
             // channel tile, at a fixed cost per tile whatever the window's size.
