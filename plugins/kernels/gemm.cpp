@@ -245,7 +245,6 @@ void run_gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
             int64_t p0 = ct * panels_per_task, p1 = std::min(panels, p0 + panels_per_task);
             int64_t j0 = p0 * PackedB::kPanelWidth;
             int64_t j1 = p1 == panels ? n_store : p1 * PackedB::kPanelWidth;
-            const int64_t step = numerics.bf16_accumulator_step;
             if (step > 0 && b.bf16)
                 gemm_block<A, true, uint16_t>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, step);
             else if (step > 0)

@@ -729,7 +729,7 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
         for (int o : graph.outputs) ok = ok && !is_same(p.node_value[static_cast<size_t>(o)]);
         model->m_planar_input[k] = ok && read;
     }
-    ZOO_TRY(model->build_per_image(weights, hw, threads));
+    ZOO_TRY(model->build_per_image(weights, hw));
     return model;
 }
 
@@ -737,7 +737,7 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
 // op after it reads only values made at or after it and no graph output is made before it, and every node keeps the
 // batch in dimension 0 (nothing mixes images). Past the cut (7x7 and smaller in these models) a layer's weights
 // outweigh one image's activations: the tail runs batched. The copies' steps are built on the graph at batch 1.
-Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHardware& hw, int threads) {
+Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHardware& hw) {
     const Program& p = m_program;
     if (p.input_tensors.empty()) return Status::ok();
     const int64_t batch = m_graph.nodes[static_cast<size_t>(p.tensor(p.input_tensors[0]).node)].output_shape.at(0);
@@ -765,8 +765,8 @@ Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHa
     m_image_graph = m_graph;
     m_image_graph.set_batch(1);
     ZOO_TRY(m_image_graph.infer_shapes());
-    const int64_t workers = threads > 0 ? threads : tbb::this_task_arena::max_concurrency();
-    const int64_t copies = std::clamp<int64_t>(workers, 1, batch);
+    // One copy per thread of the arena run() executes in (not of the arena build() happens to be called from).
+    const int64_t copies = std::clamp<int64_t>(m_arena->max_concurrency(), 1, batch);
     for (int64_t c = 0; c < copies; ++c) {
         auto copy = std::make_unique<ImageCopy>();
         for (size_t k = 0; k <= static_cast<size_t>(cut); ++k) {
@@ -816,14 +816,15 @@ Status EmulatedModel::run_impl(const std::vector<Tensor>& inputs, std::vector<Te
                              std::to_string(inputs.size()));
     std::vector<std::shared_ptr<Value>> values(p.tensors.size());
     const Executor all{m_graph, m_steps, m_fused, *m_pool, m_input_staging};
-    if (!captured && m_cut >= 0) {
+    const bool per_image = !captured && m_cut >= 0;  // ops [0, m_cut] image by image, the rest batched
+    if (per_image) {
         ZOO_TRY(run_per_image(inputs, values));
     } else {
         std::vector<const float*> data;
         for (const Tensor& in : inputs) data.push_back(in.data.data());
         ZOO_TRY(convert_inputs(all, data, values));
     }
-    const size_t first = !captured && m_cut >= 0 ? static_cast<size_t>(m_cut) + 1 : 0;
+    const size_t first = per_image ? static_cast<size_t>(m_cut) + 1 : 0;
     ZOO_TRY(run_ops(all, values, first, p.ops.size(), captured));
     outputs.clear();
     for (int o : m_graph.outputs) {
@@ -854,10 +855,11 @@ Status EmulatedModel::run_per_image(const std::vector<Tensor>& inputs, std::vect
         ImageCopy& copy = *m_copies[c];
         const Executor one{m_image_graph, copy.steps, copy.fused, *copy.pool, copy.staging};
         zoo::tsan::execute_in(*copy.arena, [&] {
+            std::vector<std::shared_ptr<Value>> image(p.tensors.size());  // emptied after every image (give)
+            std::vector<const float*> data(inputs.size());
             for (int64_t i = static_cast<int64_t>(c); i < batch && status[c].is_ok(); i += static_cast<int64_t>(copies)) {
-                std::vector<std::shared_ptr<Value>> image(p.tensors.size());
-                std::vector<const float*> data;
-                for (const Tensor& in : inputs) data.push_back(in.data.data() + static_cast<size_t>(i) * (in.data.size() / static_cast<size_t>(batch)));
+                for (size_t k = 0; k < inputs.size(); ++k)
+                    data[k] = inputs[k].data.data() + static_cast<size_t>(i) * (inputs[k].data.size() / static_cast<size_t>(batch));
                 status[c] = convert_inputs(one, data, image);
                 if (status[c].is_ok()) status[c] = run_ops(one, image, 0, static_cast<size_t>(m_cut) + 1, nullptr);
                 if (status[c].is_ok()) {

@@ -54,7 +54,7 @@ private:
     Status run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::map<std::string, Tensor>* captured);
     struct Executor;
     struct ImageCopy;
-    Status build_per_image(const WeightMap& weights, const WormholeHardware& hw, int threads);
+    Status build_per_image(const WeightMap& weights, const WormholeHardware& hw);
     Status run_per_image(const std::vector<Tensor>& inputs, std::vector<std::shared_ptr<Value>>& values);
     Status convert_inputs(const Executor& ex, const std::vector<const float*>& data, std::vector<std::shared_ptr<Value>>& values) const;
     Status run_ops(const Executor& ex, std::vector<std::shared_ptr<Value>>& values, size_t begin, size_t end,
