@@ -246,17 +246,15 @@ inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
 template <bool Device>
 inline VU bf16_vec(VU bits) {
     VU r;
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
     if constexpr (!Device) {
-        // The kernels' rounding (four operations), NaN found by vfpclassps: six operations where the generic form
-        // below takes eight; the packer runs it on every value of an op whose result is not bf16 already.
+        // The kernels' rounding (four operations with AVX-512); the packer runs it on every value of an op whose
+        // result is not bf16 already.
         r = (VU)zoo::kernels::round_bf16_rne((zoo::kernels::Vec)bits);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+        // NaN found by vfpclassps: six operations in all, where the generic NaN test below adds three.
         const __mmask16 nan = _mm512_fpclass_ps_mask((__m512)bits, 0x81);  // QNaN | SNaN
         return (VU)_mm512_mask_mov_epi32((__m512i)r, nan, _mm512_set1_epi32(0x7FC00000));
-    }
 #endif
-    if constexpr (!Device) {
-        r = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
     } else {
         r = (bits + 0x8000u) & 0xFFFF0000u;
         r = (bits & 0x7F800000u) == 0u ? (bits & 0x80000000u) : r;
