@@ -895,20 +895,20 @@ Status EmulatedModel::convert_inputs(const Executor& ex, const std::vector<const
         v->data = ex.pool.take(v->floats());
         const DataFormat f = p.placement(t).dtype;
         const int64_t hw = v->h * v->w;
-        if (v->planar) {
-            // The planes, rounded to the format (per element, as the rows would be).
-            std::copy_n(data[k], v->floats(), v->data.data());
-            if (f == DataFormat::BFloat16) quantize_rows(v->data.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
-        } else if (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32)) {
-            // An RGB image into a per-element format: round the NCHW planes (one dense pass over 3 floats a pixel,
-            // not 16), then transpose them into zero-padded rows.
+        if (v->planar || (v->c == 3 && v->cp == kVecWidth && (f == DataFormat::BFloat16 || f == DataFormat::Float32))) {
+            // An RGB image in a per-element format (a planar value is one): round the NCHW planes (one dense pass
+            // over 3 floats a pixel, not 16); kept as planes when its readers take them, else transposed into
+            // zero-padded rows.
+            const size_t floats = static_cast<size_t>(v->n * v->c * hw);
             const float* planes = data[k];
-            if (f == DataFormat::BFloat16) {
-                ex.staging.assign(data[k], data[k] + v->n * v->c * hw);
-                quantize_rows(ex.staging.data(), v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
-                planes = ex.staging.data();
+            if (v->planar || f == DataFormat::BFloat16) {
+                if (!v->planar) ex.staging.resize(floats);
+                float* dst = v->planar ? v->data.data() : ex.staging.data();
+                std::copy_n(data[k], floats, dst);
+                if (f == DataFormat::BFloat16) quantize_rows(dst, v->n * v->c, hw, hw, f, Rounding::HostNearestEven);
+                planes = dst;
             }
-            rgb_planes_to_rows(planes, v->data.data(), v->n, hw);
+            if (!v->planar) rgb_planes_to_rows(planes, v->data.data(), v->n, hw);
         } else {
             nchw_to_nhwc(data[k], v->data.data(), v->n, v->c, hw, v->cp);
             // The padding lanes nchw_to_nhwc wrote are +0, which every format keeps and a block treats exactly like
