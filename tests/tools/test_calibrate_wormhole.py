@@ -75,7 +75,7 @@ class Fit(unittest.TestCase):
             launch = cw.read_constant(lines, names[0])[0]
             gap = cw.read_constant(lines, names[1])[0]
             return {"hardware": hardware, "cases": [
-                {"id": i, "modelled": ai * launch + bi * gap, "measured": m} for i, ai, bi, m in zip(ids, a, b, measured)]}
+                {"id": i, "kind": "device_model", "modelled": ai * launch + bi * gap, "measured": m} for i, ai, bi, m in zip(ids, a, b, measured)]}
 
         real, cw.run_tool = cw.run_tool, fake_tool
         try:

@@ -225,7 +225,6 @@ private:
         const ConvGeometry& geo = *op.geometry;
         const TensorPlacement& in = source_of(op);
         const bool sliding = op.code == DeviceOpCode::Conv2d;
-        const bool dw = geo.depthwise();
         const int cores = s.num_cores;
         r.math_fidelity = math_fidelity_name(c.math_fidelity);
         PerfTensor w;
@@ -242,43 +241,38 @@ private:
         const double out_t = static_cast<double>(div_up(s.out_nhw_shard, m_th));
         const double k_t = static_cast<double>(s.weight_rows / m_tw);
         const double wbw_t = static_cast<double>(s.weight_block_w / m_tw);
-        const double c_in_t = static_cast<double>(div_up(s.in_c_shard, m_tw));
         const double act_tile = static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype));
         const double bf16_tile = static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16));
         const double w_tile = static_cast<double>(m_hw.tile_bytes(c.weights_dtype));
         const double out_tile = static_cast<double>(m_hw.tile_bytes(c.dtype));
         const int64_t ph = phases(c.math_fidelity);
 
-        double fpu = 0, unpack = 0, pack = 0, out_tiles = 0, weight_bytes = 0;
-        if (dw) {
-            // Depthwise: each output tile is kh*kw per-channel multiply-accumulates of a gathered input tile (eltwise
-            // multiply at the fidelity's phases + an add), not a dense K.
-            out_tiles = out_t * c_in_t;
-            const double elt = static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase);
-            fpu = out_tiles * taps * (elt * static_cast<double>(ph) + elt);
-            unpack = out_tiles * taps * (bf16_tile /*tilize*/ + act_tile + w_tile / static_cast<double>(m_th));
-            pack = out_tiles * taps * act_tile + out_tiles * out_tile;
-            weight_bytes = taps * static_cast<double>(s.out_channels_padded) * w_tile / static_cast<double>(m_hw.tile.elements());
-            r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * taps;
-        } else {
-            const double tile_mm = out_t * k_t * wbw_t;
-            out_tiles = out_t * wbw_t;
-            fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
-            // Weights unpack per tile matmul; activations once per K step and reused across the output block.
-            unpack = tile_mm * w_tile + out_t * k_t * act_tile;
-            if (sliding) {  // the gathered im2col rows are tilized on the compute core first
-                unpack += out_t * k_t * bf16_tile;
-                pack += out_t * k_t * act_tile;
-            }
-            const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
-            const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
-            pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
-            if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
-            weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
-            r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
+        // Every conv, depthwise too, is the matmul the program lowered it to: ttnn expands a grouped conv's weights
+        // to a dense block-diagonal [K, Cout] (prepare_conv2d_weights.cpp, convert_conv_weight_tensor_to_grouped_layout),
+        // so a depthwise conv multiplies, reads and stores its zeros like a dense conv of the same K.
+        const double tile_mm = out_t * k_t * wbw_t;
+        const double out_tiles = out_t * wbw_t;
+        const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
+        // Weights unpack per tile matmul; activations once per K step and reused across the output block.
+        double unpack = tile_mm * w_tile + out_t * k_t * act_tile, pack = 0;
+        if (sliding) {  // the gathered im2col rows are tilized on the compute core first
+            unpack += out_t * k_t * bf16_tile;
+            pack += out_t * k_t * act_tile;
         }
+        const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
+        const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
+        pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
+        if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
+        const double weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
+        // Useful FLOPs (what the layer computes), not the zeros the card multiplies.
+        r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
         const double sfpu = sfpu_cycles(out_tiles, sfpu_instructions(op.unary));
-        const double compute = std::max({fpu + sfpu, unpack / m_unpack, pack / m_pack});
+        // Without packer_l1_acc every K block after the first starts by reloading the partial sums into Dst (unpack +
+        // copy): the math waits for it, so it adds to the math instead of overlapping it.
+        const double reload = c.packer_l1_acc ? 0.0
+                                              : (k_blocks - 1) * out_tiles *
+                                                    (partial / m_unpack + static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase));
+        const double compute = std::max({fpu + sfpu + reload, unpack / m_unpack, pack / m_pack});
 
         const double reader = conv_reader_cycles(op, out_t, k_t, act_tile);
         const double writer = conv_writer_cycles(op, weight_bytes, w_tile, out_tiles, out_tile);
@@ -335,7 +329,7 @@ private:
                                         : static_cast<double>(std::max<int64_t>(1, s.act_blocks) * geo.kernel_h);
             reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.local_l1_read_latency_cycles, barriers);
         }
-        if (!geo.depthwise() && s.layout != ShardLayout::HeightSharded) {
+        if (s.layout != ShardLayout::HeightSharded) {
             // every core receives the whole K of its rows: its own slice plus the multicast of the others
             const double recv = out_t * k_t * act_tile;
             reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
