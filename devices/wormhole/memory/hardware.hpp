@@ -70,8 +70,10 @@ namespace zoo::wormhole {
     X(int64_t, sfpu_passes_per_tile, "sfpu", "passes_per_tile", 1, ZOO_WH_NO_LIMIT, "SFPU passes over one tile")   \
     X(double, gapool_flops_per_s_tech_report, "gapool", "flops_per_s_tech_report", 0, ZOO_WH_NO_LIMIT,            \
       "global average pool rate")                                                                              \
-    X(int64_t, unpack_units, "unpack", "units", 1, ZOO_WH_NO_LIMIT, "unpacker bandwidth")                        \
-    X(int64_t, unpack_bits_per_cycle_each, "unpack", "bits_per_cycle_each", 1, ZOO_WH_NO_LIMIT, "unpacker bandwidth") \
+    X(int64_t, unpack_bytes_per_cycle_each, "unpack", "bytes_per_cycle_each", 1, ZOO_WH_NO_LIMIT,              \
+      "one unpacker's rate (SrcA or SrcB)")                                                                    \
+    X(int64_t, unpack_joint_bytes_per_cycle, "unpack", "joint_bytes_per_cycle", 1, ZOO_WH_NO_LIMIT,            \
+      "both unpackers together (their shared L1 ports)")                                                       \
     X(int64_t, pack_units, "pack", "units", 1, ZOO_WH_NO_LIMIT, "packer bandwidth")                              \
     X(int64_t, pack_bits_per_cycle_each, "pack", "bits_per_cycle_each", 1, ZOO_WH_NO_LIMIT, "packer bandwidth")
 #define ZOO_WH_DATA_MOVEMENT_KEYS(X)                                                                           \

@@ -62,7 +62,8 @@ public:
         m_l1_read = hw.data_movement.l1_read_bytes_per_s_per_core / hz;
         m_l1_write = hw.data_movement.l1_write_bytes_per_s_per_core / hz;
         m_dram_card = hw.dram.achievable_bytes_per_s / hz;
-        m_unpack = static_cast<double>(hw.compute.unpack_units * hw.compute.unpack_bits_per_cycle_each) / 8.0;
+        m_unpack_each = static_cast<double>(hw.compute.unpack_bytes_per_cycle_each);
+        m_unpack_joint = static_cast<double>(hw.compute.unpack_joint_bytes_per_cycle);
         m_pack = static_cast<double>(hw.compute.pack_units * hw.compute.pack_bits_per_cycle_each) / 8.0;
         m_th = hw.tile.height;
         m_tw = hw.tile.width;
@@ -111,6 +112,11 @@ private:
     }
     // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle (issue-bound or byte-bound),
     // waiting `barriers` times for the ones in flight (noc_async_read_barrier): each wait costs the round trip.
+    // Cycles to unpack `src_a` bytes to SrcA (unpacker 0) and `src_b` to SrcB (unpacker 1): each at its own rate,
+    // both together within their shared L1 ports' joint rate.
+    double unpack_cycles(double src_a, double src_b = 0) const {
+        return std::max({src_a / m_unpack_each, src_b / m_unpack_each, (src_a + src_b) / m_unpack_joint});
+    }
     double noc_cycles(double requests, double bytes_each, double rate, int64_t latency, double barriers = 1) const {
         if (requests <= 0) return 0;
         const double per = std::max(static_cast<double>(m_hw.perf.noc_request_issue_cycles), bytes_each / rate);
@@ -209,7 +215,7 @@ private:
         double compute = 0;
         if (!in.row_major) {  // untilize the tiled input on the compute core
             const double t = static_cast<double>(div_up(s.in_nhw_shard, m_th) * div_up(s.in_c_shard, m_tw));
-            compute = std::max(t * static_cast<double>(m_hw.tile_bytes(in.dtype)) / m_unpack,
+            compute = std::max(unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(in.dtype))),
                                t * static_cast<double>(m_hw.tile_bytes(DataFormat::BFloat16)) / m_pack);
         }
         // Runs of contiguous sticks: one per padded image row for each of the padding / local / remote tables.
@@ -253,16 +259,17 @@ private:
         const double tile_mm = out_t * k_t * wbw_t;
         const double out_tiles = out_t * wbw_t;
         const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]);
-        // Weights unpack per tile matmul; activations once per K step and reused across the output block.
-        double unpack = tile_mm * w_tile + out_t * k_t * act_tile, pack = 0;
-        if (sliding) {  // the gathered im2col rows are tilized on the compute core first
-            unpack += out_t * k_t * bf16_tile;
+        // Weights unpack (SrcA) per tile matmul; activations (SrcB) once per K step, reused across the output block.
+        double unpack_a = tile_mm * w_tile, pack = 0;
+        const double unpack_b = out_t * k_t * act_tile;
+        if (sliding) {  // the gathered im2col rows are tilized on the compute core first (unpacked to SrcA)
+            unpack_a += out_t * k_t * bf16_tile;
             pack += out_t * k_t * act_tile;
         }
         const double k_blocks = static_cast<double>(std::max<int64_t>(1, s.k_blocks));
         const double partial = static_cast<double>(m_hw.tile_bytes(c.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16));
         pack += out_tiles * out_tile + (k_blocks - 1) * out_tiles * partial * (c.packer_l1_acc ? 1.0 : 2.0);
-        if (!c.packer_l1_acc) unpack += (k_blocks - 1) * out_tiles * partial;
+        if (!c.packer_l1_acc) unpack_a += (k_blocks - 1) * out_tiles * partial;
         const double weight_bytes = k_t * static_cast<double>(s.out_channels_padded / m_tw) * w_tile;
         // Useful FLOPs (what the layer computes), not the zeros the card multiplies.
         r.flops = 2.0 * static_cast<double>(geo.out_nhw() * geo.out_c) * static_cast<double>(geo.in_c / geo.groups) * taps;
@@ -271,8 +278,8 @@ private:
         // copy): the math waits for it, so it adds to the math instead of overlapping it.
         const double reload = c.packer_l1_acc ? 0.0
                                               : (k_blocks - 1) * out_tiles *
-                                                    (partial / m_unpack + static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase));
-        const double compute = std::max({fpu + sfpu + reload, unpack / m_unpack, pack / m_pack});
+                                                    (partial / m_unpack_each + static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase));
+        const double compute = std::max({fpu + sfpu + reload, unpack_cycles(unpack_a, unpack_b), pack / m_pack});
 
         const double reader = conv_reader_cycles(op, out_t, k_t, act_tile);
         const double writer = conv_writer_cycles(op, weight_bytes, w_tile, out_tiles, out_tile);
@@ -364,7 +371,8 @@ private:
         // A fused activation (ResNet's add + relu) runs on the SFPU over the result in Dst, before the packer.
         const double fpu = t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * ph) +
                            sfpu_cycles(t, sfpu_instructions(op.unary));
-        const double unpack = t * static_cast<double>(m_hw.tile_bytes(a.dtype) + (op.broadcast ? 0 : m_hw.tile_bytes(b.dtype)));
+        const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(a.dtype)),
+                                            op.broadcast ? 0.0 : t * static_cast<double>(m_hw.tile_bytes(b.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
         double bw = 0;
         if (a.kind != BufferKind::L1Sharded)
@@ -374,7 +382,7 @@ private:
                              m_hw.data_movement.l1_read_latency_cycles);
         r.flops = static_cast<double>(o.rows * o.cols);
         r.pm_compute_ns = ns(fpu);
-        finish(r, launch(), std::max({fpu, unpack / m_unpack, pack / m_pack}), bw);
+        finish(r, launch(), std::max({fpu, unpack, pack / m_pack}), bw);
     }
 
     void cost_unary(const DeviceOp& op, PerfOp& r) const {
@@ -385,7 +393,7 @@ private:
         const double core = op.code == DeviceOpCode::BatchNorm
                                 ? t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase * (phases(c.math_fidelity) + 1))
                                 : sfpu_cycles(t, sfpu_instructions(op.unary));
-        const double unpack = t * static_cast<double>(m_hw.tile_bytes(in.dtype));
+        const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(in.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
         double bw = 0;
         if (in.kind != BufferKind::L1Sharded) {
@@ -393,7 +401,7 @@ private:
             bw = std::max(bw, noc_cycles(t, static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
                                          m_hw.data_movement.l1_write_latency_cycles));
         }
-        finish(r, launch(), std::max({core, unpack / m_unpack, pack / m_pack}), bw);
+        finish(r, launch(), std::max({core, unpack, pack / m_pack}), bw);
     }
 
     // Tilize / untilize: every tile goes through the unpacker and the packer once; interleaved tensors are read and
@@ -403,7 +411,7 @@ private:
         const TensorPlacement& o = out(op);
         const TensorPlacement& tiled = in.row_major ? o : in;
         const double t = tiles_per_core(tiled);
-        const double compute = std::max(t * static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype)) / m_unpack,
+        const double compute = std::max(unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(in.row_major ? DataFormat::BFloat16 : in.dtype))),
                                         t * static_cast<double>(m_hw.tile_bytes(o.row_major ? DataFormat::BFloat16 : o.dtype)) / m_pack);
         double bw = 0;
         if (in.kind != BufferKind::L1Sharded || o.kind != BufferKind::L1Sharded) {
@@ -464,7 +472,7 @@ private:
         const double fpu = std::max(t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase), per_stick);
         const double unpack = t * reduced_tile_bytes;
         r.pm_compute_ns = r.flops / m_hw.compute.gapool_flops_per_s_tech_report * 1e9;
-        finish(r, launch(), std::max(fpu, unpack / m_unpack), bw);
+        finish(r, launch(), std::max(fpu, unpack_cycles(unpack)), bw);
     }
 
     void cost_linear(const DeviceOp& op, PerfOp& r, const Graph& g) const {
@@ -492,7 +500,7 @@ private:
         const double fpu = tile_mm * static_cast<double>(m_hw.compute.tile_matmul_cycles[static_cast<size_t>(c.math_fidelity)]) +
                            sfpu_cycles(pm * pn, sfpu_instructions(op.unary));
         // in0 tiles are reused across the core's N block, in1 tiles across its M block.
-        const double unpack = pm * kt * act_tile + kt * pn * w_tile;
+        const double unpack = unpack_cycles(kt * pn * w_tile, pm * kt * act_tile);
         const double pack = pm * pn * out_tile;
         // Reader: every core receives its M block of in0 (from L1, multicast along its grid row); writer: each grid
         // column reads its K x per_core_N weights from DRAM and multicasts them, then the core writes its output.
@@ -509,7 +517,7 @@ private:
         r.flops = 2.0 * static_cast<double>(o.rows * a.in_features * a.out_features);
         r.pm_compute_ns = ns(r.flops / (op.cores * static_cast<double>(m_hw.compute.fpu_flops_per_cycle)) *
                              static_cast<double>(phases(c.math_fidelity)));
-        const double compute = std::max({fpu, unpack / m_unpack, pack / m_pack});
+        const double compute = std::max({fpu, unpack, pack / m_pack});
         // Both inputs stream through double-buffered CBs.
         finish(r, launch() + static_cast<double>(m_hw.perf.conv_setup_cycles), compute, std::max(reader, writer));
     }
@@ -526,7 +534,7 @@ private:
 
     const Program& m_p;
     const WormholeHardware& m_hw;
-    double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack = 0, m_pack = 0;
+    double m_dram_core = 0, m_l1_read = 0, m_l1_write = 0, m_dram_card = 0, m_unpack_each = 0, m_unpack_joint = 0, m_pack = 0;
     int64_t m_th = 0, m_tw = 0;  // the hardware tile (set in the constructor)
 };
 
