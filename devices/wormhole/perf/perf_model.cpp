@@ -325,22 +325,32 @@ private:
         const int64_t rm_elem = m_hw.row_major_element_bytes(source_of(op).dtype);
         double reader = 0;
         if (op.code == DeviceOpCode::Conv2d) {  // sliding window
-            const WindowRowReads w = window_row_reads(geo);
+            const bool width = s.layout == ShardLayout::WidthSharded;
+            // The WIDTH-sharded reader (activation_reader_width_sharded.cpp, read_channels) reads every tap of a
+            // window on its own, kh x kw reads of the core's channel slice per output pixel, and waits once per tile
+            // row of pixels; the HEIGHT / BLOCK readers read a kernel row's kw sticks as one.
+            const WindowRowReads w = width ? WindowRowReads{static_cast<double>(geo.kernel_w), 1.0} : window_row_reads(geo);
             double req = gathered_rows(s, geo) * w.reads;
             if (s.split_reader && s.layout == ShardLayout::HeightSharded) req *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
             const double bytes = w.sticks_each * static_cast<double>(s.in_c_shard * rm_elem);
             // The reader waits for its reads once per activation block and kernel row (window_outer), or, with
             // activation reuse, once per tile row of output pixels; with a split reader both RISCs wait as often.
-            const double barriers = s.activation_reuse
-                                        ? std::ceil(static_cast<double>(s.out_nhw_shard) / static_cast<double>(m_th))
+            const double tile_rows = std::ceil(static_cast<double>(s.out_nhw_shard) / static_cast<double>(m_th));
+            const double barriers = s.activation_reuse || width
+                                        ? tile_rows
                                         : static_cast<double>(std::max<int64_t>(1, s.act_blocks) * geo.kernel_h);
             reader = noc_cycles(req, bytes, m_l1_read, m_hw.data_movement.local_l1_read_latency_cycles, barriers);
         }
         if (s.layout != ShardLayout::HeightSharded) {
-            // every core receives the whole K of its rows: its own slice plus the multicast of the others
+            // Every core receives the whole K of its rows: its own slice plus the others', multicast round robin
+            // (reader_conv_activations_2d_mcast_*, activation_reader_width_sharded.cpp): for each activation block,
+            // one round per core of the row, each a handshake of two NoC trips (the receivers' semaphore increments
+            // reach the sender; its VALID flag, multicast after the data, reaches them) before the next can start.
+            const double senders = static_cast<double>(std::max(1, s.cores_c));
+            const double rounds = static_cast<double>(std::max<int64_t>(1, s.act_blocks)) * senders;
             const double recv = out_t * k_t * act_tile;
-            reader += noc_cycles(out_t * static_cast<double>(std::max(1, s.cores_c)), recv / std::max(1.0, out_t * s.cores_c),
-                                 m_l1_write, m_hw.data_movement.l1_write_latency_cycles);
+            reader += noc_cycles(out_t * senders, recv / std::max(1.0, out_t * senders), m_l1_write,
+                                 m_hw.data_movement.l1_write_latency_cycles, 2.0 * rounds);
         }
         return reader;
     }
