@@ -209,3 +209,26 @@ TEST(WormholeProgram, ActivationReuseOnAnotherLayoutIsRefusedNamingTheLayout) {
               std::string::npos)
         << c.status().message();
 }
+
+// A depthwise conv runs on the card as the dense block-diagonal matmul ttnn builds from its weights
+// (convert_conv_weight_tensor_to_grouped_layout): the program sizes it that way, and the perf model must cost that
+// matmul, zeros included, so its modelled compute equals a dense conv's of the same K and Cout; only the useful FLOPs
+// (tt-metal's own PM COMPUTE, which ignores the zeros) differ, by the factor of the channels.
+TEST(WormholeProgram, DepthwiseConvIsCostedAsTheDenseMatmulTheProgramRuns) {
+    auto conv = [](int groups) {
+        return std::vector<std::string>{"op=conv2d", "in_channels=256", "out_channels=256", "resolution=[28, 28]",
+                                        "kernel=3", "stride=1", "padding=1", "groups=" + std::to_string(groups),
+                                        "input:dtype=bfloat16", "dtype=bfloat8_b", "weights_dtype=bfloat8_b",
+                                        "math_fidelity=LoFi", "shard_layout=BLOCK_SHARDED"};
+    };
+    auto dense = zoo::wormhole::test::compile_wormhole("opcase", "", "", 1, conv(1));
+    auto depthwise = zoo::wormhole::test::compile_wormhole("opcase", "", "", 1, conv(256));
+    ASSERT_TRUE(dense) << dense.status().message();
+    ASSERT_TRUE(depthwise) << depthwise.status().message();
+    const auto d = conv_row(dense->setup, "ops", "Conv2dDeviceOperation");
+    const auto w = conv_row(depthwise->setup, "ops", "Conv2dDeviceOperation");
+    EXPECT_EQ(w.at("MODEL COMPUTE [ns]"), d.at("MODEL COMPUTE [ns]"));
+    EXPECT_EQ(w.at("DEVICE KERNEL DURATION [ns]"), d.at("DEVICE KERNEL DURATION [ns]"));
+    // (the CSV rounds the depthwise's few nanoseconds: a 3% band)
+    EXPECT_NEAR(std::stod(d.at("PM COMPUTE [ns]")) / std::stod(w.at("PM COMPUTE [ns]")), 256.0, 256.0 * 0.03);
+}
