@@ -11,6 +11,10 @@
 #include <new>
 #include <utility>
 
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include "zoo/activation.hpp"
 
 namespace zoo::kernels {
@@ -32,6 +36,27 @@ inline Vec load(const float* p) { return *reinterpret_cast<const VecU*>(p); }
 inline void store(float* p, Vec v) { *reinterpret_cast<VecU*>(p) = v; }
 // Written as an initializer (not Vec{} + x, which must keep a scalar 0 + x for -0.0) so it is one vbroadcastss.
 inline Vec splat(float x) { return Vec{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// a * b + c rounded once: the kernels' only multiply-add. The kernels build with -ffp-contract=off (plugins/
+// CMakeLists.txt), so whether a product is fused is written here, not left to the optimiser: GCC contracts a * b + c
+// at -O2 but not at -O1, which gave the emulator other bits in the -O1 sanitizer builds. Every path is a true fused
+// multiply-add, so all builds agree bit for bit (the generic one is slow, per lane; no supported host takes it).
+inline Vec madd(Vec a, Vec b, Vec c) {
+#if defined(__AVX512F__)
+    return (Vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__FMA__)
+    typedef float Half __attribute__((vector_size(32)));
+    auto lo = [](Vec v) { return (__m256)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); };
+    auto hi = [](Vec v) { return (__m256)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15); };
+    const Half l = (Half)_mm256_fmadd_ps(lo(a), lo(b), lo(c)), h = (Half)_mm256_fmadd_ps(hi(a), hi(b), hi(c));
+    return __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+    Vec r;
+    for (int i = 0; i < kVecWidth; ++i) r[i] = std::fma(a[i], b[i], c[i]);
+    return r;
+#endif
+}
+inline float madd(float a, float b, float c) { return std::fma(a, b, c); }
 
 // The fused activation of a kernel: none, or one of zoo/activation.hpp's list (same order, so Act k+1 is ActivationId k).
 enum class Act : uint8_t {

@@ -38,7 +38,7 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
         const Vec w = weight(kw);
         const float* q = base + kw * tap_stride;
 #pragma GCC unroll 8
-        for (int b = 0; b < OWB; ++b, q += pixel_stride) acc[b] += load(q) * w;
+        for (int b = 0; b < OWB; ++b, q += pixel_stride) acc[b] = madd(load(q), w, acc[b]);
         if constexpr (Dest) {
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
@@ -120,7 +120,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
                     for (int b = 0; b < OWB; ++b) {
                         const int64_t iw = std::min(ow0 + b, OW - 1) * sw - pw + kw * dw;
                         const float* q = iw >= 0 && iw < W ? row + iw * cp : k_zero_vec;
-                        acc[b] += load(q) * w;
+                        acc[b] = madd(load(q), w, acc[b]);
                     }
                     if constexpr (Dest) {
 #pragma GCC unroll 8
@@ -315,7 +315,7 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
             for (int b = 0; b < kDirectRows; ++b) {
                 const Vec a = splat(value(b, ci));
 #pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                for (int j = 0; j < NV; ++j) acc[b][j] = madd(a, w[j], acc[b][j]);
             }
         }
     };

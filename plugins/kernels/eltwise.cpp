@@ -119,7 +119,7 @@ void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const
     parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r)
             for (int64_t c = 0; c < cp; c += kVecWidth)
-                store(out + r * cp + c, (load(in + r * cp + c) - load(mean + c)) * load(scale + c) + load(shift + c));
+                store(out + r * cp + c, madd(load(in + r * cp + c) - load(mean + c), load(scale + c), load(shift + c)));
     });
 }
 

@@ -67,7 +67,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
             for (int i = 0; i < MR; ++i) {
                 Vec av = splat(a[i * t.lda + k]);
 #pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
+                for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
             }
             bp += NV * kVecWidth;
         }
