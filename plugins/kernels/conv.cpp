@@ -25,6 +25,7 @@ struct DwArgs {
     // Optional: input row ih of the image at rows[ih] (an image whose rows are not contiguous: run_expand_depthwise's
     // ring of expanded rows); null reads the rows from `in`.
     const float* const* rows = nullptr;
+    OutputHook hook;  // per task, on the output it finished
 };
 
 // The depthwise accumulation of OWB pixels over one kernel row: tap kw of pixel b reads the vector at
@@ -269,6 +270,8 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
                         dw_plane_block<KH, KW, OWB, A, true>(d, g, n, cb, plane.data());
                     else
                         dw_plane_block<KH, KW, OWB, A, false>(d, g, n, cb, plane.data());
+                    const int64_t pixels = p.out_h() * p.out_w();
+                    d.hook(d.out + n * pixels * d.cp, pixels, d.cp, cb, cb + kVecWidth);
                 });
             });
             return;
@@ -282,6 +285,7 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
                 dw_row<KH, KW, OWB, A, true>(d, r / p.out_h(), r % p.out_h(), c0, c1);
             else
                 dw_row<KH, KW, OWB, A, false>(d, r / p.out_h(), r % p.out_h(), c0, c1);
+            d.hook(d.out + r * p.out_w() * d.cp, p.out_w(), d.cp, c0, c1);
         });
     });
 }
@@ -378,13 +382,14 @@ void direct_row(const ConvParams& p, const float* in, float* out, const float* r
 
 template <int NV>
 void direct_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
-                const float* bias, Act act) {
+                const float* bias, Act act, const OutputHook& hook) {
     dispatch_act(act, [&]<Act A>() {
         parallel_range(p.batch * p.out_h(), [&](int64_t r) {
             if (p.in_c == 3)
                 direct_row<NV, 3, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
             else
                 direct_row<NV, 0, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
+            hook(out + r * p.out_w() * NV * kVecWidth, p.out_w(), NV * kVecWidth, 0, NV * kVecWidth);
         });
     });
 }
@@ -456,7 +461,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
 
 template <int NV>
 void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
-                          const float* bias, Act act, bool dest, bool planar) {
+                          const float* bias, Act act, bool dest, bool planar, const OutputHook& hook) {
     dispatch_act(act, [&]<Act A>() {
         auto row = [&]<int CIN, bool Dest, bool Planar>(int64_t n, int64_t oh) {
             direct_row_tap_steps<NV, CIN, A, Dest, Planar>(p, in, out, residual, weights, bias, n, oh);
@@ -479,6 +484,7 @@ void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, cons
                 else
                     row.template operator()<0, false, false>(n, oh);
             }
+            hook(out + r * p.out_w() * NV * kVecWidth, p.out_w(), NV * kVecWidth, 0, NV * kVecWidth);
         });
     });
 }
@@ -571,17 +577,18 @@ int64_t ConvKernel::im2col_stride() const {
     return round_up(kg + kVecWidth, kVecWidth);
 }
 
-void ConvKernel::run(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+void ConvKernel::run(const float* in, float* out, Act act, const float* residual, float* scratch,
+                     const OutputHook& hook) const {
     switch (m_method) {
         case Method::Pointwise: {
             const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
             gemm(m_p.batch * m_p.in_h * m_p.in_w, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
-                 GemmEpilogue{m_bias.data(), act, residual, cp_out}, GemmNumerics{m_options.bf16_accumulator_step});
+                 GemmEpilogue{m_bias.data(), act, residual, cp_out, hook}, GemmNumerics{m_options.bf16_accumulator_step});
             break;
         }
-        case Method::Depthwise: run_depthwise(in, out, act, residual); break;
-        case Method::Direct: run_direct(in, out, act, residual); break;
-        case Method::Im2col: run_im2col(in, out, act, residual, scratch); break;
+        case Method::Depthwise: run_depthwise(in, out, act, residual, hook); break;
+        case Method::Direct: run_direct(in, out, act, residual, hook); break;
+        case Method::Im2col: run_im2col(in, out, act, residual, scratch, hook); break;
     }
 }
 
@@ -596,8 +603,8 @@ void dispatch_dw_size(const ConvParams& p, F&& f) {
         f.template operator()<0, 0, 4>();
 }
 
-void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
-    DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
+void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
+    DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), nullptr, hook};
     dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0); });
 }
 
@@ -685,41 +692,43 @@ void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKe
     });
 }
 
-void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar) const {
+void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar,
+                                      const OutputHook& hook) const {
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     const bool dest = m_options.bf16_accumulator_step > 0;
     switch (padded_channels(m_p.out_c) / kVecWidth) {
-        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest, planar); break;
+        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
     }
 }
 
 bool ConvKernel::reads_nchw() const { return m_tap_steps && m_p.in_c == 3; }
 
-void ConvKernel::run_nchw(const float* in, float* out, Act act, const float* residual) const {
+void ConvKernel::run_nchw(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     if (!reads_nchw()) throw std::invalid_argument("run_nchw: not a tap-step direct conv of 3 input channels");
-    run_direct_tap_steps(in, out, act, residual, true);
+    run_direct_tap_steps(in, out, act, residual, true, hook);
 }
 
-void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
+void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     if (m_tap_steps) {
-        run_direct_tap_steps(in, out, act, residual, false);
+        run_direct_tap_steps(in, out, act, residual, false, hook);
         return;
     }
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     switch (padded_channels(m_p.out_c) / kVecWidth) {
-        case 1: direct_all<1>(m_p, in, out, residual, w, b, act); break;
-        case 2: direct_all<2>(m_p, in, out, residual, w, b, act); break;
-        case 3: direct_all<3>(m_p, in, out, residual, w, b, act); break;
-        default: direct_all<4>(m_p, in, out, residual, w, b, act); break;
+        case 1: direct_all<1>(m_p, in, out, residual, w, b, act, hook); break;
+        case 2: direct_all<2>(m_p, in, out, residual, w, b, act, hook); break;
+        case 3: direct_all<3>(m_p, in, out, residual, w, b, act, hook); break;
+        default: direct_all<4>(m_p, in, out, residual, w, b, act, hook); break;
     }
 }
 
-void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch,
+                            const OutputHook& hook) const {
     const ConvParams& p = m_p;
     const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
     const int64_t cp_in = padded_channels(p.in_c), cp_out = padded_channels(p.out_c);
@@ -765,10 +774,13 @@ void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* r
         // The last group also fills the row's padding lanes; the others stop at their own columns.
         const int64_t col0 = g * cout_g;
         const int64_t n_store = g + 1 == p.groups ? std::min(round_up(cout_g, kVecWidth), cp_out - col0) : cout_g;
+        // One group: the GEMM's tasks run the hook; several write columns of one row in turn, so it runs at the end.
         gemm(p.batch * OH * OW, scratch, ld, m_groups_b[static_cast<size_t>(g)], out + col0, cp_out, n_store,
-             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out},
+             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out,
+                          p.groups == 1 ? hook : OutputHook{}},
              GemmNumerics{m_options.bf16_accumulator_step});
     }
+    if (p.groups > 1) hook(out, p.batch * OH * OW, cp_out, 0, cp_out);
 }
 
 }  // namespace zoo::kernels

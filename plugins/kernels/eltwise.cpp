@@ -17,14 +17,29 @@ const char* act_name(Act act) {
     return "?";
 }
 
+namespace {
+// Vectors [b, e) of in through the activation into out.
+template <Act A>
+inline void activation_vectors(const float* in, float* out, int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) store(out + i * kVecWidth, act_vec<A>(load(in + i * kVecWidth)));
+}
+}  // namespace
+
 void activation(const float* in, float* out, int64_t count, Act act) {
     const int64_t vecs = count / kVecWidth;
     dispatch_act(act, [&]<Act A>() {
-        parallel_chunks(vecs, 4096, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) store(out + i * kVecWidth, act_vec<A>(load(in + i * kVecWidth)));
-        });
+        parallel_chunks(vecs, 4096, [&](int64_t b, int64_t e) { activation_vectors<A>(in, out, b, e); });
     });
     for (int64_t i = vecs * kVecWidth; i < count; ++i) out[i] = apply_act(act, in[i]);
+}
+
+void activation_rows(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1, Act act) {
+    dispatch_act(act, [&]<Act A>() {
+        for (int64_t r = 0; r < rows; ++r) {
+            float* row = data + r * ld + c0;
+            activation_vectors<A>(row, row, 0, (c1 - c0) / kVecWidth);
+        }
+    });
 }
 
 void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,

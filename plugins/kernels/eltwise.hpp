@@ -12,6 +12,9 @@ namespace zoo::kernels {
 
 // out[i] = act(in[i]) for count floats (count a multiple of 16; in == out allowed).
 void activation(const float* in, float* out, int64_t count, Act act);
+// The same in place on columns [c0, c1) (multiples of 16) of `rows` rows of stride ld, on the calling thread: a block
+// of a kernel's output (OutputHook).
+void activation_rows(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1, Act act);
 
 // An operand of a broadcasting binary op, viewed as [d0, d1, d2, channels] with channels stored padded and
 // contiguous. strides[0..2] are in floats (0 where the operand is broadcast); channel_broadcast: one channel read for

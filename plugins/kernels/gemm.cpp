@@ -253,6 +253,7 @@ void run_gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
                 gemm_block<A, false, uint16_t>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
             else
                 gemm_block<A, false, float>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
+            ep.hook(c + m0 * ldc, m1 - m0, ldc, j0, j1);
         };
         if (on_this_thread)
             for (int64_t t = 0; t < row_tasks * col_tasks; ++t) task(t);

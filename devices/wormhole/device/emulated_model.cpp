@@ -34,6 +34,14 @@ struct Value {
     size_t floats() const { return static_cast<size_t>(planar ? rows() * c : rows() * cp); }
 };
 
+// Rows [r0, r1), columns [c0, c1) of a value's rows of cp floats: where a step's epilogue applies.
+struct RowBlock {
+    int64_t r0, r1, c0, c1;
+    bool parallel = true;  // false: already on one of a kernel's threads (OutputHook), no parallel work inside
+    static RowBlock all(const Value& v) { return {0, v.rows(), 0, v.cp}; }
+    static RowBlock rows(const Value& v, int64_t r0, int64_t r1) { return {r0, r1, 0, v.cp}; }
+};
+
 namespace {
 
 Result<Value> layout_of(const Node& node) {
@@ -61,21 +69,25 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even
 // first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
-// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently).
-void store_rows(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
-    float* d = out.data.data() + r0 * out.cp;
-    const int64_t rows = r1 - r0;
+// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently), and on
+// columns [c0, c1) only (c0 a multiple of 16, so the blocks are the whole rows' blocks): a block a kernel finished
+// (RowBlock). `parallel` false on a kernel's thread.
+void store_rows(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16, const RowBlock& b, bool parallel = true) {
+    const int64_t cols = std::min(b.c1, out.c) - b.c0;  // real channels of the block
+    if (cols <= 0) return;
+    float* d = out.data.data() + b.r0 * out.cp + b.c0;
+    const int64_t rows = b.r1 - b.r0;
     const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
     const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
     if (dest_rounds && !packer_no_op)
-        quantize_rows_after_bf16_dest(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows_after_bf16_dest(d, rows, cols, out.cp, cfg.dtype, Rounding::DeviceTiesAway, parallel);
     else if (dest_rounds)
-        quantize_rows(d, rows, out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+        quantize_rows(d, rows, cols, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven, parallel);
     else if (!packer_no_op)
-        quantize_rows(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows(d, rows, cols, out.cp, cfg.dtype, Rounding::DeviceTiesAway, parallel);
 }
 void store_result(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16 = false) {
-    store_rows(out, cfg, dest_is_bf16, 0, out.rows());
+    store_rows(out, cfg, dest_is_bf16, RowBlock::all(out));
     out.format = cfg.dtype;
 }
 
@@ -134,14 +146,19 @@ public:
     // Optional, for running an op's store and its fused activation chunk by chunk while the rows are in cache:
     // a step whose run() is compute() followed by a row-local epilogue says so, and then
     //   compute()      does the arithmetic, leaving the epilogue undone;
-    //   finish_rows()  applies the epilogue to rows [r0, r1), reading but not writing out.format (chunks run
-    //                  concurrently); for a fused activation it is the whole in-place step on those rows;
+    //   finish_block() applies the epilogue to a block of rows and columns, reading but not writing out.format
+    //                  (blocks run concurrently); for a fused activation it is the whole in-place step on them;
     //   stored_format  is the format out holds after the epilogue.
-    // run() == compute(), finish_rows() over all rows, out.format = stored_format(): bit for bit.
+    // run() == compute(), finish_block() over all rows, out.format = stored_format(): bit for bit.
     virtual bool row_local_epilogue() const { return false; }
     virtual void compute(const std::vector<const Value*>& in, Value& out) { run(in, out); }
-    virtual void finish_rows(Value& out, int64_t r0, int64_t r1) {}
+    virtual void finish_block(Value& out, const RowBlock& b) {}
     virtual DataFormat stored_format() const { return DataFormat::Float32; }
+    // Optional: compute() with the kernel itself running finish_block(), then fused->finish_block() when fused is not
+    // null, on each block of output it finishes (OutputHook), while the block is in cache; out.format is then
+    // fused's (or this step's) stored format. False when the step cannot (nothing done). Same bits as compute(),
+    // finish_block() and fused->finish_block() over all rows.
+    virtual bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) { return false; }
 };
 
 namespace {
@@ -221,7 +238,7 @@ public:
 
     void run(const std::vector<const Value*>& in, Value& out) override {
         compute(in, out);
-        finish_rows(out, 0, out.rows());
+        finish_block(out, RowBlock::all(out));
         out.format = stored_format();
     }
     bool row_local_epilogue() const override { return true; }
@@ -230,18 +247,44 @@ public:
     bool reads_planes() const {
         return (!m_full || m_full->reads_nchw()) && (!m_hi || m_hi->reads_nchw());
     }
-    void finish_rows(Value& out, int64_t r0, int64_t r1) override {
+    void finish_block(Value& out, const RowBlock& b) override {
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
-        store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
+        store_rows(out, m_cfg, m_dest_is_bf16, b, b.parallel);
     }
-    void compute(const std::vector<const Value*>& in, Value& out) override {
+    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
+    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
+        // HiFi3 adds its second phase after both kernels ran: the epilogue cannot go in the kernel.
+        if (m_cfg.math_fidelity == MathFidelity::HiFi3) return false;
+        out.format = stored_format();  // what the fused activation reads its input as
+        const KernelEpilogue epilogue{this, fused, &out};
+        compute_with(in, out, OutputHook{&KernelEpilogue::apply, &epilogue});
+        out.format = fused ? fused->stored_format() : stored_format();
+        return true;
+    }
+
+private:
+    // finish_block of the step and of its fused activation on what a kernel finished.
+    struct KernelEpilogue {
+        EmulatedStep* step;
+        EmulatedStep* fused;
+        Value* out;
+        static void apply(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
+            const auto& e = *static_cast<const KernelEpilogue*>(ctx);
+            const int64_t r0 = (first_row - e.out->data.data()) / ld;
+            const RowBlock b{r0, r0 + rows, c0, c1, false};
+            e.step->finish_block(*e.out, b);
+            if (e.fused) e.fused->finish_block(*e.out, b);
+        }
+    };
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
+        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
         auto run = [&](const ConvKernel& k, const float* operand, float* dst) {
             if (x.planar)
-                k.run_nchw(operand, dst, Act::None, nullptr);
+                k.run_nchw(operand, dst, Act::None, nullptr, hook);
             else
-                k.run(operand, dst, Act::None, nullptr, m_scratch.data());
+                k.run(operand, dst, Act::None, nullptr, m_scratch.data(), hook);
         };
         switch (m_cfg.math_fidelity) {
             case MathFidelity::LoFi: run(*m_hi, m_b.hi, out.data.data()); break;
@@ -258,10 +301,8 @@ public:
             }
             case MathFidelity::HiFi4: run(*m_full, m_b.full, out.data.data()); break;
         }
-        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
 
-private:
     WormholeLayerConfig m_cfg;
     bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
@@ -274,20 +315,23 @@ public:
     ActivationStep(Act act, const WormholeLayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
-        store(in[0]->format, out, 0, out.rows());
+        store(in[0]->format, out, RowBlock::all(out));
         out.format = m_cfg.dtype;
     }
     // As a fused activation: the whole step in place on rows [r0, r1) of the producer's output.
     bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
-    void finish_rows(Value& v, int64_t r0, int64_t r1) override {
-        float* rows = v.data.data() + r0 * v.cp;
-        activation(rows, rows, (r1 - r0) * v.cp, m_act);
-        store(v.format, v, r0, r1);
+    void finish_block(Value& v, const RowBlock& b) override {
+        float* first = v.data.data() + b.r0 * v.cp;
+        if (b.c0 == 0 && b.c1 == v.cp && b.parallel)
+            activation(first, first, (b.r1 - b.r0) * v.cp, m_act);  // whole rows: one dense span
+        else
+            activation_rows(first, b.r1 - b.r0, v.cp, b.c0, b.c1, m_act);
+        store(v.format, v, b);
     }
 
 private:
-    void store(DataFormat f, Value& out, int64_t r0, int64_t r1) const {
+    void store(DataFormat f, Value& out, const RowBlock& b) const {
         // A clamp activation (relu, relu6) only selects or clamps (0 and 6 are representable): a bf16 input stays bf16 in
         // Dst, and a value already in the output's format stays exactly representable (a clamp can only lower a block's
         // exponent, whose finer grid holds the coarser one's values).
@@ -296,7 +340,7 @@ private:
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
         if (selects && fits_output) return;
-        store_rows(out, m_cfg, selects, r0, r1);
+        store_rows(out, m_cfg, selects, b, b.parallel);
     }
 
     Act m_act;
@@ -597,7 +641,7 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
     return Status::error("layer '" + node.name + "': device op " + device_op_code_name(op.code) + " is not emulated");
 }
 
-// step.finish_rows then fused.finish_rows on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
+// step.finish_block then fused.finish_block on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
 // in parallel over chunks; each row sees the same operations in the same order as step.run then fused.run.
 void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value& out) {
     out.format = step.stored_format();  // what the fused activation reads its input as
@@ -605,9 +649,9 @@ void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value
     const int64_t chunk_rows = std::max<int64_t>(1, (int64_t{1} << 14) / out.cp);
     const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
     auto chunk = [&](int64_t i) {
-        const int64_t r0 = i * chunk_rows, r1 = std::min(rows, r0 + chunk_rows);
-        step.finish_rows(out, r0, r1);
-        fused.finish_rows(out, r0, r1);
+        const RowBlock b = RowBlock::rows(out, i * chunk_rows, std::min(rows, (i + 1) * chunk_rows));
+        step.finish_block(out, b);
+        fused.finish_block(out, b);
     };
     zoo::kernels::parallel_range(chunks, chunk);
     out.format = fused.stored_format();
@@ -945,8 +989,11 @@ Status EmulatedModel::run_ops(const Executor& ex, std::vector<std::shared_ptr<Va
             EmulatedStep& step = *ex.steps[k];
             EmulatedStep* fused = ex.fused[k].get();
             // Without captures (nobody sees the value between the two), the op's store and its fused activation run
-            // chunk by chunk: one pass over the rows instead of three.
-            if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
+            // in the kernel on each block it finishes, or else chunk by chunk: one pass over the rows instead of three.
+            if (!captured && step.row_local_epilogue() && (!fused || fused->row_local_epilogue()) &&
+                step.compute_finished(in, *out, fused)) {
+                activation_done = fused != nullptr;
+            } else if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
                 step.compute(in, *out);
                 store_and_activate_in_chunks(step, *fused, *out);
                 activation_done = true;
