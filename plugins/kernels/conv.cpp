@@ -47,6 +47,10 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
     }
 }
 
+// Whether a compile-time kernel's weights stay in registers beside its OWB accumulators (32 vector registers, a few
+// kept for the inputs and the rounding); otherwise each tap reads its weights from L1, which costs less than spills.
+constexpr bool dw_weights_in_registers(int kh, int kw, int owb) { return kh * kw + owb <= 29; }
+
 // A depthwise output vector: activation, then the residual (when not null); with Dest the accumulator started at 0, so
 // the bias is added here, and each step is rounded to bf16.
 template <Act A, bool Dest>
@@ -88,14 +92,15 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     ow_lo = std::min(ow_lo, OW);
     ow_hi = std::clamp(ow_hi, ow_lo, OW);
 
+    constexpr bool kRegs = KH > 0 && dw_weights_in_registers(KH, KW, OWB);
     for (int64_t cb = c_begin; cb < c_end; cb += kVecWidth) {
-        Vec wv[KH > 0 ? KH * KW : 1];
-        if constexpr (KH > 0) {
+        Vec wv[kRegs ? KH * KW : 1];
+        if constexpr (kRegs) {
 #pragma GCC unroll 32
             for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
         }
         auto weight = [&](int t) -> Vec {
-            if constexpr (KH > 0)
+            if constexpr (kRegs)
                 return wv[t];
             else
                 return load(d.weights + t * cp + cb);
@@ -196,9 +201,18 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
             store(dst + c * kVecWidth, inside ? load(img + (ih * W + iw) * cp) : splat(0.0f));
         }
     }
-    Vec wv[KH * KW];
+    constexpr bool kRegs = dw_weights_in_registers(KH, KW, OWB);
+    Vec wv[kRegs ? KH * KW : 1];
+    if constexpr (kRegs) {
 #pragma GCC unroll 32
-    for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
+        for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
+    }
+    auto weight = [&](int t) -> Vec {
+        if constexpr (kRegs)
+            return wv[t];
+        else
+            return load(d.weights + t * cp + cb);
+    };
     const Vec bias = load(d.bias + cb);
     const int64_t step = p.stride_w * kVecWidth;
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -213,7 +227,7 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
 #pragma GCC unroll 8
             for (int kh = 0; kh < KH; ++kh) {
                 dw_kernel_row<OWB, Dest>(acc, prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth, KW,
-                                         p.dil_w * kVecWidth, step, [&](int kw) { return wv[kh * KW + kw]; });
+                                         p.dil_w * kVecWidth, step, [&](int kw) { return weight(kh * KW + kw); });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) {
@@ -592,11 +606,16 @@ void ConvKernel::run(const float* in, float* out, Act act, const float* residual
     }
 }
 
-// The depthwise kernel sizes with their own instantiation (weights in registers), else the generic one.
+// The depthwise kernel sizes with their own instantiation, else the generic one. With a bf16 accumulator (dest) each
+// tap's FMA waits for the rounding of the previous one: a 5x5 kernel then takes eight pixels at a time, twice the
+// chains in flight, its weights read from L1 (dw_weights_in_registers). The pixels of a block share no arithmetic,
+// so the bits do not depend on it.
 template <class F>
-void dispatch_dw_size(const ConvParams& p, F&& f) {
+void dispatch_dw_size(const ConvParams& p, bool dest, F&& f) {
     if (p.kh == 3 && p.kw == 3)
         f.template operator()<3, 3, 8>();
+    else if (p.kh == 5 && p.kw == 5 && dest)
+        f.template operator()<5, 5, 8>();
     else if (p.kh == 5 && p.kw == 5)
         f.template operator()<5, 5, 4>();
     else
@@ -605,7 +624,8 @@ void dispatch_dw_size(const ConvParams& p, F&& f) {
 
 void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), nullptr, hook};
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0); });
+    const bool dest = m_options.bf16_accumulator_step > 0;
+    dispatch_dw_size(m_p, dest, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, dest); });
 }
 
 void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const {
@@ -618,7 +638,8 @@ void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* ou
 bool ConvKernel::depthwise_by_rows() const {
     if (m_method != Method::Depthwise) return false;
     bool plane = false;
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { plane = dw_takes_plane<KH, KW, OWB>(m_p); });
+    dispatch_dw_size(m_p, m_options.bf16_accumulator_step > 0,
+                     [&]<int KH, int KW, int OWB>() { plane = dw_takes_plane<KH, KW, OWB>(m_p); });
     return !plane;
 }
 
@@ -626,7 +647,7 @@ void ConvKernel::run_depthwise_rows(const float* const* rows, int64_t n, int64_t
                                     Act act, const float* residual) const {
     if (m_method != Method::Depthwise) throw std::invalid_argument("run_depthwise_rows: not a depthwise conv");
     DwArgs d{&m_p, nullptr, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), rows};
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() {
+    dispatch_dw_size(m_p, m_options.bf16_accumulator_step > 0, [&]<int KH, int KW, int OWB>() {
         dw_rows<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0, n, oh_begin, oh_end);
     });
 }
