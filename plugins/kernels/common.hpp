@@ -123,6 +123,19 @@ __attribute__((always_inline)) inline void store_pixel_tile(const Vec (&acc)[PIX
     }
 }
 
+// A device's own epilogue on finished output (the emulator's Dst rounding, packer and fused activation), run by a
+// kernel (GEMM, convolutions, binary) on the thread that computed a block of output, right after its last store, while the block is still in
+// cache: fn(ctx, first_row, rows, ld, c0, c1) on columns [c0, c1) of `rows` rows starting at first_row (column 0 of
+// the block's first row, row stride ld floats). c0 is a multiple of 16; the blocks of one call cover the output once.
+// It must not start parallel work (it runs inside the kernel's tasks). Null fn: none.
+struct OutputHook {
+    void (*fn)(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) = nullptr;
+    const void* ctx = nullptr;
+    void operator()(float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) const {
+        if (fn) fn(ctx, first_row, rows, ld, c0, c1);
+    }
+};
+
 // 64-byte aligned, zero-initialised float storage with a little slack past the end so whole-vector reads of the last
 // (padded) row never leave the allocation.
 class AlignedBuffer {

@@ -43,7 +43,7 @@ void activation_rows(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t 
 }
 
 void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
-            int64_t cp) {
+            int64_t cp, const OutputHook& hook) {
     const int64_t rows = dims[0] * dims[1] * dims[2];
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));
     parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
@@ -59,6 +59,7 @@ void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* 
                 store(po + c, op == BinaryOp::Add ? va + vb : va * vb);
             }
         }
+        hook(out + r0 * cp, r1 - r0, cp, 0, cp);
     });
 }
 

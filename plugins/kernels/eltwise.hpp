@@ -25,9 +25,9 @@ struct BinaryOperand {
     bool channel_broadcast = false;
 };
 enum class BinaryOp : uint8_t { Add, Mul };
-// out: [dims[0], dims[1], dims[2], cp] contiguous; every lane of cp written.
+// out: [dims[0], dims[1], dims[2], cp] contiguous; every lane of cp written; hook: on each chunk of rows written.
 void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
-            int64_t cp);
+            int64_t cp, const OutputHook& hook = {});
 
 // [n, hw, cp] -> [n, cp]: mean over hw (sum in order, then divide by hw, like torch.mean).
 void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp);

@@ -46,19 +46,6 @@ struct PackedB {
 // same products and sums. With more rows the widening would cost more than the bytes it saves.
 PackedB pack_b(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_n, bool one_tile = false);
 
-// A device's own epilogue on finished output (the emulator's Dst rounding, packer and fused activation), run by the
-// kernel on the thread that computed a block of output, right after its last store, while the block is still in
-// cache: fn(ctx, first_row, rows, ld, c0, c1) on columns [c0, c1) of `rows` rows starting at first_row (column 0 of
-// the block's first row, row stride ld floats). c0 is a multiple of 16; the blocks of one call cover the output once.
-// It must not start parallel work (it runs inside the kernel's tasks). Null fn: none.
-struct OutputHook {
-    void (*fn)(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) = nullptr;
-    const void* ctx = nullptr;
-    void operator()(float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) const {
-        if (fn) fn(ctx, first_row, rows, ld, c0, c1);
-    }
-};
-
 struct GemmEpilogue {
     const float* bias = nullptr;      // padded_n() entries (zero past n) or null
     Act act = Act::None;

@@ -206,6 +206,21 @@ struct SplitOperand {
 using SplitB = SplitOperand<split_srcb, 7>;  // activations, SrcB: hidden + 6 bits
 using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
 
+// finish_block of a step and of its fused activation on what a kernel finished (OutputHook's context).
+struct KernelEpilogue {
+    EmulatedStep* step;
+    EmulatedStep* fused;
+    Value* out;
+    static void apply(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
+        const auto& e = *static_cast<const KernelEpilogue*>(ctx);
+        const int64_t r0 = (first_row - e.out->data.data()) / ld;
+        const RowBlock b{r0, r0 + rows, c0, c1, false};
+        e.step->finish_block(*e.out, b);
+        if (e.fused) e.fused->finish_block(*e.out, b);
+    }
+    OutputHook hook() const { return OutputHook{&KernelEpilogue::apply, this}; }
+};
+
 class ConvStep final : public EmulatedStep {
 public:
     // k_per_step: K values per matrix-unit step (hardware compute.fpu.k_per_step), after each of which a bf16 Dst
@@ -257,25 +272,12 @@ public:
         if (m_cfg.math_fidelity == MathFidelity::HiFi3) return false;
         out.format = stored_format();  // what the fused activation reads its input as
         const KernelEpilogue epilogue{this, fused, &out};
-        compute_with(in, out, OutputHook{&KernelEpilogue::apply, &epilogue});
+        compute_with(in, out, epilogue.hook());
         out.format = fused ? fused->stored_format() : stored_format();
         return true;
     }
 
 private:
-    // finish_block of the step and of its fused activation on what a kernel finished.
-    struct KernelEpilogue {
-        EmulatedStep* step;
-        EmulatedStep* fused;
-        Value* out;
-        static void apply(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
-            const auto& e = *static_cast<const KernelEpilogue*>(ctx);
-            const int64_t r0 = (first_row - e.out->data.data()) / ld;
-            const RowBlock b{r0, r0 + rows, c0, c1, false};
-            e.step->finish_block(*e.out, b);
-            if (e.fused) e.fused->finish_block(*e.out, b);
-        }
-    };
     void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
@@ -357,12 +359,15 @@ BinaryOperand operand_for(const Value& v, const Value& out, const float* data) {
     return op;
 }
 
-void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp) {
+// hook: on each chunk of the product (not with HiFi3, whose second phase is added after).
+void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp,
+                          const OutputHook& hook = {}) {
     const std::array<int64_t, 3> dims{out.n, out.h, out.w};
     sb.prepare(b, f);
     sa.prepare(a, f);
     auto mul = [&](const float* pa, const float* pb, float* dst) {
-        binary(BinaryOp::Mul, operand_for(a, out, pa), operand_for(b, out, pb), dst, dims, out.cp);
+        binary(BinaryOp::Mul, operand_for(a, out, pa), operand_for(b, out, pb), dst, dims, out.cp,
+               f == MathFidelity::HiFi3 ? OutputHook{} : hook);
     };
     switch (f) {
         case MathFidelity::LoFi: mul(sa.hi, sb.hi, out.data.data()); break;
@@ -383,16 +388,34 @@ class BinaryStep final : public EmulatedStep {
 public:
     BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
-        if (m_op == BinaryOp::Mul) {
-            multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp);
-        } else {
-            binary(BinaryOp::Add, operand_for(*in[0], out, in[0]->data.data()), operand_for(*in[1], out, in[1]->data.data()),
-                   out.data.data(), {out.n, out.h, out.w}, out.cp);
-        }
-        store_result(out, m_cfg);
+        compute(in, out);
+        finish_block(out, RowBlock::all(out));
+        out.format = stored_format();
+    }
+    bool row_local_epilogue() const override { return true; }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_block(Value& out, const RowBlock& b) override { store_rows(out, m_cfg, false, b, b.parallel); }
+    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
+    // The store on each chunk of rows binary() finishes (HiFi3's multiply adds its second phase after: not there).
+    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
+        if (m_op == BinaryOp::Mul && m_cfg.math_fidelity == MathFidelity::HiFi3) return false;
+        out.format = stored_format();
+        const KernelEpilogue epilogue{this, fused, &out};
+        compute_with(in, out, epilogue.hook());
+        out.format = fused ? fused->stored_format() : stored_format();
+        return true;
     }
 
 private:
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) {
+        if (m_op == BinaryOp::Mul) {
+            multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp, hook);
+        } else {
+            binary(BinaryOp::Add, operand_for(*in[0], out, in[0]->data.data()), operand_for(*in[1], out, in[1]->data.data()),
+                   out.data.data(), {out.n, out.h, out.w}, out.cp, hook);
+        }
+    }
+
     BinaryOp m_op;
     WormholeLayerConfig m_cfg;
     SplitA m_sa;

@@ -125,10 +125,6 @@ inline bool quantize_block_vec(VU bits, VU& out) {
 // 2^(shared - 127 - (MB - 1)) is a normal float (so q is scaled by one exact multiply), and the sign is applied to
 // the integer code (a zero code gives +0, as the packer stores it). Returns false for the other blocks.
 constexpr uint32_t kFastMinShared = 25;
-// Lanes whose shared exponent field is outside the short path's range: all ones.
-inline VU outside_fast_range(VU shared_field) {
-    return (VU)(shared_field - (kFastMinShared << 23) > ((254u - kFastMinShared) << 23));
-}
 
 inline VU min_u(VU a, VU b) { return a < b ? a : b; }
 
@@ -192,15 +188,21 @@ inline bool quantize_block_fast(VU bits, VU& out) {
     return true;
 }
 
+// Whether any lane's shared exponent field is outside the short path's range.
+inline bool any_outside_fast_range(VU shared_field) {
+    const VU off = shared_field - (kFastMinShared << 23);
+    constexpr uint32_t kSpan = (254u - kFastMinShared) << 23;
 #if defined(__AVX512F__)
-inline bool any_lane(VU m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
+    // The compare straight into a mask register: from the vector compare GCC built a vector of the mask and tested
+    // that again, two more operations on the packer's critical path.
+    return _mm512_cmpgt_epu32_mask((__m512i)off, _mm512_set1_epi32(static_cast<int>(kSpan))) != 0;
 #else
-inline bool any_lane(VU m) {
+    const VU outside = (VU)(off > kSpan);
     uint32_t r = 0;
-    for (int i = 0; i < kBlock; ++i) r |= m[i];
+    for (int i = 0; i < kBlock; ++i) r |= outside[i];
     return r != 0;
-}
 #endif
+}
 
 // Lane 4I of v in every lane. After quantize_4_blocks_fast's reduction block I's shared exponent fills 128-bit lane I:
 // vshufi32x4 with an immediate spreads it, where a vpermd needs an index vector (GCC rebuilt it per block, mov +
@@ -235,7 +237,7 @@ inline bool quantize_4_blocks_fast(float* const (&p)[4], const VU (&bits)[4]) {
     VU u = vmax(__builtin_shuffle(t01, t23, lo4), __builtin_shuffle(t01, t23, hi4));  // lanes 4i..4i+3: block i
     u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
     u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
-    if (any_lane(outside_fast_range(u))) return false;
+    if (any_outside_fast_range(u)) return false;
     store_bits(p[0], quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
     store_bits(p[1], quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
     store_bits(p[2], quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
