@@ -178,13 +178,15 @@ int significant_bits(DataFormat f) {
 // The operand parts one multiply needs. `hi`/`lo` point at the input itself, or at zeros, whenever the split is
 // trivial: an operand with no more significant bits than the multiplier's high part (SrcB: 7, SrcA: 5) is its own
 // high part, with a zero low part.
-template <void (*Split)(const float*, float*, float*, int64_t), int HiBits>
+template <void (*Split)(const float*, float*, float*, int64_t), int HiBits, uint32_t HiMask>
 struct SplitOperand {
     const float* full = nullptr;
     const float* hi = nullptr;
     const float* lo = nullptr;  // null: the low part is zero (its phase adds nothing)
+    uint32_t hi_mask = 0;       // nonzero: `hi` is the full operand, read through this mask (BinaryOperand::keep_mask)
     AlignedBuffer rounded, hi_buf, lo_buf;
-    void prepare(const Value& x, MathFidelity f) {
+    // may_mask: the reader takes hi through a mask as it loads (binary()), so no split is written unless lo is needed.
+    void prepare(const Value& x, MathFidelity f, bool may_mask = false) {
         const size_t n = x.floats();
         full = x.data.data();
         if (x.format == DataFormat::Float32) {
@@ -194,8 +196,13 @@ struct SplitOperand {
         }
         hi = full;
         lo = nullptr;
+        hi_mask = 0;
         if (f == MathFidelity::HiFi4 || significant_bits(x.format) <= HiBits) return;
         const bool need_lo = f == MathFidelity::HiFi3;
+        if (may_mask && !need_lo) {
+            hi_mask = HiMask;
+            return;
+        }
         if (hi_buf.size() < n) hi_buf.resize(n);
         if (need_lo && lo_buf.size() < n) lo_buf.resize(n);
         split_parallel<Split>(full, hi_buf.data(), need_lo ? lo_buf.data() : nullptr, n);
@@ -203,8 +210,8 @@ struct SplitOperand {
         lo = need_lo ? lo_buf.data() : nullptr;
     }
 };
-using SplitB = SplitOperand<split_srcb, 7>;  // activations, SrcB: hidden + 6 bits
-using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
+using SplitB = SplitOperand<split_srcb, kSrcBHiBits, kSrcBHiMask>;  // activations, SrcB: hidden + 6 bits
+using SplitA = SplitOperand<split_srca, kSrcAHiBits, kSrcAHiMask>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
 
 // finish_block of a step and of its fused activation on what a kernel finished (OutputHook's context).
 struct KernelEpilogue {
@@ -363,24 +370,27 @@ BinaryOperand operand_for(const Value& v, const Value& out, const float* data) {
 void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp,
                           const OutputHook& hook = {}) {
     const std::array<int64_t, 3> dims{out.n, out.h, out.w};
-    sb.prepare(b, f);
-    sa.prepare(a, f);
-    auto mul = [&](const float* pa, const float* pb, float* dst) {
-        binary(BinaryOp::Mul, operand_for(a, out, pa), operand_for(b, out, pb), dst, dims, out.cp,
-               f == MathFidelity::HiFi3 ? OutputHook{} : hook);
+    sb.prepare(b, f, true);
+    sa.prepare(a, f, true);
+    // Operand data and the mask it is read through (0: as it is; a high part may be its operand read so).
+    auto mul = [&](const float* pa, uint32_t mask_a, const float* pb, uint32_t mask_b, float* dst) {
+        BinaryOperand oa = operand_for(a, out, pa), ob = operand_for(b, out, pb);
+        oa.keep_mask = mask_a;
+        ob.keep_mask = mask_b;
+        binary(BinaryOp::Mul, oa, ob, dst, dims, out.cp, f == MathFidelity::HiFi3 ? OutputHook{} : hook);
     };
     switch (f) {
-        case MathFidelity::LoFi: mul(sa.hi, sb.hi, out.data.data()); break;
-        case MathFidelity::HiFi2: mul(sa.full, sb.hi, out.data.data()); break;
+        case MathFidelity::LoFi: mul(sa.hi, sa.hi_mask, sb.hi, sb.hi_mask, out.data.data()); break;
+        case MathFidelity::HiFi2: mul(sa.full, 0, sb.hi, sb.hi_mask, out.data.data()); break;
         case MathFidelity::HiFi3: {
-            mul(sa.full, sb.hi, out.data.data());
+            mul(sa.full, 0, sb.hi, sb.hi_mask, out.data.data());
             if (!sb.lo) break;
             if (tmp.size() < out.floats()) tmp.resize(out.floats());
-            mul(sa.hi, sb.lo, tmp.data());
+            mul(sa.hi, sa.hi_mask, sb.lo, 0, tmp.data());
             for (size_t i = 0; i < out.floats(); ++i) out.data.data()[i] += tmp.data()[i];
             break;
         }
-        case MathFidelity::HiFi4: mul(sa.full, sb.full, out.data.data()); break;
+        case MathFidelity::HiFi4: mul(sa.full, 0, sb.full, 0, out.data.data()); break;
     }
 }
 
