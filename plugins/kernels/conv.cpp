@@ -51,6 +51,28 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
 // kept for the inputs and the rounding); otherwise each tap reads its weights from L1, which costs less than spills.
 constexpr bool dw_weights_in_registers(int kh, int kw, int owb) { return kh * kw + owb <= 29; }
 
+// The weights of one channel block (tap t at weights + t * cp) as the kernels read them: held in registers for a
+// compile-time kernel that leaves room (KH == 0: any size, always from L1).
+template <int KH, int KW, int OWB>
+struct DwWeights {
+    static constexpr bool kRegs = KH > 0 && dw_weights_in_registers(KH, KW, OWB);
+    Vec wv[kRegs ? KH * KW : 1];
+    const float* weights;
+    int64_t cp;
+    DwWeights(const float* w, int64_t stride) : weights(w), cp(stride) {
+        if constexpr (kRegs) {
+#pragma GCC unroll 32
+            for (int t = 0; t < KH * KW; ++t) wv[t] = load(weights + t * cp);
+        }
+    }
+    Vec operator()(int t) const {
+        if constexpr (kRegs)
+            return wv[t];
+        else
+            return load(weights + t * cp);
+    }
+};
+
 // A depthwise output vector: activation, then the residual (when not null); with Dest the accumulator started at 0, so
 // the bias is added here, and each step is rounded to bf16.
 template <Act A, bool Dest>
@@ -92,19 +114,8 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     ow_lo = std::min(ow_lo, OW);
     ow_hi = std::clamp(ow_hi, ow_lo, OW);
 
-    constexpr bool kRegs = KH > 0 && dw_weights_in_registers(KH, KW, OWB);
     for (int64_t cb = c_begin; cb < c_end; cb += kVecWidth) {
-        Vec wv[kRegs ? KH * KW : 1];
-        if constexpr (kRegs) {
-#pragma GCC unroll 32
-            for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
-        }
-        auto weight = [&](int t) -> Vec {
-            if constexpr (kRegs)
-                return wv[t];
-            else
-                return load(d.weights + t * cp + cb);
-        };
+        const DwWeights<KH, KW, OWB> weight(d.weights + cb, cp);
         const Vec bias = load(d.bias + cb);
         auto finish = [&](int64_t ow, Vec acc) {
             dw_store<A, Dest>(acc, bias, rrow ? rrow + ow * cp + cb : nullptr, orow + ow * cp + cb);
@@ -201,18 +212,7 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
             store(dst + c * kVecWidth, inside ? load(img + (ih * W + iw) * cp) : splat(0.0f));
         }
     }
-    constexpr bool kRegs = dw_weights_in_registers(KH, KW, OWB);
-    Vec wv[kRegs ? KH * KW : 1];
-    if constexpr (kRegs) {
-#pragma GCC unroll 32
-        for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
-    }
-    auto weight = [&](int t) -> Vec {
-        if constexpr (kRegs)
-            return wv[t];
-        else
-            return load(d.weights + t * cp + cb);
-    };
+    const DwWeights<KH, KW, OWB> weight(d.weights + cb, cp);
     const Vec bias = load(d.bias + cb);
     const int64_t step = p.stride_w * kVecWidth;
     for (int64_t oh = 0; oh < OH; ++oh) {

@@ -228,7 +228,33 @@ struct KernelEpilogue {
     OutputHook hook() const { return OutputHook{&KernelEpilogue::apply, this}; }
 };
 
-class ConvStep final : public EmulatedStep {
+// A row-local step whose kernel can run the epilogue itself (OutputHook): compute() is compute_with() without a
+// hook, compute_finished() with KernelEpilogue's, unless the kernel's output is not final when written.
+class KernelStep : public EmulatedStep {
+public:
+    void run(const std::vector<const Value*>& in, Value& out) override {
+        compute(in, out);
+        finish_block(out, RowBlock::all(out));
+        out.format = stored_format();
+    }
+    bool row_local_epilogue() const override { return true; }
+    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
+    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
+        if (!output_final_in_kernel()) return false;
+        out.format = stored_format();  // what the fused activation reads its input as
+        const KernelEpilogue epilogue{this, fused, &out};
+        compute_with(in, out, epilogue.hook());
+        out.format = fused ? fused->stored_format() : stored_format();
+        return true;
+    }
+
+protected:
+    // False when a second phase is added to the kernel's output after it ran (HiFi3): the hook would come too early.
+    virtual bool output_final_in_kernel() const = 0;
+    virtual void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) = 0;
+};
+
+class ConvStep final : public KernelStep {
 public:
     // k_per_step: K values per matrix-unit step (hardware compute.fpu.k_per_step), after each of which a bf16 Dst
     // rounds.
@@ -258,12 +284,6 @@ public:
         m_scratch.resize(static_cast<size_t>(std::max<int64_t>(scratch, 1)));
     }
 
-    void run(const std::vector<const Value*>& in, Value& out) override {
-        compute(in, out);
-        finish_block(out, RowBlock::all(out));
-        out.format = stored_format();
-    }
-    bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
     // Whether compute() takes its input as planes (Value::planar).
     bool reads_planes() const {
@@ -273,19 +293,11 @@ public:
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
         store_rows(out, m_cfg, m_dest_is_bf16, b, b.parallel);
     }
-    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
-    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
-        // HiFi3 adds its second phase after both kernels ran: the epilogue cannot go in the kernel.
-        if (m_cfg.math_fidelity == MathFidelity::HiFi3) return false;
-        out.format = stored_format();  // what the fused activation reads its input as
-        const KernelEpilogue epilogue{this, fused, &out};
-        compute_with(in, out, epilogue.hook());
-        out.format = fused ? fused->stored_format() : stored_format();
-        return true;
-    }
 
 private:
-    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) {
+    // HiFi3 adds its second phase after both kernels ran.
+    bool output_final_in_kernel() const override { return m_cfg.math_fidelity != MathFidelity::HiFi3; }
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
         m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
@@ -394,30 +406,16 @@ void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFideli
     }
 }
 
-class BinaryStep final : public EmulatedStep {
+class BinaryStep final : public KernelStep {
 public:
     BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
-    void run(const std::vector<const Value*>& in, Value& out) override {
-        compute(in, out);
-        finish_block(out, RowBlock::all(out));
-        out.format = stored_format();
-    }
-    bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
     void finish_block(Value& out, const RowBlock& b) override { store_rows(out, m_cfg, false, b, b.parallel); }
-    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
-    // The store on each chunk of rows binary() finishes (HiFi3's multiply adds its second phase after: not there).
-    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
-        if (m_op == BinaryOp::Mul && m_cfg.math_fidelity == MathFidelity::HiFi3) return false;
-        out.format = stored_format();
-        const KernelEpilogue epilogue{this, fused, &out};
-        compute_with(in, out, epilogue.hook());
-        out.format = fused ? fused->stored_format() : stored_format();
-        return true;
-    }
 
 private:
-    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) {
+    // The store runs on each chunk of rows binary() finishes; HiFi3's multiply adds its second phase after.
+    bool output_final_in_kernel() const override { return m_op != BinaryOp::Mul || m_cfg.math_fidelity != MathFidelity::HiFi3; }
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) override {
         if (m_op == BinaryOp::Mul) {
             multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp, hook);
         } else {
