@@ -65,7 +65,7 @@ void stem_row(const ConvParams& p, const float* in, float* out, const float* res
                     for (int b = 0; b < kPixels; ++b) {
                         const Vec a = splat(src[b * sw]);
 #pragma GCC unroll 4
-                        for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                        for (int j = 0; j < NV; ++j) acc[b][j] = madd(a, w[j], acc[b][j]);
                     }
                 }
         store_pixel_tile<kPixels, NV, A>(acc, std::min(kPixels, OW - ow0), orow + ow0 * cpo, rrow ? rrow + ow0 * cpo : nullptr, cpo);

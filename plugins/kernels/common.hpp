@@ -11,6 +11,10 @@
 #include <new>
 #include <utility>
 
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include "zoo/activation.hpp"
 
 namespace zoo::kernels {
@@ -32,6 +36,27 @@ inline Vec load(const float* p) { return *reinterpret_cast<const VecU*>(p); }
 inline void store(float* p, Vec v) { *reinterpret_cast<VecU*>(p) = v; }
 // Written as an initializer (not Vec{} + x, which must keep a scalar 0 + x for -0.0) so it is one vbroadcastss.
 inline Vec splat(float x) { return Vec{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// a * b + c rounded once: the kernels' only multiply-add. The kernels build with -ffp-contract=off (plugins/
+// CMakeLists.txt), so whether a product is fused is written here, not left to the optimiser: GCC contracts a * b + c
+// at -O2 but not at -O1, which gave the emulator other bits in the -O1 sanitizer builds. Every path is a true fused
+// multiply-add, so all builds agree bit for bit (the generic one is slow, per lane; no supported host takes it).
+inline Vec madd(Vec a, Vec b, Vec c) {
+#if defined(__AVX512F__)
+    return (Vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__FMA__)
+    typedef float Half __attribute__((vector_size(32)));
+    auto lo = [](Vec v) { return (__m256)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); };
+    auto hi = [](Vec v) { return (__m256)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15); };
+    const Half l = (Half)_mm256_fmadd_ps(lo(a), lo(b), lo(c)), h = (Half)_mm256_fmadd_ps(hi(a), hi(b), hi(c));
+    return __builtin_shufflevector(l, h, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+    Vec r;
+    for (int i = 0; i < kVecWidth; ++i) r[i] = std::fma(a[i], b[i], c[i]);
+    return r;
+#endif
+}
+inline float madd(float a, float b, float c) { return std::fma(a, b, c); }
 
 // The fused activation of a kernel: none, or one of zoo/activation.hpp's list (same order, so Act k+1 is ActivationId k).
 enum class Act : uint8_t {
@@ -97,6 +122,19 @@ __attribute__((always_inline)) inline void store_pixel_tile(const Vec (&acc)[PIX
         }
     }
 }
+
+// A device's own epilogue on finished output (the emulator's Dst rounding, packer and fused activation), run by a
+// kernel (GEMM, convolutions, binary) on the thread that computed a block of output, right after its last store, while the block is still in
+// cache: fn(ctx, first_row, rows, ld, c0, c1) on columns [c0, c1) of `rows` rows starting at first_row (column 0 of
+// the block's first row, row stride ld floats). c0 is a multiple of 16; the blocks of one call cover the output once.
+// It must not start parallel work (it runs inside the kernel's tasks). Null fn: none.
+struct OutputHook {
+    void (*fn)(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) = nullptr;
+    const void* ctx = nullptr;
+    void operator()(float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) const {
+        if (fn) fn(ctx, first_row, rows, ld, c0, c1);
+    }
+};
 
 // 64-byte aligned, zero-initialised float storage with a little slack past the end so whole-vector reads of the last
 // (padded) row never leave the allocation.

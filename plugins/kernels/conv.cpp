@@ -25,6 +25,7 @@ struct DwArgs {
     // Optional: input row ih of the image at rows[ih] (an image whose rows are not contiguous: run_expand_depthwise's
     // ring of expanded rows); null reads the rows from `in`.
     const float* const* rows = nullptr;
+    OutputHook hook;  // per task, on the output it finished
 };
 
 // The depthwise accumulation of OWB pixels over one kernel row: tap kw of pixel b reads the vector at
@@ -38,13 +39,39 @@ __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const 
         const Vec w = weight(kw);
         const float* q = base + kw * tap_stride;
 #pragma GCC unroll 8
-        for (int b = 0; b < OWB; ++b, q += pixel_stride) acc[b] += load(q) * w;
+        for (int b = 0; b < OWB; ++b, q += pixel_stride) acc[b] = madd(load(q), w, acc[b]);
         if constexpr (Dest) {
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) acc[b] = round_bf16_rne(acc[b]);
         }
     }
 }
+
+// Whether a compile-time kernel's weights stay in registers beside its OWB accumulators (32 vector registers, a few
+// kept for the inputs and the rounding); otherwise each tap reads its weights from L1, which costs less than spills.
+constexpr bool dw_weights_in_registers(int kh, int kw, int owb) { return kh * kw + owb <= 29; }
+
+// The weights of one channel block (tap t at weights + t * cp) as the kernels read them: held in registers for a
+// compile-time kernel that leaves room (KH == 0: any size, always from L1).
+template <int KH, int KW, int OWB>
+struct DwWeights {
+    static constexpr bool kRegs = KH > 0 && dw_weights_in_registers(KH, KW, OWB);
+    Vec wv[kRegs ? KH * KW : 1];
+    const float* weights;
+    int64_t cp;
+    DwWeights(const float* w, int64_t stride) : weights(w), cp(stride) {
+        if constexpr (kRegs) {
+#pragma GCC unroll 32
+            for (int t = 0; t < KH * KW; ++t) wv[t] = load(weights + t * cp);
+        }
+    }
+    Vec operator()(int t) const {
+        if constexpr (kRegs)
+            return wv[t];
+        else
+            return load(weights + t * cp);
+    }
+};
 
 // A depthwise output vector: activation, then the residual (when not null); with Dest the accumulator started at 0, so
 // the bias is added here, and each step is rounded to bf16.
@@ -88,17 +115,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
     ow_hi = std::clamp(ow_hi, ow_lo, OW);
 
     for (int64_t cb = c_begin; cb < c_end; cb += kVecWidth) {
-        Vec wv[KH > 0 ? KH * KW : 1];
-        if constexpr (KH > 0) {
-#pragma GCC unroll 32
-            for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
-        }
-        auto weight = [&](int t) -> Vec {
-            if constexpr (KH > 0)
-                return wv[t];
-            else
-                return load(d.weights + t * cp + cb);
-        };
+        const DwWeights<KH, KW, OWB> weight(d.weights + cb, cp);
         const Vec bias = load(d.bias + cb);
         auto finish = [&](int64_t ow, Vec acc) {
             dw_store<A, Dest>(acc, bias, rrow ? rrow + ow * cp + cb : nullptr, orow + ow * cp + cb);
@@ -120,7 +137,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
                     for (int b = 0; b < OWB; ++b) {
                         const int64_t iw = std::min(ow0 + b, OW - 1) * sw - pw + kw * dw;
                         const float* q = iw >= 0 && iw < W ? row + iw * cp : k_zero_vec;
-                        acc[b] += load(q) * w;
+                        acc[b] = madd(load(q), w, acc[b]);
                     }
                     if constexpr (Dest) {
 #pragma GCC unroll 8
@@ -195,9 +212,7 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
             store(dst + c * kVecWidth, inside ? load(img + (ih * W + iw) * cp) : splat(0.0f));
         }
     }
-    Vec wv[KH * KW];
-#pragma GCC unroll 32
-    for (int t = 0; t < KH * KW; ++t) wv[t] = load(d.weights + t * cp + cb);
+    const DwWeights<KH, KW, OWB> weight(d.weights + cb, cp);
     const Vec bias = load(d.bias + cb);
     const int64_t step = p.stride_w * kVecWidth;
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -212,7 +227,7 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, fl
 #pragma GCC unroll 8
             for (int kh = 0; kh < KH; ++kh) {
                 dw_kernel_row<OWB, Dest>(acc, prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth, KW,
-                                         p.dil_w * kVecWidth, step, [&](int kw) { return wv[kh * KW + kw]; });
+                                         p.dil_w * kVecWidth, step, [&](int kw) { return weight(kh * KW + kw); });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) {
@@ -269,6 +284,8 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
                         dw_plane_block<KH, KW, OWB, A, true>(d, g, n, cb, plane.data());
                     else
                         dw_plane_block<KH, KW, OWB, A, false>(d, g, n, cb, plane.data());
+                    const int64_t pixels = p.out_h() * p.out_w();
+                    d.hook(d.out + n * pixels * d.cp, pixels, d.cp, cb, cb + kVecWidth);
                 });
             });
             return;
@@ -282,6 +299,7 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
                 dw_row<KH, KW, OWB, A, true>(d, r / p.out_h(), r % p.out_h(), c0, c1);
             else
                 dw_row<KH, KW, OWB, A, false>(d, r / p.out_h(), r % p.out_h(), c0, c1);
+            d.hook(d.out + r * p.out_w() * d.cp, p.out_w(), d.cp, c0, c1);
         });
     });
 }
@@ -315,7 +333,7 @@ inline void accumulate_tap(const ConvParams& p, const float* in, const float* we
             for (int b = 0; b < kDirectRows; ++b) {
                 const Vec a = splat(value(b, ci));
 #pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) acc[b][j] += a * w[j];
+                for (int j = 0; j < NV; ++j) acc[b][j] = madd(a, w[j], acc[b][j]);
             }
         }
     };
@@ -378,13 +396,14 @@ void direct_row(const ConvParams& p, const float* in, float* out, const float* r
 
 template <int NV>
 void direct_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
-                const float* bias, Act act) {
+                const float* bias, Act act, const OutputHook& hook) {
     dispatch_act(act, [&]<Act A>() {
         parallel_range(p.batch * p.out_h(), [&](int64_t r) {
             if (p.in_c == 3)
                 direct_row<NV, 3, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
             else
                 direct_row<NV, 0, A>(p, in, out, residual, weights, bias, r / p.out_h(), r % p.out_h());
+            hook(out + r * p.out_w() * NV * kVecWidth, p.out_w(), NV * kVecWidth, 0, NV * kVecWidth);
         });
     });
 }
@@ -456,7 +475,7 @@ void direct_row_tap_steps(const ConvParams& p, const float* in, float* out, cons
 
 template <int NV>
 void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, const float* residual, const float* weights,
-                          const float* bias, Act act, bool dest, bool planar) {
+                          const float* bias, Act act, bool dest, bool planar, const OutputHook& hook) {
     dispatch_act(act, [&]<Act A>() {
         auto row = [&]<int CIN, bool Dest, bool Planar>(int64_t n, int64_t oh) {
             direct_row_tap_steps<NV, CIN, A, Dest, Planar>(p, in, out, residual, weights, bias, n, oh);
@@ -479,6 +498,7 @@ void direct_tap_steps_all(const ConvParams& p, const float* in, float* out, cons
                 else
                     row.template operator()<0, false, false>(n, oh);
             }
+            hook(out + r * p.out_w() * NV * kVecWidth, p.out_w(), NV * kVecWidth, 0, NV * kVecWidth);
         });
     });
 }
@@ -571,34 +591,41 @@ int64_t ConvKernel::im2col_stride() const {
     return round_up(kg + kVecWidth, kVecWidth);
 }
 
-void ConvKernel::run(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+void ConvKernel::run(const float* in, float* out, Act act, const float* residual, float* scratch,
+                     const OutputHook& hook) const {
     switch (m_method) {
         case Method::Pointwise: {
             const int64_t cp_in = padded_channels(m_p.in_c), cp_out = padded_channels(m_p.out_c);
             gemm(m_p.batch * m_p.in_h * m_p.in_w, in, cp_in, m_groups_b[0], out, cp_out, cp_out,
-                 GemmEpilogue{m_bias.data(), act, residual, cp_out}, GemmNumerics{m_options.bf16_accumulator_step});
+                 GemmEpilogue{m_bias.data(), act, residual, cp_out, hook}, GemmNumerics{m_options.bf16_accumulator_step});
             break;
         }
-        case Method::Depthwise: run_depthwise(in, out, act, residual); break;
-        case Method::Direct: run_direct(in, out, act, residual); break;
-        case Method::Im2col: run_im2col(in, out, act, residual, scratch); break;
+        case Method::Depthwise: run_depthwise(in, out, act, residual, hook); break;
+        case Method::Direct: run_direct(in, out, act, residual, hook); break;
+        case Method::Im2col: run_im2col(in, out, act, residual, scratch, hook); break;
     }
 }
 
-// The depthwise kernel sizes with their own instantiation (weights in registers), else the generic one.
+// The depthwise kernel sizes with their own instantiation, else the generic one. With a bf16 accumulator (dest) each
+// tap's FMA waits for the rounding of the previous one: a 5x5 kernel then takes eight pixels at a time, twice the
+// chains in flight, its weights read from L1 (dw_weights_in_registers). The pixels of a block share no arithmetic,
+// so the bits do not depend on it.
 template <class F>
-void dispatch_dw_size(const ConvParams& p, F&& f) {
+void dispatch_dw_size(const ConvParams& p, bool dest, F&& f) {
     if (p.kh == 3 && p.kw == 3)
         f.template operator()<3, 3, 8>();
+    else if (p.kh == 5 && p.kw == 5 && dest)
+        f.template operator()<5, 5, 8>();
     else if (p.kh == 5 && p.kw == 5)
         f.template operator()<5, 5, 4>();
     else
         f.template operator()<0, 0, 4>();
 }
 
-void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual) const {
-    DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c)};
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0); });
+void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
+    DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), nullptr, hook};
+    const bool dest = m_options.bf16_accumulator_step > 0;
+    dispatch_dw_size(m_p, dest, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, dest); });
 }
 
 void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* out, Act act) const {
@@ -611,7 +638,8 @@ void ConvKernel::run_pointwise_pixels(const float* in, int64_t pixels, float* ou
 bool ConvKernel::depthwise_by_rows() const {
     if (m_method != Method::Depthwise) return false;
     bool plane = false;
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() { plane = dw_takes_plane<KH, KW, OWB>(m_p); });
+    dispatch_dw_size(m_p, m_options.bf16_accumulator_step > 0,
+                     [&]<int KH, int KW, int OWB>() { plane = dw_takes_plane<KH, KW, OWB>(m_p); });
     return !plane;
 }
 
@@ -619,7 +647,7 @@ void ConvKernel::run_depthwise_rows(const float* const* rows, int64_t n, int64_t
                                     Act act, const float* residual) const {
     if (m_method != Method::Depthwise) throw std::invalid_argument("run_depthwise_rows: not a depthwise conv");
     DwArgs d{&m_p, nullptr, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), rows};
-    dispatch_dw_size(m_p, [&]<int KH, int KW, int OWB>() {
+    dispatch_dw_size(m_p, m_options.bf16_accumulator_step > 0, [&]<int KH, int KW, int OWB>() {
         dw_rows<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0, n, oh_begin, oh_end);
     });
 }
@@ -685,41 +713,43 @@ void run_expand_depthwise(const ConvKernel& expand, Act expand_act, const ConvKe
     });
 }
 
-void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar) const {
+void ConvKernel::run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar,
+                                      const OutputHook& hook) const {
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     const bool dest = m_options.bf16_accumulator_step > 0;
     switch (padded_channels(m_p.out_c) / kVecWidth) {
-        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest, planar); break;
-        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest, planar); break;
+        case 1: direct_tap_steps_all<1>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        case 2: direct_tap_steps_all<2>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        case 3: direct_tap_steps_all<3>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
+        default: direct_tap_steps_all<4>(m_p, in, out, residual, w, b, act, dest, planar, hook); break;
     }
 }
 
 bool ConvKernel::reads_nchw() const { return m_tap_steps && m_p.in_c == 3; }
 
-void ConvKernel::run_nchw(const float* in, float* out, Act act, const float* residual) const {
+void ConvKernel::run_nchw(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     if (!reads_nchw()) throw std::invalid_argument("run_nchw: not a tap-step direct conv of 3 input channels");
-    run_direct_tap_steps(in, out, act, residual, true);
+    run_direct_tap_steps(in, out, act, residual, true, hook);
 }
 
-void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual) const {
+void ConvKernel::run_direct(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     if (m_tap_steps) {
-        run_direct_tap_steps(in, out, act, residual, false);
+        run_direct_tap_steps(in, out, act, residual, false, hook);
         return;
     }
     const float* w = m_dw_weights.data();
     const float* b = m_bias.data();
     switch (padded_channels(m_p.out_c) / kVecWidth) {
-        case 1: direct_all<1>(m_p, in, out, residual, w, b, act); break;
-        case 2: direct_all<2>(m_p, in, out, residual, w, b, act); break;
-        case 3: direct_all<3>(m_p, in, out, residual, w, b, act); break;
-        default: direct_all<4>(m_p, in, out, residual, w, b, act); break;
+        case 1: direct_all<1>(m_p, in, out, residual, w, b, act, hook); break;
+        case 2: direct_all<2>(m_p, in, out, residual, w, b, act, hook); break;
+        case 3: direct_all<3>(m_p, in, out, residual, w, b, act, hook); break;
+        default: direct_all<4>(m_p, in, out, residual, w, b, act, hook); break;
     }
 }
 
-void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const {
+void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch,
+                            const OutputHook& hook) const {
     const ConvParams& p = m_p;
     const int64_t cin_g = p.in_c / p.groups, cout_g = p.out_c / p.groups;
     const int64_t cp_in = padded_channels(p.in_c), cp_out = padded_channels(p.out_c);
@@ -765,10 +795,13 @@ void ConvKernel::run_im2col(const float* in, float* out, Act act, const float* r
         // The last group also fills the row's padding lanes; the others stop at their own columns.
         const int64_t col0 = g * cout_g;
         const int64_t n_store = g + 1 == p.groups ? std::min(round_up(cout_g, kVecWidth), cp_out - col0) : cout_g;
+        // One group: the GEMM's tasks run the hook; several write columns of one row in turn, so it runs at the end.
         gemm(p.batch * OH * OW, scratch, ld, m_groups_b[static_cast<size_t>(g)], out + col0, cp_out, n_store,
-             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out},
+             GemmEpilogue{m_bias.data() + col0, act, residual ? residual + col0 : nullptr, cp_out,
+                          p.groups == 1 ? hook : OutputHook{}},
              GemmNumerics{m_options.bf16_accumulator_step});
     }
+    if (p.groups > 1) hook(out, p.batch * OH * OW, cp_out, 0, cp_out);
 }
 
 }  // namespace zoo::kernels

@@ -77,7 +77,9 @@ public:
 
     // in: [batch, in_h, in_w, padded(in_c)]; out: [batch, out_h, out_w, padded(out_c)], every lane written;
     // residual: same layout as out, added after the activation, or null. Thread-safe (const): parallel inside (TBB).
-    void run(const float* in, float* out, Act act, const float* residual, float* scratch) const;
+    // hook: run on each block of output as it is finished (OutputHook), after the epilogue above.
+    void run(const float* in, float* out, Act act, const float* residual, float* scratch,
+             const OutputHook& hook = {}) const;
 
     // Pointwise only (std::invalid_argument otherwise): the conv on `pixels` consecutive input pixels (rows of
     // padded(in_c) floats) into as many output pixels, on the calling thread. The same arithmetic per pixel as run().
@@ -92,15 +94,17 @@ public:
     // multiplies +0, as the padded layout's zero lanes do), without the 16-float rows a 3-channel NHWC image takes
     // (5x the bytes to write, and to read back). std::invalid_argument unless reads_nchw().
     bool reads_nchw() const;
-    void run_nchw(const float* in, float* out, Act act, const float* residual) const;
+    void run_nchw(const float* in, float* out, Act act, const float* residual, const OutputHook& hook = {}) const;
     void run_depthwise_rows(const float* const* rows, int64_t n, int64_t oh_begin, int64_t oh_end, float* out, Act act,
                             const float* residual) const;
 
 private:
-    void run_depthwise(const float* in, float* out, Act act, const float* residual) const;
-    void run_direct(const float* in, float* out, Act act, const float* residual) const;
-    void run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar) const;
-    void run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch) const;
+    void run_depthwise(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const;
+    void run_direct(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const;
+    void run_direct_tap_steps(const float* in, float* out, Act act, const float* residual, bool planar,
+                              const OutputHook& hook) const;
+    void run_im2col(const float* in, float* out, Act act, const float* residual, float* scratch,
+                    const OutputHook& hook) const;
     int64_t im2col_stride() const;  // floats per im2col row: the patch plus room for one vector of overhang
 
     ConvParams m_p;

@@ -1,4 +1,5 @@
 #include "kernels/dense_ops.hpp"
+#include "kernels/common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +11,7 @@ void linear(const float* x, int64_t rows, int64_t in, const float* w, const floa
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t o = 0; o < out_features; ++o) {
             float acc = 0.0f;
-            for (int64_t i = 0; i < in; ++i) acc += x[r * in + i] * w[o * in + i];
+            for (int64_t i = 0; i < in; ++i) acc = madd(x[r * in + i], w[o * in + i], acc);
             out[r * out_features + o] = acc + (b ? b[o] : 0.0f);
         }
 }
@@ -43,7 +44,7 @@ void channel_affine(const float* x, const Shape& shape, const float* mean, const
         for (int64_t ch = 0; ch < c; ++ch)
             for (int64_t k = 0; k < inner; ++k) {
                 int64_t idx = (i * c + ch) * inner + k;
-                out[idx] = (x[idx] - mean[ch]) * scale[ch] + shift[ch];
+                out[idx] = madd(x[idx] - mean[ch], scale[ch], shift[ch]);
             }
 }
 

@@ -17,34 +17,77 @@ const char* act_name(Act act) {
     return "?";
 }
 
+namespace {
+// Vectors [b, e) of in through the activation into out.
+template <Act A>
+inline void activation_vectors(const float* in, float* out, int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) store(out + i * kVecWidth, act_vec<A>(load(in + i * kVecWidth)));
+}
+}  // namespace
+
 void activation(const float* in, float* out, int64_t count, Act act) {
     const int64_t vecs = count / kVecWidth;
     dispatch_act(act, [&]<Act A>() {
-        parallel_chunks(vecs, 4096, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) store(out + i * kVecWidth, act_vec<A>(load(in + i * kVecWidth)));
-        });
+        parallel_chunks(vecs, 4096, [&](int64_t b, int64_t e) { activation_vectors<A>(in, out, b, e); });
     });
     for (int64_t i = vecs * kVecWidth; i < count; ++i) out[i] = apply_act(act, in[i]);
 }
 
-void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
-            int64_t cp) {
-    const int64_t rows = dims[0] * dims[1] * dims[2];
-    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));
-    parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            const int64_t i2 = r % dims[2], i1 = (r / dims[2]) % dims[1], i0 = r / (dims[2] * dims[1]);
-            const float* pa = a.data + i0 * a.strides[0] + i1 * a.strides[1] + i2 * a.strides[2];
-            const float* pb = b.data + i0 * b.strides[0] + i1 * b.strides[1] + i2 * b.strides[2];
-            float* po = out + r * cp;
-            const Vec sa = splat(pa[0]), sb = splat(pb[0]);
-            for (int64_t c = 0; c < cp; c += kVecWidth) {
-                Vec va = a.channel_broadcast ? sa : load(pa + c);
-                Vec vb = b.channel_broadcast ? sb : load(pb + c);
-                store(po + c, op == BinaryOp::Add ? va + vb : va * vb);
-            }
+void activation_rows(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1, Act act) {
+    dispatch_act(act, [&]<Act A>() {
+        for (int64_t r = 0; r < rows; ++r) {
+            float* row = data + r * ld + c0;
+            activation_vectors<A>(row, row, 0, (c1 - c0) / kVecWidth);
         }
     });
+}
+
+namespace {
+typedef uint32_t Bits __attribute__((vector_size(64)));
+// BinaryOperand::keep_mask applied to a vector (Masked), or the vector as it is.
+template <bool Masked>
+inline Vec operand_bits(Vec v, Bits mask) {
+    if constexpr (!Masked) {
+        return v;
+    } else {
+        const Bits b = (Bits)v;
+        const Bits special = (Bits)((b & 0x7F800000u) == 0x7F800000u);  // Inf/NaN: whole
+        return (Vec)((b & mask) | (b & special));
+    }
+}
+}  // namespace
+
+void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
+            int64_t cp, const OutputHook& hook) {
+    const int64_t rows = dims[0] * dims[1] * dims[2];
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cp, 1));
+    auto run = [&]<bool MaskA, bool MaskB>() {
+        const Bits mask_a = Bits{} + a.keep_mask, mask_b = Bits{} + b.keep_mask;
+        parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+                const int64_t i2 = r % dims[2], i1 = (r / dims[2]) % dims[1], i0 = r / (dims[2] * dims[1]);
+                const float* pa = a.data + i0 * a.strides[0] + i1 * a.strides[1] + i2 * a.strides[2];
+                const float* pb = b.data + i0 * b.strides[0] + i1 * b.strides[1] + i2 * b.strides[2];
+                float* po = out + r * cp;
+                const Vec sa = splat(pa[0]), sb = splat(pb[0]);
+                for (int64_t c = 0; c < cp; c += kVecWidth) {
+                    Vec va = operand_bits<MaskA>(a.channel_broadcast ? sa : load(pa + c), mask_a);
+                    Vec vb = operand_bits<MaskB>(b.channel_broadcast ? sb : load(pb + c), mask_b);
+                    store(po + c, op == BinaryOp::Add ? va + vb : va * vb);
+                }
+            }
+            hook(out + r0 * cp, r1 - r0, cp, 0, cp);
+        });
+    };
+    // Separate loops with and without the masks, so the plain one stays as it was.
+    if (a.keep_mask && b.keep_mask)
+        run.template operator()<true, true>();
+    else if (a.keep_mask)
+        run.template operator()<true, false>();
+    else if (b.keep_mask)
+        run.template operator()<false, true>();
+    else
+        run.template operator()<false, false>();
 }
 
 void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp) {
@@ -119,7 +162,7 @@ void channel_affine(const float* in, float* out, int64_t rows, int64_t cp, const
     parallel_chunks(rows, grain, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r)
             for (int64_t c = 0; c < cp; c += kVecWidth)
-                store(out + r * cp + c, (load(in + r * cp + c) - load(mean + c)) * load(scale + c) + load(shift + c));
+                store(out + r * cp + c, madd(load(in + r * cp + c) - load(mean + c), load(scale + c), load(shift + c)));
     });
 }
 

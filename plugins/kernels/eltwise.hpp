@@ -12,19 +12,26 @@ namespace zoo::kernels {
 
 // out[i] = act(in[i]) for count floats (count a multiple of 16; in == out allowed).
 void activation(const float* in, float* out, int64_t count, Act act);
+// The same in place on columns [c0, c1) (multiples of 16) of `rows` rows of stride ld, on the calling thread: a block
+// of a kernel's output (OutputHook).
+void activation_rows(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1, Act act);
 
 // An operand of a broadcasting binary op, viewed as [d0, d1, d2, channels] with channels stored padded and
 // contiguous. strides[0..2] are in floats (0 where the operand is broadcast); channel_broadcast: one channel read for
 // all (the operand has a single channel).
+// keep_mask (nonzero): each finite value is read with only these bits of its pattern (Inf and NaN whole), as a
+// multiplier that takes fewer mantissa bits reads it (the Wormhole emulator's SrcA high part), without a pass that
+// writes the masked copy first.
 struct BinaryOperand {
     const float* data = nullptr;
     std::array<int64_t, 3> strides{0, 0, 0};
     bool channel_broadcast = false;
+    uint32_t keep_mask = 0;
 };
 enum class BinaryOp : uint8_t { Add, Mul };
-// out: [dims[0], dims[1], dims[2], cp] contiguous; every lane of cp written.
+// out: [dims[0], dims[1], dims[2], cp] contiguous; every lane of cp written; hook: on each chunk of rows written.
 void binary(BinaryOp op, const BinaryOperand& a, const BinaryOperand& b, float* out, std::array<int64_t, 3> dims,
-            int64_t cp);
+            int64_t cp, const OutputHook& hook = {});
 
 // [n, hw, cp] -> [n, cp]: mean over hw (sum in order, then divide by hw, like torch.mean).
 void global_avg_pool(const float* in, float* out, int64_t n, int64_t hw, int64_t cp);

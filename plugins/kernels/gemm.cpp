@@ -67,7 +67,7 @@ __attribute__((noinline)) void micro_tile(const TileArgs& t) {
             for (int i = 0; i < MR; ++i) {
                 Vec av = splat(a[i * t.lda + k]);
 #pragma GCC unroll 4
-                for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
+                for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
             }
             bp += NV * kVecWidth;
         }
@@ -253,6 +253,7 @@ void run_gemm(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
                 gemm_block<A, false, uint16_t>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
             else
                 gemm_block<A, false, float>(m0, m1, j0, j1, a, lda, b, c, ldc, n_store, ep, 0);
+            ep.hook(c + m0 * ldc, m1 - m0, ldc, j0, j1);
         };
         if (on_this_thread)
             for (int64_t t = 0; t < row_tasks * col_tasks; ++t) task(t);

@@ -51,6 +51,7 @@ struct GemmEpilogue {
     Act act = Act::None;
     const float* residual = nullptr;  // added after the activation; row stride ldr; null for none
     int64_t ldr = 0;
+    OutputHook hook;                  // after everything above, per task's block of C (rows x its column panels)
 };
 
 // Numerics options for devices that emulate other hardware (the CPU device uses the defaults, which cost nothing:

@@ -34,6 +34,14 @@ struct Value {
     size_t floats() const { return static_cast<size_t>(planar ? rows() * c : rows() * cp); }
 };
 
+// Rows [r0, r1), columns [c0, c1) of a value's rows of cp floats: where a step's epilogue applies.
+struct RowBlock {
+    int64_t r0, r1, c0, c1;
+    bool parallel = true;  // false: already on one of a kernel's threads (OutputHook), no parallel work inside
+    static RowBlock all(const Value& v) { return {0, v.rows(), 0, v.cp}; }
+    static RowBlock rows(const Value& v, int64_t r0, int64_t r1) { return {r0, r1, 0, v.cp}; }
+};
+
 namespace {
 
 Result<Value> layout_of(const Node& node) {
@@ -61,21 +69,25 @@ void to_multiplier_precision(const float* in, float* out, size_t count, DataForm
 // What Dst holds after an op, then what the packer writes: a bf16 Dst (fp32_dest_acc off) rounds to nearest even
 // first, then the packer converts to the layer's dtype (a no-op for bfloat16). `dest_is_bf16` says the values already
 // are what a bf16 Dst holds (the GEMM rounded them, or the op is exact on bf16 inputs), so that pass is skipped.
-// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently).
-void store_rows(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16, int64_t r0, int64_t r1) {
-    float* d = out.data.data() + r0 * out.cp;
-    const int64_t rows = r1 - r0;
+// store_result on rows [r0, r1) only, leaving out.format alone (row-local: chunks may run concurrently), and on
+// columns [c0, c1) only (c0 a multiple of 16, so the blocks are the whole rows' blocks): a block a kernel finished
+// (RowBlock). `parallel` false on a kernel's thread.
+void store_rows(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16, const RowBlock& b, bool parallel = true) {
+    const int64_t cols = std::min(b.c1, out.c) - b.c0;  // real channels of the block
+    if (cols <= 0) return;
+    float* d = out.data.data() + b.r0 * out.cp + b.c0;
+    const int64_t rows = b.r1 - b.r0;
     const bool dest_rounds = !cfg.fp32_dest_acc && !dest_is_bf16;
     const bool packer_no_op = cfg.dtype == DataFormat::BFloat16 && !cfg.fp32_dest_acc;
     if (dest_rounds && !packer_no_op)
-        quantize_rows_after_bf16_dest(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows_after_bf16_dest(d, rows, cols, out.cp, cfg.dtype, Rounding::DeviceTiesAway, parallel);
     else if (dest_rounds)
-        quantize_rows(d, rows, out.c, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven);
+        quantize_rows(d, rows, cols, out.cp, DataFormat::BFloat16, Rounding::HostNearestEven, parallel);
     else if (!packer_no_op)
-        quantize_rows(d, rows, out.c, out.cp, cfg.dtype, Rounding::DeviceTiesAway);
+        quantize_rows(d, rows, cols, out.cp, cfg.dtype, Rounding::DeviceTiesAway, parallel);
 }
 void store_result(Value& out, const WormholeLayerConfig& cfg, bool dest_is_bf16 = false) {
-    store_rows(out, cfg, dest_is_bf16, 0, out.rows());
+    store_rows(out, cfg, dest_is_bf16, RowBlock::all(out));
     out.format = cfg.dtype;
 }
 
@@ -134,14 +146,19 @@ public:
     // Optional, for running an op's store and its fused activation chunk by chunk while the rows are in cache:
     // a step whose run() is compute() followed by a row-local epilogue says so, and then
     //   compute()      does the arithmetic, leaving the epilogue undone;
-    //   finish_rows()  applies the epilogue to rows [r0, r1), reading but not writing out.format (chunks run
-    //                  concurrently); for a fused activation it is the whole in-place step on those rows;
+    //   finish_block() applies the epilogue to a block of rows and columns, reading but not writing out.format
+    //                  (blocks run concurrently); for a fused activation it is the whole in-place step on them;
     //   stored_format  is the format out holds after the epilogue.
-    // run() == compute(), finish_rows() over all rows, out.format = stored_format(): bit for bit.
+    // run() == compute(), finish_block() over all rows, out.format = stored_format(): bit for bit.
     virtual bool row_local_epilogue() const { return false; }
     virtual void compute(const std::vector<const Value*>& in, Value& out) { run(in, out); }
-    virtual void finish_rows(Value& out, int64_t r0, int64_t r1) {}
+    virtual void finish_block(Value& out, const RowBlock& b) {}
     virtual DataFormat stored_format() const { return DataFormat::Float32; }
+    // Optional: compute() with the kernel itself running finish_block(), then fused->finish_block() when fused is not
+    // null, on each block of output it finishes (OutputHook), while the block is in cache; out.format is then
+    // fused's (or this step's) stored format. False when the step cannot (nothing done). Same bits as compute(),
+    // finish_block() and fused->finish_block() over all rows.
+    virtual bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) { return false; }
 };
 
 namespace {
@@ -161,13 +178,15 @@ int significant_bits(DataFormat f) {
 // The operand parts one multiply needs. `hi`/`lo` point at the input itself, or at zeros, whenever the split is
 // trivial: an operand with no more significant bits than the multiplier's high part (SrcB: 7, SrcA: 5) is its own
 // high part, with a zero low part.
-template <void (*Split)(const float*, float*, float*, int64_t), int HiBits>
+template <void (*Split)(const float*, float*, float*, int64_t), int HiBits, uint32_t HiMask>
 struct SplitOperand {
     const float* full = nullptr;
     const float* hi = nullptr;
     const float* lo = nullptr;  // null: the low part is zero (its phase adds nothing)
+    uint32_t hi_mask = 0;       // nonzero: `hi` is the full operand, read through this mask (BinaryOperand::keep_mask)
     AlignedBuffer rounded, hi_buf, lo_buf;
-    void prepare(const Value& x, MathFidelity f) {
+    // may_mask: the reader takes hi through a mask as it loads (binary()), so no split is written unless lo is needed.
+    void prepare(const Value& x, MathFidelity f, bool may_mask = false) {
         const size_t n = x.floats();
         full = x.data.data();
         if (x.format == DataFormat::Float32) {
@@ -177,8 +196,13 @@ struct SplitOperand {
         }
         hi = full;
         lo = nullptr;
+        hi_mask = 0;
         if (f == MathFidelity::HiFi4 || significant_bits(x.format) <= HiBits) return;
         const bool need_lo = f == MathFidelity::HiFi3;
+        if (may_mask && !need_lo) {
+            hi_mask = HiMask;
+            return;
+        }
         if (hi_buf.size() < n) hi_buf.resize(n);
         if (need_lo && lo_buf.size() < n) lo_buf.resize(n);
         split_parallel<Split>(full, hi_buf.data(), need_lo ? lo_buf.data() : nullptr, n);
@@ -186,10 +210,51 @@ struct SplitOperand {
         lo = need_lo ? lo_buf.data() : nullptr;
     }
 };
-using SplitB = SplitOperand<split_srcb, 7>;  // activations, SrcB: hidden + 6 bits
-using SplitA = SplitOperand<split_srca, 5>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
+using SplitB = SplitOperand<split_srcb, kSrcBHiBits, kSrcBHiMask>;  // activations, SrcB: hidden + 6 bits
+using SplitA = SplitOperand<split_srca, kSrcAHiBits, kSrcAHiMask>;  // in0 of an eltwise multiply, SrcA: hidden + 4 bits
 
-class ConvStep final : public EmulatedStep {
+// finish_block of a step and of its fused activation on what a kernel finished (OutputHook's context).
+struct KernelEpilogue {
+    EmulatedStep* step;
+    EmulatedStep* fused;
+    Value* out;
+    static void apply(const void* ctx, float* first_row, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
+        const auto& e = *static_cast<const KernelEpilogue*>(ctx);
+        const int64_t r0 = (first_row - e.out->data.data()) / ld;
+        const RowBlock b{r0, r0 + rows, c0, c1, false};
+        e.step->finish_block(*e.out, b);
+        if (e.fused) e.fused->finish_block(*e.out, b);
+    }
+    OutputHook hook() const { return OutputHook{&KernelEpilogue::apply, this}; }
+};
+
+// A row-local step whose kernel can run the epilogue itself (OutputHook): compute() is compute_with() without a
+// hook, compute_finished() with KernelEpilogue's, unless the kernel's output is not final when written.
+class KernelStep : public EmulatedStep {
+public:
+    void run(const std::vector<const Value*>& in, Value& out) override {
+        compute(in, out);
+        finish_block(out, RowBlock::all(out));
+        out.format = stored_format();
+    }
+    bool row_local_epilogue() const override { return true; }
+    void compute(const std::vector<const Value*>& in, Value& out) override { compute_with(in, out, {}); }
+    bool compute_finished(const std::vector<const Value*>& in, Value& out, EmulatedStep* fused) override {
+        if (!output_final_in_kernel()) return false;
+        out.format = stored_format();  // what the fused activation reads its input as
+        const KernelEpilogue epilogue{this, fused, &out};
+        compute_with(in, out, epilogue.hook());
+        out.format = fused ? fused->stored_format() : stored_format();
+        return true;
+    }
+
+protected:
+    // False when a second phase is added to the kernel's output after it ran (HiFi3): the hook would come too early.
+    virtual bool output_final_in_kernel() const = 0;
+    virtual void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) = 0;
+};
+
+class ConvStep final : public KernelStep {
 public:
     // k_per_step: K values per matrix-unit step (hardware compute.fpu.k_per_step), after each of which a bf16 Dst
     // rounds.
@@ -219,29 +284,28 @@ public:
         m_scratch.resize(static_cast<size_t>(std::max<int64_t>(scratch, 1)));
     }
 
-    void run(const std::vector<const Value*>& in, Value& out) override {
-        compute(in, out);
-        finish_rows(out, 0, out.rows());
-        out.format = stored_format();
-    }
-    bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
     // Whether compute() takes its input as planes (Value::planar).
     bool reads_planes() const {
         return (!m_full || m_full->reads_nchw()) && (!m_hi || m_hi->reads_nchw());
     }
-    void finish_rows(Value& out, int64_t r0, int64_t r1) override {
+    void finish_block(Value& out, const RowBlock& b) override {
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
-        store_rows(out, m_cfg, m_dest_is_bf16, r0, r1);
+        store_rows(out, m_cfg, m_dest_is_bf16, b, b.parallel);
     }
-    void compute(const std::vector<const Value*>& in, Value& out) override {
+
+private:
+    // HiFi3 adds its second phase after both kernels ran.
+    bool output_final_in_kernel() const override { return m_cfg.math_fidelity != MathFidelity::HiFi3; }
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) override {
         const Value& x = *in[0];
         m_b.prepare(x, m_cfg.math_fidelity);
+        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
         auto run = [&](const ConvKernel& k, const float* operand, float* dst) {
             if (x.planar)
-                k.run_nchw(operand, dst, Act::None, nullptr);
+                k.run_nchw(operand, dst, Act::None, nullptr, hook);
             else
-                k.run(operand, dst, Act::None, nullptr, m_scratch.data());
+                k.run(operand, dst, Act::None, nullptr, m_scratch.data(), hook);
         };
         switch (m_cfg.math_fidelity) {
             case MathFidelity::LoFi: run(*m_hi, m_b.hi, out.data.data()); break;
@@ -258,10 +322,8 @@ public:
             }
             case MathFidelity::HiFi4: run(*m_full, m_b.full, out.data.data()); break;
         }
-        m_dest_is_bf16 = !m_cfg.fp32_dest_acc && (m_cfg.math_fidelity != MathFidelity::HiFi3 || !m_b.lo);
     }
 
-private:
     WormholeLayerConfig m_cfg;
     bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
@@ -274,20 +336,23 @@ public:
     ActivationStep(Act act, const WormholeLayerConfig& cfg) : m_act(act), m_cfg(cfg) {}
     void run(const std::vector<const Value*>& in, Value& out) override {
         activation(in[0]->data.data(), out.data.data(), static_cast<int64_t>(out.floats()), m_act);
-        store(in[0]->format, out, 0, out.rows());
+        store(in[0]->format, out, RowBlock::all(out));
         out.format = m_cfg.dtype;
     }
     // As a fused activation: the whole step in place on rows [r0, r1) of the producer's output.
     bool row_local_epilogue() const override { return true; }
     DataFormat stored_format() const override { return m_cfg.dtype; }
-    void finish_rows(Value& v, int64_t r0, int64_t r1) override {
-        float* rows = v.data.data() + r0 * v.cp;
-        activation(rows, rows, (r1 - r0) * v.cp, m_act);
-        store(v.format, v, r0, r1);
+    void finish_block(Value& v, const RowBlock& b) override {
+        float* first = v.data.data() + b.r0 * v.cp;
+        if (b.c0 == 0 && b.c1 == v.cp && b.parallel)
+            activation(first, first, (b.r1 - b.r0) * v.cp, m_act);  // whole rows: one dense span
+        else
+            activation_rows(first, b.r1 - b.r0, v.cp, b.c0, b.c1, m_act);
+        store(v.format, v, b);
     }
 
 private:
-    void store(DataFormat f, Value& out, int64_t r0, int64_t r1) const {
+    void store(DataFormat f, Value& out, const RowBlock& b) const {
         // A clamp activation (relu, relu6) only selects or clamps (0 and 6 are representable): a bf16 input stays bf16 in
         // Dst, and a value already in the output's format stays exactly representable (a clamp can only lower a block's
         // exponent, whose finer grid holds the coarser one's values).
@@ -296,7 +361,7 @@ private:
         const bool fits_output = f == m_cfg.dtype || m_cfg.dtype == DataFormat::Float32 ||
                                  (m_cfg.dtype == DataFormat::BFloat16 && f != DataFormat::Float32);
         if (selects && fits_output) return;
-        store_rows(out, m_cfg, selects, r0, r1);
+        store_rows(out, m_cfg, selects, b, b.parallel);
     }
 
     Act m_act;
@@ -313,42 +378,52 @@ BinaryOperand operand_for(const Value& v, const Value& out, const float* data) {
     return op;
 }
 
-void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp) {
+// hook: on each chunk of the product (not with HiFi3, whose second phase is added after).
+void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFidelity f, SplitA& sa, SplitB& sb, AlignedBuffer& tmp,
+                          const OutputHook& hook = {}) {
     const std::array<int64_t, 3> dims{out.n, out.h, out.w};
-    sb.prepare(b, f);
-    sa.prepare(a, f);
-    auto mul = [&](const float* pa, const float* pb, float* dst) {
-        binary(BinaryOp::Mul, operand_for(a, out, pa), operand_for(b, out, pb), dst, dims, out.cp);
+    sb.prepare(b, f, true);
+    sa.prepare(a, f, true);
+    // Operand data and the mask it is read through (0: as it is; a high part may be its operand read so).
+    auto mul = [&](const float* pa, uint32_t mask_a, const float* pb, uint32_t mask_b, float* dst) {
+        BinaryOperand oa = operand_for(a, out, pa), ob = operand_for(b, out, pb);
+        oa.keep_mask = mask_a;
+        ob.keep_mask = mask_b;
+        binary(BinaryOp::Mul, oa, ob, dst, dims, out.cp, f == MathFidelity::HiFi3 ? OutputHook{} : hook);
     };
     switch (f) {
-        case MathFidelity::LoFi: mul(sa.hi, sb.hi, out.data.data()); break;
-        case MathFidelity::HiFi2: mul(sa.full, sb.hi, out.data.data()); break;
+        case MathFidelity::LoFi: mul(sa.hi, sa.hi_mask, sb.hi, sb.hi_mask, out.data.data()); break;
+        case MathFidelity::HiFi2: mul(sa.full, 0, sb.hi, sb.hi_mask, out.data.data()); break;
         case MathFidelity::HiFi3: {
-            mul(sa.full, sb.hi, out.data.data());
+            mul(sa.full, 0, sb.hi, sb.hi_mask, out.data.data());
             if (!sb.lo) break;
             if (tmp.size() < out.floats()) tmp.resize(out.floats());
-            mul(sa.hi, sb.lo, tmp.data());
+            mul(sa.hi, sa.hi_mask, sb.lo, 0, tmp.data());
             for (size_t i = 0; i < out.floats(); ++i) out.data.data()[i] += tmp.data()[i];
             break;
         }
-        case MathFidelity::HiFi4: mul(sa.full, sb.full, out.data.data()); break;
+        case MathFidelity::HiFi4: mul(sa.full, 0, sb.full, 0, out.data.data()); break;
     }
 }
 
-class BinaryStep final : public EmulatedStep {
+class BinaryStep final : public KernelStep {
 public:
     BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
-    void run(const std::vector<const Value*>& in, Value& out) override {
-        if (m_op == BinaryOp::Mul) {
-            multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp);
-        } else {
-            binary(BinaryOp::Add, operand_for(*in[0], out, in[0]->data.data()), operand_for(*in[1], out, in[1]->data.data()),
-                   out.data.data(), {out.n, out.h, out.w}, out.cp);
-        }
-        store_result(out, m_cfg);
-    }
+    DataFormat stored_format() const override { return m_cfg.dtype; }
+    void finish_block(Value& out, const RowBlock& b) override { store_rows(out, m_cfg, false, b, b.parallel); }
 
 private:
+    // The store runs on each chunk of rows binary() finishes; HiFi3's multiply adds its second phase after.
+    bool output_final_in_kernel() const override { return m_op != BinaryOp::Mul || m_cfg.math_fidelity != MathFidelity::HiFi3; }
+    void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) override {
+        if (m_op == BinaryOp::Mul) {
+            multiply_at_fidelity(*in[0], *in[1], out, m_cfg.math_fidelity, m_sa, m_sb, m_tmp, hook);
+        } else {
+            binary(BinaryOp::Add, operand_for(*in[0], out, in[0]->data.data()), operand_for(*in[1], out, in[1]->data.data()),
+                   out.data.data(), {out.n, out.h, out.w}, out.cp, hook);
+        }
+    }
+
     BinaryOp m_op;
     WormholeLayerConfig m_cfg;
     SplitA m_sa;
@@ -597,7 +672,7 @@ Result<std::unique_ptr<EmulatedStep>> op_step(const Graph& graph, const Program&
     return Status::error("layer '" + node.name + "': device op " + device_op_code_name(op.code) + " is not emulated");
 }
 
-// step.finish_rows then fused.finish_rows on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
+// step.finish_block then fused.finish_block on chunks of rows (about 16K floats: they stay in L1/L2 between the two),
 // in parallel over chunks; each row sees the same operations in the same order as step.run then fused.run.
 void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value& out) {
     out.format = step.stored_format();  // what the fused activation reads its input as
@@ -605,9 +680,9 @@ void store_and_activate_in_chunks(EmulatedStep& step, EmulatedStep& fused, Value
     const int64_t chunk_rows = std::max<int64_t>(1, (int64_t{1} << 14) / out.cp);
     const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
     auto chunk = [&](int64_t i) {
-        const int64_t r0 = i * chunk_rows, r1 = std::min(rows, r0 + chunk_rows);
-        step.finish_rows(out, r0, r1);
-        fused.finish_rows(out, r0, r1);
+        const RowBlock b = RowBlock::rows(out, i * chunk_rows, std::min(rows, (i + 1) * chunk_rows));
+        step.finish_block(out, b);
+        fused.finish_block(out, b);
     };
     zoo::kernels::parallel_range(chunks, chunk);
     out.format = fused.stored_format();
@@ -945,8 +1020,11 @@ Status EmulatedModel::run_ops(const Executor& ex, std::vector<std::shared_ptr<Va
             EmulatedStep& step = *ex.steps[k];
             EmulatedStep* fused = ex.fused[k].get();
             // Without captures (nobody sees the value between the two), the op's store and its fused activation run
-            // chunk by chunk: one pass over the rows instead of three.
-            if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
+            // in the kernel on each block it finishes, or else chunk by chunk: one pass over the rows instead of three.
+            if (!captured && step.row_local_epilogue() && (!fused || fused->row_local_epilogue()) &&
+                step.compute_finished(in, *out, fused)) {
+                activation_done = fused != nullptr;
+            } else if (!captured && fused && step.row_local_epilogue() && fused->row_local_epilogue()) {
                 step.compute(in, *out);
                 store_and_activate_in_chunks(step, *fused, *out);
                 activation_done = true;

@@ -11,11 +11,8 @@ namespace {
 typedef uint32_t VU __attribute__((vector_size(64)));
 typedef float VF __attribute__((vector_size(64)));
 
-// fp32 masks keeping sign, exponent and the top `keep` fraction bits (hidden bit implicit): SrcA keeps 4 of the
-// 7 bf16 fraction bits, SrcB 6.
-constexpr uint32_t hi_mask(int hi_bits) { return ~((1u << (23 - (hi_bits - 1))) - 1u); }
-constexpr uint32_t kMaskA = hi_mask(kSrcAHiBits);  // 0xFFF80000
-constexpr uint32_t kMaskB = hi_mask(kSrcBHiBits);  // 0xFFFE0000
+constexpr uint32_t kMaskA = kSrcAHiMask;
+constexpr uint32_t kMaskB = kSrcBHiMask;
 static_assert(kMaskA == 0xFFF80000u && kMaskB == 0xFFFE0000u);
 
 inline float hi_scalar(float x, uint32_t mask) {

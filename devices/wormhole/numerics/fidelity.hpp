@@ -52,6 +52,11 @@ FidelityPlan fidelity_plan(MathFidelity fidelity);
 // Mantissa bits (hidden included) of the "hi" part: SrcA 5, SrcB 7.
 constexpr int kSrcAHiBits = 5;
 constexpr int kSrcBHiBits = 7;
+// fp32 masks of a finite value's "hi" part: sign, exponent and the top hi_bits - 1 fraction bits (hidden bit
+// implicit): SrcA keeps 4 of the 7 bf16 fraction bits, SrcB 6.
+constexpr uint32_t hi_mask(int hi_bits) { return ~((1u << (23 - (hi_bits - 1))) - 1u); }
+constexpr uint32_t kSrcAHiMask = hi_mask(kSrcAHiBits);  // 0xFFF80000
+constexpr uint32_t kSrcBHiMask = hi_mask(kSrcBHiBits);  // 0xFFFE0000
 
 // Bit splits of bf16-representable values (already quantised: the low 16 fp32 bits are zero, else the low bits go
 // to "lo" as well, which keeps hi + lo == in). hi + lo == in exactly for every finite input (denormals included:

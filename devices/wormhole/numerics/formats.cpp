@@ -125,10 +125,6 @@ inline bool quantize_block_vec(VU bits, VU& out) {
 // 2^(shared - 127 - (MB - 1)) is a normal float (so q is scaled by one exact multiply), and the sign is applied to
 // the integer code (a zero code gives +0, as the packer stores it). Returns false for the other blocks.
 constexpr uint32_t kFastMinShared = 25;
-// Lanes whose shared exponent field is outside the short path's range: all ones.
-inline VU outside_fast_range(VU shared_field) {
-    return (VU)(shared_field - (kFastMinShared << 23) > ((254u - kFastMinShared) << 23));
-}
 
 inline VU min_u(VU a, VU b) { return a < b ? a : b; }
 
@@ -192,15 +188,21 @@ inline bool quantize_block_fast(VU bits, VU& out) {
     return true;
 }
 
+// Whether any lane's shared exponent field is outside the short path's range.
+inline bool any_outside_fast_range(VU shared_field) {
+    const VU off = shared_field - (kFastMinShared << 23);
+    constexpr uint32_t kSpan = (254u - kFastMinShared) << 23;
 #if defined(__AVX512F__)
-inline bool any_lane(VU m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
+    // The compare straight into a mask register: from the vector compare GCC built a vector of the mask and tested
+    // that again, two more operations on the packer's critical path.
+    return _mm512_cmpgt_epu32_mask((__m512i)off, _mm512_set1_epi32(static_cast<int>(kSpan))) != 0;
 #else
-inline bool any_lane(VU m) {
+    const VU outside = (VU)(off > kSpan);
     uint32_t r = 0;
-    for (int i = 0; i < kBlock; ++i) r |= m[i];
+    for (int i = 0; i < kBlock; ++i) r |= outside[i];
     return r != 0;
-}
 #endif
+}
 
 // Lane 4I of v in every lane. After quantize_4_blocks_fast's reduction block I's shared exponent fills 128-bit lane I:
 // vshufi32x4 with an immediate spreads it, where a vpermd needs an index vector (GCC rebuilt it per block, mov +
@@ -215,11 +217,11 @@ inline VU spread_lane(VU v) {
 #endif
 }
 
-// Four consecutive blocks on the short path, their shared exponents found together: one transposing reduction
+// Four blocks (at p[0..3]) on the short path, their shared exponents found together: one transposing reduction
 // (8 lanes of each block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false,
-// leaving `p` alone, when any of the four needs another path.
+// leaving the blocks alone, when any of the four needs another path.
 template <int MB, bool Device>
-inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
+inline bool quantize_4_blocks_fast(float* const (&p)[4], const VU (&bits)[4]) {
     VU e[4];
     // Unrolled, so the four blocks stay in registers (rolled, GCC kept them on the stack and rebuilt the constants for
     // every group of four: a third of the packer's time).
@@ -235,11 +237,11 @@ inline bool quantize_4_blocks_fast(float* p, const VU (&bits)[4]) {
     VU u = vmax(__builtin_shuffle(t01, t23, lo4), __builtin_shuffle(t01, t23, hi4));  // lanes 4i..4i+3: block i
     u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
     u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
-    if (any_lane(outside_fast_range(u))) return false;
-    store_bits(p, quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
-    store_bits(p + kBlock, quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
-    store_bits(p + 2 * kBlock, quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
-    store_bits(p + 3 * kBlock, quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u)));
+    if (any_outside_fast_range(u)) return false;
+    store_bits(p[0], quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
+    store_bits(p[1], quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
+    store_bits(p[2], quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
+    store_bits(p[3], quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u)));
     return true;
 }
 
@@ -291,21 +293,9 @@ inline VU dest_round(VU bits) {
     return bits;
 }
 
-// Blocks [c0, c1) of a row; c1 - c0 need not be a multiple of 16: the short tail block is padded with zeros. With
-// `WholeTail` the row has room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and
-// written as one vector, its lanes past c1 written back unchanged.
+// The short tail block [c, c1) of a row (c1 - c < 16), padded with zeros.
 template <int MB, bool Device, bool WholeTail, bool DestBf16>
-void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
-    int64_t c = c0;
-    for (; c + 4 * kBlock <= c1; c += 4 * kBlock) {
-        VU bits[4];
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) bits[i] = dest_round<DestBf16>(load_bits(row + c + i * kBlock));
-        if (quantize_4_blocks_fast<MB, Device>(row + c, bits)) continue;
-        for (int i = 0; i < 4; ++i) quantize_block<MB, Device>(row + c + i * kBlock, bits[i]);
-    }
-    for (; c + kBlock <= c1; c += kBlock) quantize_block<MB, Device>(row + c, dest_round<DestBf16>(load_bits(row + c)));
-    if (c == c1) return;
+void quantize_tail_bfp(float* row, int64_t c, int64_t c1) {
     if constexpr (WholeTail) {
         const VU lane = VU{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
         const VU in_row = (VU)(lane < static_cast<uint32_t>(c1 - c));
@@ -321,28 +311,67 @@ void quantize_row_bfp(float* row, int64_t c0, int64_t c1) {
     }
 }
 
+// Blocks [c0, c1) of `rows` rows (row stride ld); c1 - c0 need not be a multiple of 16: each row's short tail block
+// is padded with zeros. The whole blocks go four at a time in row-major order, a group spanning rows when the rows
+// are narrow (a kernel's output block of one or two blocks a row, a layer of 16 or 24 channels). With `WholeTail`
+// the rows have room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and written as
+// one vector, its lanes past c1 written back unchanged.
+template <int MB, bool Device, bool WholeTail, bool DestBf16>
+void quantize_rows_bfp(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
+    const int64_t per_row = (c1 - c0) / kBlock, total = rows * per_row;
+    int64_t r = 0, b = 0;  // the next whole block: row r, block b of the row
+    auto next = [&]() {
+        float* p = data + r * ld + c0 + b * kBlock;
+        if (++b == per_row) b = 0, ++r;
+        return p;
+    };
+    int64_t i = 0;
+    for (; i + 4 <= total; i += 4) {
+        float* p[4];
+        VU bits[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            p[k] = next();
+            bits[k] = dest_round<DestBf16>(load_bits(p[k]));
+        }
+        if (quantize_4_blocks_fast<MB, Device>(p, bits)) continue;
+        for (int k = 0; k < 4; ++k) quantize_block<MB, Device>(p[k], bits[k]);
+    }
+    for (; i < total; ++i) {
+        float* p = next();
+        quantize_block<MB, Device>(p, dest_round<DestBf16>(load_bits(p)));
+    }
+    const int64_t c = c0 + per_row * kBlock;
+    if (c == c1) return;
+    for (int64_t rr = 0; rr < rows; ++rr) quantize_tail_bfp<MB, Device, WholeTail, DestBf16>(data + rr * ld, c, c1);
+}
+
 template <bool Device, bool DestBf16>
-void quantize_row_bf16(float* row, int64_t c0, int64_t c1) {
-    int64_t c = c0;
-    for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(dest_round<DestBf16>(load_bits(row + c))));
-    for (; c < c1; ++c) {
-        const float x = DestBf16 ? round_bf16(row[c]) : row[c];
-        row[c] = from_bf16_bits(Device ? bf16_bits_device(x) : bf16_bits(x));
+void quantize_rows_bf16(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = data + r * ld;
+        int64_t c = c0;
+        for (; c + kBlock <= c1; c += kBlock) store_bits(row + c, bf16_vec<Device>(dest_round<DestBf16>(load_bits(row + c))));
+        for (; c < c1; ++c) {
+            const float x = DestBf16 ? round_bf16(row[c]) : row[c];
+            row[c] = from_bf16_bits(Device ? bf16_bits_device(x) : bf16_bits(x));
+        }
     }
 }
 
 // Work items of quantize_rows: (row, chunk of columns), chunks multiples of 16 so blocks stay aligned to the row
-// start. The format is a template parameter: one dispatch per call, not per row.
+// start; consecutive rows of one chunk each go to the span as one call. The format is a template parameter: one
+// dispatch per call, not per row.
 constexpr int64_t kChunk = 4096;
-template <void (*Span)(float*, int64_t, int64_t)>
+template <void (*Span)(float*, int64_t, int64_t, int64_t, int64_t)>
 void quantize_items(float* data, int64_t i0, int64_t i1, int64_t chunks, int64_t cols, int64_t ld) {
     if (chunks == 1) {
-        for (int64_t r = i0; r < i1; ++r) Span(data + r * ld, 0, cols);
+        Span(data + i0 * ld, i1 - i0, ld, 0, cols);
         return;
     }
     for (int64_t i = i0; i < i1; ++i) {
         const int64_t r = i / chunks, c0 = (i % chunks) * kChunk;
-        Span(data + r * ld, c0, std::min(cols, c0 + kChunk));
+        Span(data + r * ld, 1, ld, c0, std::min(cols, c0 + kChunk));
     }
 }
 
@@ -350,26 +379,27 @@ using ItemsFn = void (*)(float*, int64_t, int64_t, int64_t, int64_t, int64_t);
 template <int MB, bool DestBf16>
 ItemsFn bfp_items(bool device, bool whole_tail) {
     if (whole_tail)
-        return device ? quantize_items<quantize_row_bfp<MB, true, true, DestBf16>>
-                      : quantize_items<quantize_row_bfp<MB, false, true, DestBf16>>;
-    return device ? quantize_items<quantize_row_bfp<MB, true, false, DestBf16>>
-                  : quantize_items<quantize_row_bfp<MB, false, false, DestBf16>>;
+        return device ? quantize_items<quantize_rows_bfp<MB, true, true, DestBf16>>
+                      : quantize_items<quantize_rows_bfp<MB, false, true, DestBf16>>;
+    return device ? quantize_items<quantize_rows_bfp<MB, true, false, DestBf16>>
+                  : quantize_items<quantize_rows_bfp<MB, false, false, DestBf16>>;
 }
 // Null when there is nothing to do (Float32 without the Dst rounding).
 template <bool DestBf16>
 ItemsFn items_for(DataFormat fmt, Rounding r, bool whole_tail) {
     const bool dev = r == Rounding::DeviceTiesAway;
     switch (fmt) {
-        case DataFormat::Float32: return DestBf16 ? quantize_items<quantize_row_bf16<false, false>> : nullptr;
+        case DataFormat::Float32: return DestBf16 ? quantize_items<quantize_rows_bf16<false, false>> : nullptr;
         case DataFormat::BFloat16:
-            return dev ? quantize_items<quantize_row_bf16<true, DestBf16>> : quantize_items<quantize_row_bf16<false, DestBf16>>;
+            return dev ? quantize_items<quantize_rows_bf16<true, DestBf16>> : quantize_items<quantize_rows_bf16<false, DestBf16>>;
         case DataFormat::BFloat8_b: return bfp_items<7, DestBf16>(dev, whole_tail);
         case DataFormat::BFloat4_b: return bfp_items<3, DestBf16>(dev, whole_tail);
     }
     return nullptr;
 }
 
-void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t cols, int64_t ld, bool elementwise) {
+void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t cols, int64_t ld, bool elementwise,
+                        bool parallel) {
     if (!items_fn || rows <= 0 || cols <= 0) return;
     // Rows without padding lanes that split into whole blocks are one long row with the same blocks.
     if (ld == cols && (elementwise || cols % kBlock == 0) && rows > 1) {
@@ -379,7 +409,7 @@ void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t col
     }
     const int64_t chunks = (cols + kChunk - 1) / kChunk;
     const int64_t items = rows * chunks;
-    if (rows * cols < (int64_t{1} << 15)) {
+    if (!parallel || rows * cols < (int64_t{1} << 15)) {
         items_fn(data, 0, items, chunks, cols, ld);
         return;
     }
@@ -451,14 +481,15 @@ float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
 
 // ---- fake quantisation ----------------------------------------------------------------------------------------
 
-void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
+void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding, bool parallel) {
     quantize_rows_with(items_for<false>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
-                       fmt == DataFormat::BFloat16);
+                       fmt == DataFormat::BFloat16, parallel);
 }
 
-void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding) {
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding,
+                                   bool parallel) {
     quantize_rows_with(items_for<true>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
-                       fmt == DataFormat::BFloat16 || fmt == DataFormat::Float32);
+                       fmt == DataFormat::BFloat16 || fmt == DataFormat::Float32, parallel);
 }
 
 // ---- tiles ----------------------------------------------------------------------------------------------------

@@ -90,13 +90,14 @@ float decode_bfp(uint8_t code, uint8_t shared_exponent, DataFormat fmt);
 // ld >= cols rounded up to 16 a short tail block is read and written back as one vector (its lanes past `cols`
 // rewritten unchanged), so the array must then hold rows * ld floats.
 // Vectorised (one 16-wide vector per block, a shorter path for the usual blocks whose largest value is >= 2^-102)
-// and parallel over rows (TBB) for large arrays; thread-safe on disjoint data. Bit-identical to
-// unpack_tiles(pack_tiles(x)).
+// and parallel over rows (TBB) for large arrays unless `parallel` is false (a caller already inside a parallel task:
+// a kernel's OutputHook); thread-safe on disjoint data. Bit-identical to unpack_tiles(pack_tiles(x)).
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt,
-                   Rounding rounding = Rounding::HostNearestEven);
+                   Rounding rounding = Rounding::HostNearestEven, bool parallel = true);
 // quantize_rows(BFloat16, HostNearestEven) then quantize_rows(fmt, rounding), in one pass: what a bf16 Dst holds,
 // then what the packer writes (fmt Float32: the Dst rounding only). Same bits as the two calls.
-void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding);
+void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding,
+                                   bool parallel = true);
 
 // ---- tiles ----------------------------------------------------------------------------------------------------
 size_t tile_bytes(DataFormat fmt);  // 4096, 2048, 1088, 576

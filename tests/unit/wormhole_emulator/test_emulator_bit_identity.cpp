@@ -53,10 +53,12 @@ uint64_t fnv1a(const void* data, size_t bytes, uint64_t h = 0xCBF29CE484222325ul
     return h;
 }
 
-// Uniform in [lo, hi) from (stream, index): the same on every platform and standard library.
+// Uniform in [lo, hi) from (stream, index): the same on every platform and standard library, and at every
+// optimisation level: the multiply-add is one std::fma (the goldens were made at -O2, where GCC fuses lo + d * u; at
+// -O1 it would not, and every input and weight would change).
 float uniform(uint64_t stream, uint64_t index, float lo, float hi) {
     const uint64_t r = splitmix64(stream ^ splitmix64(index));
-    return lo + (hi - lo) * static_cast<float>(static_cast<double>(r >> 40) / static_cast<double>(uint64_t{1} << 24));
+    return std::fma(hi - lo, static_cast<float>(static_cast<double>(r >> 40) / static_cast<double>(uint64_t{1} << 24)), lo);
 }
 
 // Weights of every parameter by its state_dict key: He-uniform convs and linears (activations stay O(1) through the
