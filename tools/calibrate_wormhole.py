@@ -13,8 +13,9 @@ each constant must be a `perf:` or `host:` entry of yaml/devices/wormhole_n150.y
                                                        (device_op 20%, device_model 10%, end_to_end 15%) or fails
   tools/calibrate_wormhole.py --markdown               print the table as markdown (for the README)
 
-The fit: least squares on log(modelled / measured) over the fit cases, Levenberg-Marquardt on log(constant) (so every
-constant stays positive), each bounded to [initial / 30, initial * 30], forward-difference Jacobian (one tool run per
+The fit: least squares on log(modelled / measured) over the fit cases, each residual in units of its case kind's
+limit, Levenberg-Marquardt on log(constant) (so every constant stays positive), each bounded to [initial / 30,
+initial * 30] (a share, *_fraction or *_efficiency, to [0.001, 1]), forward-difference Jacobian (one tool run per
 constant per iteration). A constant that no evaluable fit case depends on is left as it is and said so; the fit
 refuses to run with fewer evaluable fit cases than constants it would move.
 Standard library + numpy.
@@ -146,7 +147,7 @@ def is_share(name):
 
 
 def fit(build, lines, names, x0, fit_cases, tmpdir, iterations=30):
-    """Levenberg-Marquardt on p = log(constant), bounded to log(x0) +- log(BOUND_FACTOR)."""
+    """Levenberg-Marquardt on p = log(constant), bounded to log(x0) +- log(BOUND_FACTOR) (shares: [SHARE_FLOOR, 1])."""
     p0 = np.log(x0)
     lo, hi = p0 - math.log(BOUND_FACTOR), p0 + math.log(BOUND_FACTOR)
     # Shares (a *_fraction or *_efficiency constant) live on [SHARE_FLOOR, 1] whatever their start: the device YAML
@@ -304,7 +305,6 @@ def main():
                 sub, r = fit(args.build, lines, sensitive, x0[idx], usable, tmp)
                 values = x0.copy()
                 values[idx] = sub
-                result = run_tool(args.build, trial_file(lines, names, values, tmp))
                 fitted_ids = set(usable)
                 print("fitted on %s (rms log residual in units of each case's limit %.3f):" % (", ".join(usable), math.sqrt(float(r @ r) / len(r))))
                 for n, a, b in zip(names, x0, values):
@@ -317,10 +317,11 @@ def main():
                     with open(DEVICE_YAML, "w") as f:
                         f.writelines(lines)
                     print("wrote %s" % os.path.relpath(DEVICE_YAML, ROOT))
-                    # Evaluated again from the written file: a case naming its own hardware file (the n300, which
-                    # inherits the n150's) never sees the trial file, only the one on disk.
+                    # Evaluated from the written file: a case naming its own hardware file (the n300, which inherits
+                    # the n150's) never sees a trial file, only the one on disk.
                     result = run_tool(args.build)
                 else:
+                    result = run_tool(args.build, trial_file(lines, names, values, tmp))
                     print("(cases that name their own hardware file, the n300's, are shown at the constants on disk)")
         print()
 

@@ -110,13 +110,13 @@ private:
         return m_hw.compute.tile_matmul_cycles[static_cast<size_t>(f)] /
                std::max<int64_t>(1, m_hw.compute.tile_matmul_cycles[static_cast<size_t>(MathFidelity::LoFi)]);
     }
-    // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle (issue-bound or byte-bound),
-    // waiting `barriers` times for the ones in flight (noc_async_read_barrier): each wait costs the round trip.
     // Cycles to unpack `src_a` bytes to SrcA (unpacker 0) and `src_b` to SrcB (unpacker 1): each at its own rate,
     // both together within their shared L1 ports' joint rate.
     double unpack_cycles(double src_a, double src_b = 0) const {
         return std::max({src_a / m_unpack_each, src_b / m_unpack_each, (src_a + src_b) / m_unpack_joint});
     }
+    // One RISC issuing `requests` NoC transactions of `bytes` each at `rate` B/cycle (issue-bound or byte-bound),
+    // waiting `barriers` times for the ones in flight (noc_async_read_barrier): each wait costs the round trip.
     double noc_cycles(double requests, double bytes_each, double rate, int64_t latency, double barriers = 1) const {
         if (requests <= 0) return 0;
         const double per = std::max(static_cast<double>(m_hw.perf.noc_request_issue_cycles), bytes_each / rate);
@@ -310,13 +310,14 @@ private:
     }
 
     // A sliding window's reads of one kernel row for one output pixel: its kw contiguous sticks as one read, or one
-    // read per stick when the window is dilated (the sticks are apart). Shared by the im2col and pool gathers.
+    // read per stick when the window is dilated (the sticks are apart) or the reader reads every tap on its own
+    // (`per_tap`). Shared by the im2col and pool gathers.
     struct WindowRowReads {
         double reads, sticks_each;
     };
-    static WindowRowReads window_row_reads(const ConvGeometry& geo) {
+    static WindowRowReads window_row_reads(const ConvGeometry& geo, bool per_tap = false) {
         const double kw = static_cast<double>(geo.kernel_w);
-        return geo.dilation_w > 1 ? WindowRowReads{kw, 1.0} : WindowRowReads{1.0, kw};
+        return per_tap || geo.dilation_w > 1 ? WindowRowReads{kw, 1.0} : WindowRowReads{1.0, kw};
     }
 
     double conv_reader_cycles(const DeviceOp& op, double out_t, double k_t, double act_tile) const {
@@ -329,7 +330,7 @@ private:
             // The WIDTH-sharded reader (activation_reader_width_sharded.cpp, read_channels) reads every tap of a
             // window on its own, kh x kw reads of the core's channel slice per output pixel, and waits once per tile
             // row of pixels; the HEIGHT / BLOCK readers read a kernel row's kw sticks as one.
-            const WindowRowReads w = width ? WindowRowReads{static_cast<double>(geo.kernel_w), 1.0} : window_row_reads(geo);
+            const WindowRowReads w = window_row_reads(geo, width);
             double req = gathered_rows(s, geo) * w.reads;
             if (s.split_reader && s.layout == ShardLayout::HeightSharded) req *= 1.0 - m_hw.perf.split_reader_efficiency / 2.0;
             const double bytes = w.sticks_each * static_cast<double>(s.in_c_shard * rm_elem);
