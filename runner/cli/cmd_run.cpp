@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "config/run_config.hpp"
-#include "config/yaml_spec.hpp"
 #include "core/data_paths.hpp"
 #include "image/preprocess.hpp"
 #include "io/npy.hpp"
@@ -122,16 +121,6 @@ Status check_input(const std::string& input) {
     if (is_npy_path(path)) return npy_input_shape(path).status();
     // An image is decoded later, but a file no decoder knows is refused now, from its first bytes.
     return check_image_signature(path);
-}
-
-// A note, not an error: a config's layer settings may still apply to another device. The config itself is checked
-// once, when the session loads it (prepare_model); RunConfig keeps no device, so the key is read from the YAML.
-void note_config_device(const std::string& config, const std::string& device) {
-    if (config.empty()) return;
-    auto spec = load_yaml_spec(config);
-    const SpecValue* named = spec ? spec->find("device") : nullptr;
-    if (named && named->kind() == SpecValue::Kind::Scalar && named->text() != device)
-        std::cerr << "note: " << config << " was written for device '" << named->text() << "', running on '" << device << "'\n";
 }
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -380,7 +369,6 @@ int check_before_running(const RunOptions& o) {
         std::cerr << "error: " << t.message() << "\n";
         return kExitUsage;
     }
-    note_config_device(o.m.config, o.m.device);
     return kExitOk;
 }
 

@@ -121,6 +121,10 @@ Result<RunConfig> load_run_config(const std::string& path, const LayerOptionCata
     ZOO_TRY(root.check_keys({"name", "description", "device", "batch", "l1_small_size", "defaults", "layers"}));
     RunConfig config;
     config.path = path;
+    if (const SpecValue* d = root.find("device")) {
+        if (d->kind() != SpecValue::Kind::Scalar) return bad_value(*d, "device", "a device name (e.g. wormhole, cpu)");
+        config.device = d->text();
+    }
     if (const SpecValue* b = root.find("batch")) {
         auto n = b->as_int();
         if (!n || *n <= 0) return bad_value(*b, "batch", "a positive integer");
@@ -202,6 +206,10 @@ Result<ResolvedConfigs> resolve_layer_configs(const Graph& graph, const DeviceLa
     ZOO_ASSIGN_OR_RETURN(const SpecValue defaults, settings_for(config.defaults, device, ignored));
     ZOO_TRY(apply_settings(base, defaults));
     ResolvedConfigs resolved;
+    // A note, not an error: a config's layer settings may still apply to another device.
+    if (!config.device.empty() && config.device != device.device_name)
+        resolved.warnings.push_back(config.path + " was written for device '" + config.device + "', running on '" +
+                                    device.device_name + "'");
     resolved.per_node.assign(graph.nodes.size(), base);
     for (const auto& rule : config.rules) {
         ZOO_ASSIGN_OR_RETURN(const SpecValue kept, settings_for(rule.settings, device, ignored));

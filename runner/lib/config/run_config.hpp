@@ -31,6 +31,7 @@ struct LayerRule {
 
 struct RunConfig {
     std::string path;  // empty when none was given
+    std::string device;  // the device the config was written for (its `device:` key); empty when it names none
     std::optional<int64_t> batch;
     std::optional<int64_t> l1_small_size;  // device option (bytes of L1_SMALL); unset = the device's default
     SpecValue defaults = SpecValue::map("(no run config)");
