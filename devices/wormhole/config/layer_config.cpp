@@ -99,7 +99,7 @@ const std::vector<OptionRow>& option_rows() {
         {"output_memory", &Config::output_memory, "where the op writes its output (memory_config); auto = where the op leaves it"},
         {"output_layout", &Config::output_layout, "layout of the op's output (TILE or ROW_MAJOR)"},
         {"fuse_activation", &Config::fuse_activation, "an activation after a conv runs inside it (conv2d's activation argument)"},
-        {"composite_activation", &Config::composite_activation, "hardswish / hardsigmoid as the composite of simpler ops"},
+        {"composite_activation", &Config::composite_activation, "hardswish / hardsigmoid / silu as the composite of simpler ops"},
         {"pool_as_reduction", &Config::pool_as_reduction, "global average pool as ttnn.global_avg_pool2d's reduction"},
         {"enable_act_double_buffer", &Config::enable_act_double_buffer, "double-buffered activation CB (Conv2dConfig)"},
         {"enable_weights_double_buffer", &Config::enable_weights_double_buffer, "double-buffered weights CB (Conv2dConfig)"},

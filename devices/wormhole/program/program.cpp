@@ -158,8 +158,9 @@ TensorPlacement restyle(const TensorPlacement& like, DataFormat dtype, bool row_
     return make_interleaved(like.kind, {like.rows, like.cols}, dtype, row_major, hw);
 }
 
-// ttnn composes hardswish and hardsigmoid from simpler ops when asked (composite_activation); the others are one op.
-bool has_composite(OpKind op) { return op == OpKind::Hardswish || op == OpKind::Hardsigmoid; }
+// ttnn composes hardswish and hardsigmoid from simpler ops when asked (composite_activation); SiLU's composite is the
+// `x * ttnn.sigmoid(x)` models write by hand (tt-metal's EfficientNet-B0). The others are one op.
+bool has_composite(OpKind op) { return op == OpKind::Hardswish || op == OpKind::Hardsigmoid || op == OpKind::Silu; }
 
 UnaryFunction unary_of(OpKind op) { return is_activation(op) ? zoo::wormhole::unary_of(zoo::activation_of(op)) : UnaryFunction::None; }
 
@@ -493,9 +494,11 @@ private:
         //                 tile row at a time, double-buffered, and the compute tilizes each into `act` as it arrives.
         //                 (A whole-block row-major CB would be act_block_h x act_block_w; with it the documented
         //                 tt-metal MobileNetV2 config would not fit in L1, so we take the pipelined reading.)
-        //   weights       HEIGHT: the whole per-core weight matrix (k_blocks x act_block_w x weight_block_w) stays
-        //                 resident, twice with enable_weights_double_buffer; BLOCK/WIDTH: one K block of
-        //                 act_block_w x weight_block_w, two with enable_weights_double_buffer (streamed).
+        //   weights       one K block of act_block_w x weight_block_w, two with enable_weights_double_buffer
+        //                 (streamed); a HEIGHT-sharded sliding-window conv with more than one activation block per
+        //                 core keeps all k_blocks resident instead, since every block reuses them (fully_buffer_weights
+        //                 in tt-metal ttnn/cpp/ttnn/operations/conv/conv2d/device/conv2d_op_sharded_program_factory.cpp;
+        //                 double buffering is then moot). A HEIGHT matmul conv keeps its whole [K, N] slice.
         //   bias          one tile row of the bias [32, Cout]: weight_block_w tiles.
         //   partials      act_block_h x weight_block_w in fp32 (fp32_dest_acc) or bfloat16, when K has several blocks.
         //   output        act_block_h x weight_block_w, only for an interleaved output (a sharded output is its CB).
@@ -520,8 +523,10 @@ private:
             if (!reads_shard_in_place) add_cb(op, "act", act_slots * abh_t * abw_t, act_cb_format);
             if (sliding) add_cb(op, "act_row_major", kDoubleBuffer * abw_t, DataFormat::BFloat16);
         }
+        const bool height = s.layout == ShardLayout::HeightSharded;
+        const bool fully_buffer_weights = height && (!sliding || s.act_blocks > 1);
         const int64_t weight_tiles = s.activation_reuse ? abw_t * wbw_t
-                                     : s.layout == ShardLayout::HeightSharded
+                                     : fully_buffer_weights
                                          ? s.k_blocks * abw_t * wbw_t * (s.k_blocks > 1 ? 1 : weight_slots)
                                          : std::min(weight_slots, s.k_blocks) * abw_t * wbw_t;
         add_cb(op, "weights", weight_tiles, c.weights_dtype);
@@ -739,7 +744,14 @@ private:
             set_value(i, out);
             return Status::ok();
         }
-        // hardsigmoid(x) = relu6(x + 3) * (1/6); hardswish(x) = x * hardsigmoid(x). Each step stores in the layer dtype.
+        // silu(x) = x * sigmoid(x); hardsigmoid(x) = relu6(x + 3) * (1/6); hardswish(x) = x * hardsigmoid(x). Each step
+        // stores in the layer dtype.
+        if (n.op == OpKind::Silu) {
+            ZOO_ASSIGN_OR_RETURN(int t, unary(i, x, unary_of(OpKind::Sigmoid), 0, n.name + ":sigmoid", true));
+            ZOO_ASSIGN_OR_RETURN(t, eltwise(i, EltwiseFunction::Mul, x, t, n.name));
+            set_value(i, t);
+            return Status::ok();
+        }
         ZOO_ASSIGN_OR_RETURN(int t, unary(i, x, UnaryFunction::AddScalar, 3.0f, n.name + ":add", true));
         ZOO_ASSIGN_OR_RETURN(t, unary(i, t, UnaryFunction::Relu6, 0, n.name + ":relu6", true));
         const bool is_swish = n.op == OpKind::Hardswish;

@@ -12,8 +12,9 @@
 //     conv is a Matmul. An input sharded differently from the conv's own choice is resharded first (Reshard), unless
 //     the conv keeps the input's core split (reshard_if_not_optimal off, the ttnn default).
 //   * An activation right after a conv that is its only reader runs inside the conv (fuse_activation, default on);
-//     otherwise it is a Unary op. hardswish / hardsigmoid are one Unary op, or with composite_activation the ops a
-//     composite runs (hardsigmoid: add 3, relu6, multiply by 1/6; hardswish: hardsigmoid, then multiply by x).
+//     otherwise it is a Unary op. hardswish / hardsigmoid / silu are one Unary op, or with composite_activation the
+//     ops a composite runs (hardsigmoid: add 3, relu6, multiply by 1/6; hardswish: hardsigmoid, then multiply by x;
+//     silu: sigmoid, then multiply by x).
 //   * An eltwise op reading two full-size tensors sharded differently reshards the second one first.
 //   * The host's image is written to DRAM and moved into L1 as the first conv reads it (a Reshard of the input).
 //   * A layer's `convert_output` list appends conversion ops after it (ShardedToInterleaved, InterleavedToSharded,

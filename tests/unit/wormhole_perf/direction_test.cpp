@@ -109,17 +109,14 @@ TEST(WormholePerfDirection, HeightShardingWhereTheGuidanceSaysHeightIsFaster) {
     }
 }
 
-TEST(WormholePerfDirection, BlockShardingWhereTheGuidanceSaysBlockIsTheOnlyFit) {
-    // The late expand / depthwise convs (hundreds of channels on 14x14 or 7x7): HEIGHT sharded, every core holds the
-    // whole weight matrix, which does not fit L1 at any batch; the error names the layer and the bytes, as the card's does.
-    for (int64_t batch : {1, 10}) {
-        auto c = zoo::wormhole::test::compile_wormhole("mobilenetv2", "", "mobilenetv2_ttmetal_n150", batch,
-                                                      {"features.[7-9].conv.[01].0:shard_layout=HEIGHT_SHARDED"});
-        ASSERT_FALSE(c) << "batch " << batch << ": HEIGHT-sharded blocks 7-9 fit L1";
-        const std::string& m = c.status().message();
-        EXPECT_NE(m.find("beyond max L1 size"), std::string::npos) << m;
-        EXPECT_NE(m.find("(layer features.8.conv.1.0)"), std::string::npos) << m;
-    }
+TEST(WormholePerfDirection, BlockShardingWhereTheGuidanceSaysBlockIsFaster) {
+    // The late expand / depthwise convs at batch 1 (384 channels on 14x14 = 196 rows, C ~ N*H*W): the guidance says
+    // BLOCK, and so did tt-metal's config. HEIGHT sharded they still fit (one K block of weights per core, as the
+    // card's conv keeps only when an activation block is the whole shard), but every core then multiplies by the whole
+    // block-diagonal weight matrix of all 384 channels.
+    const double block = device_fps({}, 1);
+    const double height = device_fps({"features.[7-9].conv.[01].0:shard_layout=HEIGHT_SHARDED"}, 1);
+    EXPECT_GT(block / height, 1.05);
 }
 
 }  // namespace

@@ -199,6 +199,27 @@ TEST(WormholeProgram, ActivationReuseSizesItsBuffersLikeTtMetalAndGathersLess) {
     EXPECT_LT(after * 2, before) << before << " ns -> " << after << " ns";
 }
 
+// The weights CB of a HEIGHT-sharded sliding-window conv, as tt-metal's conv2d_op_sharded_program_factory.cpp sizes
+// it: one K block (a kernel row of weights), doubled by enable_weights_double_buffer, while an activation block is the
+// whole shard; with several activation blocks per core all K blocks stay resident (fully_buffer_weights), and double
+// buffering adds nothing.
+TEST(WormholeProgram, HeightConvWeightsAreOneKBlockUnlessSeveralActivationBlocksReuseThem) {
+    auto cb_bytes = [](int act_block_h, bool weights_double_buffer) {
+        auto c = zoo::wormhole::test::compile_wormhole(
+            "opcase", "", "", 1,
+            {"op=conv2d", "in_channels=64", "out_channels=64", "resolution=[64, 64]", "kernel=3", "stride=1", "padding=1",
+             "groups=1", "input:dtype=bfloat16", "dtype=bfloat16", "weights_dtype=bfloat16", "shard_layout=HEIGHT_SHARDED",
+             "act_block_h=" + std::to_string(act_block_h),
+             std::string("enable_weights_double_buffer=") + (weights_double_buffer ? "true" : "false")});
+        if (!c) throw std::runtime_error(c.status().message());
+        return std::stoll(conv_row(c->setup, "memory", "Conv2dDeviceOperation").at("cb_bytes"));
+    };
+    // 4096 output rows = 128 tiles on 64 cores: 64 rows per core. A K block is one kernel row, round_up(64 x 3, 32) =
+    // 192 = 6 tiles, by 64 channels = 2 tiles: 12 bf16 tiles, 24576 B.
+    EXPECT_EQ(cb_bytes(0, true) - cb_bytes(0, false), 24576) << "one activation block: the second weights buffer";
+    EXPECT_EQ(cb_bytes(32, true), cb_bytes(32, false)) << "two activation blocks: all three K blocks resident, nothing doubled";
+}
+
 TEST(WormholeProgram, ActivationReuseOnAnotherLayoutIsRefusedNamingTheLayout) {
     auto sets = unet_conv(true);
     sets.push_back("shard_layout=BLOCK_SHARDED");
