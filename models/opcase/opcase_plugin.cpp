@@ -2,6 +2,7 @@
 // tech report) run through exactly the device code whole models go through. The op and its shapes come from the
 // table (yaml/models/opcase.yaml) or from --set values; the batch is the runner's --batch.
 //   op: conv2d       in_channels, out_channels, resolution [H, W], kernel, stride, padding, groups, dilation, bias
+//   op: relu         in_channels, resolution: an eltwise ReLU on [N, C, H, W] (ttnn.relu, one Unary op)
 //   op: avgpool      in_channels, resolution: a global average pool over [N, C, H, W]
 //   op: max_pool2d   in_channels, resolution, kernel, stride, padding, dilation, ceil_mode (torch.nn.MaxPool2d)
 //   op: avg_pool2d   in_channels, resolution, kernel, stride, padding, ceil_mode, count_include_pad (AvgPool2d)
@@ -58,6 +59,12 @@ private:
             a.dilation = {d, d};
             int x = b.input("input", {1, a.in_channels, hw[0], hw[1]});
             x = b.conv("conv", x, a);
+            b.output(x);
+        } else if (op == "relu") {
+            ZOO_ASSIGN_OR_RETURN(auto hw, read_resolution(spec));
+            ZOO_ASSIGN_OR_RETURN(int64_t c, read_int(spec, "in_channels", 16, 1));
+            int x = b.input("input", {1, c, hw[0], hw[1]});
+            x = b.activation("relu", x, Activation::ReLU);
             b.output(x);
         } else if (op == "avgpool") {
             ZOO_ASSIGN_OR_RETURN(auto hw, read_resolution(spec));

@@ -129,6 +129,19 @@ private:
         const double core = noc_cycles(per_reader / std::max(1.0, page), page, m_dram_core, m_hw.data_movement.dram_latency_cycles);
         return std::max(core, total / m_dram_card + static_cast<double>(m_hw.data_movement.dram_latency_cycles));
     }
+    // An eltwise op's reader or writer on an interleaved tensor moves one tile page at a time and waits for each
+    // (tt-metal's reader_unary_interleaved_start_id.cpp: noc_async_read_tile + noc_async_read_barrier per tile; the
+    // unary writer and binary_ng's writer_interleaved_no_bcast.cpp: noc_async_write_tile + noc_async_write_barrier
+    // per tile): every page pays the NoC round trip, not only the last. 0 for a sharded tensor (its shard is the CB).
+    double interleaved_pages(double tiles, const TensorPlacement& p, bool write) const {
+        if (p.kind == BufferKind::L1Sharded || tiles <= 0) return 0;
+        const double page = static_cast<double>(m_hw.tile_bytes(p.dtype));
+        const bool dram = p.kind == BufferKind::DramInterleaved;
+        const double rate = dram ? m_dram_core : write ? m_l1_write : m_l1_read;
+        const int64_t latency = dram ? m_hw.data_movement.dram_latency_cycles
+                                     : write ? m_hw.data_movement.l1_write_latency_cycles : m_hw.data_movement.l1_read_latency_cycles;
+        return noc_cycles(tiles, page, rate, latency, tiles);
+    }
     int64_t sfpu_instructions(UnaryFunction f) const {
         switch (f) {
             case UnaryFunction::None: return 0;
@@ -385,9 +398,9 @@ private:
         const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(a.dtype)),
                                             op.broadcast ? 0.0 : t * static_cast<double>(m_hw.tile_bytes(b.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
-        double bw = 0;
-        if (a.kind != BufferKind::L1Sharded)
-            bw = noc_cycles(2 * t, static_cast<double>(m_hw.tile_bytes(a.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+        // binary_ng's reader RISC streams `a`; its writer RISC reads `b` and writes the output, tile by tile.
+        double bw = std::max(interleaved_pages(t, a, false),
+                             (op.broadcast ? 0.0 : interleaved_pages(t, b, false)) + interleaved_pages(t, o, true));
         if (op.broadcast)
             bw += noc_cycles(tiles_per_core(b), static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
                              m_hw.data_movement.l1_read_latency_cycles);
@@ -406,12 +419,8 @@ private:
                                 : sfpu_cycles(t, sfpu_instructions(op.unary));
         const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(in.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
-        double bw = 0;
-        if (in.kind != BufferKind::L1Sharded) {
-            bw = noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
-            bw = std::max(bw, noc_cycles(t, static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
-                                         m_hw.data_movement.l1_write_latency_cycles));
-        }
+        // Reader and writer RISCs run side by side.
+        const double bw = std::max(interleaved_pages(t, in, false), interleaved_pages(t, o, true));
         finish(r, launch(), std::max({core, unpack, pack / m_pack}), bw);
     }
 

@@ -178,3 +178,29 @@ TEST(WormholePerf, CostliestOpsPerModel) {
         }
     }
 }
+
+// An eltwise op on an L1-interleaved tensor: its reader and writer move one tile page at a time and wait for each
+// (tt-metal's reader_unary_interleaved_start_id.cpp / writer_unary_interleaved_start_id.cpp), so every extra tile per
+// core costs at least a NoC round trip (l1_read_latency_cycles, 259 at 1 GHz), not only its bytes (2 KiB at
+// 29.7 GB/s, 69 ns).
+TEST(WormholePerf, AnInterleavedUnaryPaysARoundTripPerTile) {
+    auto relu_ns = [](int64_t tiles) {
+        // [1, 32, H, 64]: 32 channels, H * 64 rows = `tiles` bf16 tiles, interleaved over the 64 cores' L1.
+        const Compiled c = compile("opcase", "", "", 1,
+                                   {"op=relu", "in_channels=32", "resolution=[" + std::to_string(tiles / 2) + ", 64]",
+                                    "input:dtype=bfloat16", "dtype=bfloat16", "input:output_memory=L1_INTERLEAVED",
+                                    "relu:output_memory=L1_INTERLEAVED", "relu:fuse_activation=false"});
+        auto csv = c.setup.compiled->table("ops");
+        if (!csv) throw std::runtime_error(csv.status().message());
+        const auto rows = parse_csv(*csv);
+        const auto& header = rows[0];
+        const size_t code = std::find(header.begin(), header.end(), "OP CODE") - header.begin();
+        const size_t kernel = std::find(header.begin(), header.end(), "DEVICE KERNEL DURATION [ns]") - header.begin();
+        for (size_t r = 1; r < rows.size(); ++r)
+            if (rows[r][code] == "UnaryDeviceOperation") return std::stod(rows[r][kernel]);
+        throw std::runtime_error("no Unary row");
+    };
+    const double per_tile = (relu_ns(8192) - relu_ns(4096)) / (4096.0 / 64.0);
+    EXPECT_GT(per_tile, 259.0);
+    EXPECT_LT(per_tile, 1000.0);
+}
