@@ -20,7 +20,7 @@ namespace {
 class OpCase final : public ModelPlugin {
 public:
     std::vector<ModelVariant> variants() const noexcept override {
-        return {{"default", "opcase", "one op (conv2d, global average pool or matmul) for per-op perf calibration"}};
+        return {{"default", "opcase", "one op (conv2d, relu, global average pool, max / avg pool2d or matmul) for per-op perf calibration"}};
     }
 
     Result<Graph> build(const SpecValue& spec) const noexcept override {

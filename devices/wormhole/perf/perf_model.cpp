@@ -129,14 +129,18 @@ private:
         const double core = noc_cycles(per_reader / std::max(1.0, page), page, m_dram_core, m_hw.data_movement.dram_latency_cycles);
         return std::max(core, total / m_dram_card + static_cast<double>(m_hw.data_movement.dram_latency_cycles));
     }
-    // An eltwise op's reader or writer on an interleaved tensor moves one tile page at a time and waits for each
-    // (tt-metal's reader_unary_interleaved_start_id.cpp: noc_async_read_tile + noc_async_read_barrier per tile; the
-    // unary writer and binary_ng's writer_interleaved_no_bcast.cpp: noc_async_write_tile + noc_async_write_barrier
-    // per tile): every page pays the NoC round trip, not only the last. 0 for a sharded tensor (its shard is the CB).
-    double interleaved_pages(double tiles, const TensorPlacement& p, bool write) const {
+    enum class NocDirection { Read, Write };
+    // A reader or writer that moves an interleaved tensor one tile page at a time and waits for each one, as
+    // tt-metal's eltwise and reduce data-movement kernels do (reader_unary_interleaved_start_id.cpp:
+    // noc_async_read_tile + noc_async_read_barrier per tile; writer_unary_interleaved_start_id.cpp and binary_ng's
+    // writer_interleaved_no_bcast.cpp: noc_async_write_tile + noc_async_write_barrier per tile): every page pays the
+    // NoC round trip, not only the last. Cycles for `tiles` pages of `p`; 0 for a sharded tensor (its shard is the CB).
+    // Tilize / untilize and softmax move rows or whole tile rows per barrier instead (cost_layout_change, cost_softmax).
+    double tile_by_tile_noc_cycles(double tiles, const TensorPlacement& p, NocDirection dir) const {
         if (p.kind == BufferKind::L1Sharded || tiles <= 0) return 0;
         const double page = static_cast<double>(m_hw.tile_bytes(p.dtype));
         const bool dram = p.kind == BufferKind::DramInterleaved;
+        const bool write = dir == NocDirection::Write;
         const double rate = dram ? m_dram_core : write ? m_l1_write : m_l1_read;
         const int64_t latency = dram ? m_hw.data_movement.dram_latency_cycles
                                      : write ? m_hw.data_movement.l1_write_latency_cycles : m_hw.data_movement.l1_read_latency_cycles;
@@ -398,12 +402,15 @@ private:
         const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(a.dtype)),
                                             op.broadcast ? 0.0 : t * static_cast<double>(m_hw.tile_bytes(b.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
-        // binary_ng's reader RISC streams `a`; its writer RISC reads `b` and writes the output, tile by tile.
-        double bw = std::max(interleaved_pages(t, a, false),
-                             (op.broadcast ? 0.0 : interleaved_pages(t, b, false)) + interleaved_pages(t, o, true));
-        if (op.broadcast)
-            bw += noc_cycles(tiles_per_core(b), static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
-                             m_hw.data_movement.l1_read_latency_cycles);
+        // binary_ng's reader RISC streams `a`; its writer RISC reads `b` and writes the output, tile by tile. A
+        // broadcast `b` ([N, C, 1, 1], SE's scale) is read once per core: the tiles of the core's output columns.
+        const double b_tiles = op.broadcast ? static_cast<double>(div_up(o.kind == BufferKind::L1Sharded ? o.shard_w : o.cols, m_tw)) : t;
+        const double b_read = b.kind == BufferKind::L1Sharded && op.broadcast
+                                  ? noc_cycles(b_tiles, static_cast<double>(m_hw.tile_bytes(b.dtype)), m_l1_read,
+                                               m_hw.data_movement.l1_read_latency_cycles)
+                                  : tile_by_tile_noc_cycles(b_tiles, b, NocDirection::Read);
+        const double bw = std::max(tile_by_tile_noc_cycles(t, a, NocDirection::Read),
+                                   b_read + tile_by_tile_noc_cycles(t, o, NocDirection::Write));
         r.flops = static_cast<double>(o.rows * o.cols);
         r.pm_compute_ns = ns(fpu);
         finish(r, launch(), std::max({fpu, unpack, pack / m_pack}), bw);
@@ -420,7 +427,7 @@ private:
         const double unpack = unpack_cycles(t * static_cast<double>(m_hw.tile_bytes(in.dtype)));
         const double pack = t * static_cast<double>(m_hw.tile_bytes(o.dtype));
         // Reader and writer RISCs run side by side.
-        const double bw = std::max(interleaved_pages(t, in, false), interleaved_pages(t, o, true));
+        const double bw = std::max(tile_by_tile_noc_cycles(t, in, NocDirection::Read), tile_by_tile_noc_cycles(t, o, NocDirection::Write));
         finish(r, launch(), std::max({core, unpack, pack / m_pack}), bw);
     }
 
@@ -483,10 +490,10 @@ private:
                                  m_hw.data_movement.l1_write_latency_cycles);
             r.flops = static_cast<double>(geo.out_nhw() * geo.out_c) * window;
         } else {
-            bw = noc_cycles(tiles_per_core(o), static_cast<double>(m_hw.tile_bytes(o.dtype)), m_l1_write,
-                            m_hw.data_movement.l1_write_latency_cycles);
-            if (in.kind != BufferKind::L1Sharded)
-                bw += noc_cycles(t, static_cast<double>(m_hw.tile_bytes(in.dtype)), m_l1_read, m_hw.data_movement.l1_read_latency_cycles);
+            // A global pool (or ttnn.global_avg_pool2d's reduction) streams an interleaved input tile by tile on its
+            // reader and writes its few output tiles on its writer.
+            bw = std::max(tile_by_tile_noc_cycles(t, in, NocDirection::Read),
+                          o.kind == BufferKind::L1Sharded ? 0.0 : tile_by_tile_noc_cycles(tiles_per_core(o), o, NocDirection::Write));
             r.flops = static_cast<double>(in.rows * in.cols);
         }
         const double fpu = std::max(t * static_cast<double>(m_hw.compute.eltwise_cycles_per_tile_per_phase), per_stick);

@@ -496,9 +496,9 @@ private:
         //                 tt-metal MobileNetV2 config would not fit in L1, so we take the pipelined reading.)
         //   weights       one K block of act_block_w x weight_block_w, two with enable_weights_double_buffer
         //                 (streamed); a HEIGHT-sharded sliding-window conv with more than one activation block per
-        //                 core keeps all k_blocks resident instead, since every block reuses them (fully_buffer_weights
-        //                 in tt-metal ttnn/cpp/ttnn/operations/conv/conv2d/device/conv2d_op_sharded_program_factory.cpp;
-        //                 double buffering is then moot). A HEIGHT matmul conv keeps its whole [K, N] slice.
+        //                 core keeps all k_blocks resident instead, never doubled, since every block reuses them
+        //                 (fully_buffer_weights in tt-metal ttnn/cpp/ttnn/operations/conv/conv2d/device/
+        //                 conv2d_op_sharded_program_factory.cpp). A 1x1 matmul conv's one K block is its whole K.
         //   bias          one tile row of the bias [32, Cout]: weight_block_w tiles.
         //   partials      act_block_h x weight_block_w in fp32 (fp32_dest_acc) or bfloat16, when K has several blocks.
         //   output        act_block_h x weight_block_w, only for an interleaved output (a sharded output is its CB).
@@ -523,12 +523,8 @@ private:
             if (!reads_shard_in_place) add_cb(op, "act", act_slots * abh_t * abw_t, act_cb_format);
             if (sliding) add_cb(op, "act_row_major", kDoubleBuffer * abw_t, DataFormat::BFloat16);
         }
-        const bool height = s.layout == ShardLayout::HeightSharded;
-        const bool fully_buffer_weights = height && (!sliding || s.act_blocks > 1);
-        const int64_t weight_tiles = s.activation_reuse ? abw_t * wbw_t
-                                     : fully_buffer_weights
-                                         ? s.k_blocks * abw_t * wbw_t * (s.k_blocks > 1 ? 1 : weight_slots)
-                                         : std::min(weight_slots, s.k_blocks) * abw_t * wbw_t;
+        const bool fully_buffer_weights = s.layout == ShardLayout::HeightSharded && sliding && s.act_blocks > 1;
+        const int64_t weight_tiles = (fully_buffer_weights ? s.k_blocks : weight_slots) * abw_t * wbw_t;
         add_cb(op, "weights", weight_tiles, c.weights_dtype);
         if (a.has_bias) add_cb(op, "bias", wbw_t, c.weights_dtype);
         if (s.k_blocks > 1)
@@ -836,12 +832,29 @@ private:
     }
 
     Status lower_pool(int i) {
-        const int x = value_id(node(i).inputs[0]);
-        const TensorPlacement in = m_p.placement(x);
         // ttnn.global_avg_pool2d is ttnn's sum over H (the [N, 1, H*W, C] view) scaled by 1/(H*W): a reduction op
         // (tt-metal ttnn/cpp/ttnn/operations/pool/global_avg_pool/global_avg_pool.cpp, pool_sum); avg_pool2d and
         // adaptive_avg_pool2d are Pool2D.
         const bool reduction = cfg(i).pool_as_reduction;
+        int x = value_id(node(i).inputs[0]);
+        // A Pool2D asked for a HEIGHT or WIDTH shard scheme (avg_pool2d's applied_shard_scheme) runs on an input
+        // sharded that way, resharded first when it is interleaved, as the windowed pools are (lower_windowed_pool).
+        const ShardLayout scheme = cfg(i).shard_layout;
+        if (!reduction && m_p.placement(x).kind != BufferKind::L1Sharded &&
+            (scheme == ShardLayout::HeightSharded || scheme == ShardLayout::WidthSharded)) {
+            const TensorPlacement& from = m_p.placement(x);
+            const int64_t th = m_hw.tile.height, tw = m_hw.tile.width;
+            const bool height = scheme == ShardLayout::HeightSharded;
+            const int cores = height ? height_cores(from.rows, m_hw.grid.cores(), th)
+                                     : largest_divisor_at_most(div_up(from.cols, tw), m_hw.grid.cores());
+            const TensorPlacement to =
+                make_sharded(scheme, cores, row_major_range(cores, m_hw.grid.worker_x), {from.rows, from.cols},
+                             height ? round_up(from.rows, cores * th) / cores : round_up(from.rows, th),
+                             height ? round_up(from.cols, tw) : round_up(from.cols, cores * tw) / cores, from.dtype,
+                             from.row_major, m_hw);
+            x = move_for(i, x, to, node(i).name + ":shard");
+        }
+        const TensorPlacement in = m_p.placement(x);
         DeviceOp op = start(reduction ? DeviceOpCode::Reduce : DeviceOpCode::Pool2D, i, {x});
         const Shape& xs = node(node(i).inputs[0]).output_shape;
         op.attributes = reduction ? "math_op=SUM;dim=H;scaler=1/" + std::to_string(xs.size() == 4 ? xs[2] * xs[3] : 1)

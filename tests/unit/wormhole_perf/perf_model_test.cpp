@@ -200,7 +200,9 @@ TEST(WormholePerf, AnInterleavedUnaryPaysARoundTripPerTile) {
             if (rows[r][code] == "UnaryDeviceOperation") return std::stod(rows[r][kernel]);
         throw std::runtime_error("no Unary row");
     };
+    // At least the read's round trip plus its bytes (259 + 69 cycles); reader and writer run side by side, so well
+    // under twice that.
     const double per_tile = (relu_ns(8192) - relu_ns(4096)) / (4096.0 / 64.0);
-    EXPECT_GT(per_tile, 259.0);
-    EXPECT_LT(per_tile, 1000.0);
+    EXPECT_GE(per_tile, 327.0);
+    EXPECT_LT(per_tile, 2 * 327.0);
 }

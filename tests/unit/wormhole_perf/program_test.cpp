@@ -94,6 +94,23 @@ TEST(WormholeProgram, FusedActivationHasNoOpOfItsOwnAndSeparateOneHas) {
     EXPECT_GT(fused->metrics.at("device_fps"), separate->metrics.at("device_fps"));
 }
 
+// SiLU: fused into the conv by default, one Unary op when not fused, and with composite_activation the
+// `x * sigmoid(x)` tt-metal's EfficientNet-B0 writes: a Unary and a multiply, even where fuse_activation is on.
+TEST(WormholeProgram, CompositeSiluIsASigmoidAndAMultiplyAndIsNeverFused) {
+    auto fused = compile("efficientnet", "b0", "", 1);
+    auto single = compile("efficientnet", "b0", "", 1, {"*:fuse_activation=false"});
+    auto composite = compile("efficientnet", "b0", "", 1, {"composite_activation=true"});
+    ASSERT_TRUE(fused) << fused.status().message();
+    ASSERT_TRUE(single) << single.status().message();
+    ASSERT_TRUE(composite) << composite.status().message();
+    ASSERT_EQ(after(*fused, "features.0.0", 1).size(), 1u);
+    EXPECT_NE(after(*fused, "features.0.0", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
+    EXPECT_EQ(after(*single, "features.0.0", 1), (std::vector<std::string>{"UnaryDeviceOperation"}));
+    EXPECT_EQ(after(*composite, "features.0.0", 2),
+              (std::vector<std::string>{"UnaryDeviceOperation", "BinaryNgDeviceOperation"}));
+    EXPECT_GT(fused->metrics.at("device_fps"), composite->metrics.at("device_fps"));
+}
+
 TEST(WormholeProgram, CompositeHardswishIsItsStepsAndSingleIsOneOp) {
     const std::vector<std::string> base{"*:fuse_activation=false"};
     auto single = compile("mobilenetv3", "small", "", 1, base);
@@ -201,23 +218,32 @@ TEST(WormholeProgram, ActivationReuseSizesItsBuffersLikeTtMetalAndGathersLess) {
 
 // The weights CB of a HEIGHT-sharded sliding-window conv, as tt-metal's conv2d_op_sharded_program_factory.cpp sizes
 // it: one K block (a kernel row of weights), doubled by enable_weights_double_buffer, while an activation block is the
-// whole shard; with several activation blocks per core all K blocks stay resident (fully_buffer_weights), and double
-// buffering adds nothing.
+// whole shard; with several activation blocks per core all K blocks stay resident (fully_buffer_weights), never
+// doubled.
 TEST(WormholeProgram, HeightConvWeightsAreOneKBlockUnlessSeveralActivationBlocksReuseThem) {
-    auto cb_bytes = [](int act_block_h, bool weights_double_buffer) {
+    // 64 -> 64 channels, bf16 weights, HEIGHT sharded; `kernel` x `kernel` with `stride` on a `side` x `side` input.
+    auto cb_bytes = [](int kernel, int stride, int side, int act_block_h, bool weights_double_buffer) {
         auto c = zoo::wormhole::test::compile_wormhole(
             "opcase", "", "", 1,
-            {"op=conv2d", "in_channels=64", "out_channels=64", "resolution=[64, 64]", "kernel=3", "stride=1", "padding=1",
-             "groups=1", "input:dtype=bfloat16", "dtype=bfloat16", "weights_dtype=bfloat16", "shard_layout=HEIGHT_SHARDED",
-             "act_block_h=" + std::to_string(act_block_h),
+            {"op=conv2d", "in_channels=64", "out_channels=64", "resolution=[" + std::to_string(side) + ", " + std::to_string(side) + "]",
+             "kernel=" + std::to_string(kernel), "stride=" + std::to_string(stride), "padding=" + std::to_string(kernel / 2),
+             "groups=1", "input:dtype=bfloat16", "dtype=bfloat16", "weights_dtype=bfloat16", "fp32_dest_acc=false",
+             "shard_layout=HEIGHT_SHARDED", "act_block_h=" + std::to_string(act_block_h),
              std::string("enable_weights_double_buffer=") + (weights_double_buffer ? "true" : "false")});
         if (!c) throw std::runtime_error(c.status().message());
         return std::stoll(conv_row(c->setup, "memory", "Conv2dDeviceOperation").at("cb_bytes"));
     };
-    // 4096 output rows = 128 tiles on 64 cores: 64 rows per core. A K block is one kernel row, round_up(64 x 3, 32) =
-    // 192 = 6 tiles, by 64 channels = 2 tiles: 12 bf16 tiles, 24576 B.
-    EXPECT_EQ(cb_bytes(0, true) - cb_bytes(0, false), 24576) << "one activation block: the second weights buffer";
-    EXPECT_EQ(cb_bytes(32, true), cb_bytes(32, false)) << "two activation blocks: all three K blocks resident, nothing doubled";
+    // 3x3 on 64x64: 4096 output rows = 128 tiles on 64 cores, 64 rows per core. A K block is one kernel row,
+    // round_up(64 x 3, 32) = 192 = 6 tiles, by 64 channels = 2 tiles: 12 bf16 tiles, 24576 B; K has 3 blocks.
+    EXPECT_EQ(cb_bytes(3, 1, 64, 0, true) - cb_bytes(3, 1, 64, 0, false), 24576) << "one activation block: a second K block";
+    EXPECT_EQ(cb_bytes(3, 1, 64, 32, true), cb_bytes(3, 1, 64, 32, false)) << "two activation blocks: nothing doubled";
+    // Two activation blocks of 32 rows instead of one of 64: weights 3 K blocks instead of 1 (+24 tiles), the act CB
+    // 1 x 6 tiles instead of 2 x 6 (-6), the bf16 partials 1 x 2 instead of 2 x 2 (-2): +16 tiles.
+    EXPECT_EQ(cb_bytes(3, 1, 64, 32, false) - cb_bytes(3, 1, 64, 0, false), 16 * 2048) << "all three K blocks resident";
+    // A 1x1 stride-2 conv on 128x128 is a sliding-window conv (no matmul) whose K is one block: 64 channels = 2 tiles
+    // by 2, 8192 B. One activation block: doubled; two: resident once.
+    EXPECT_EQ(cb_bytes(1, 2, 128, 0, true) - cb_bytes(1, 2, 128, 0, false), 8192);
+    EXPECT_EQ(cb_bytes(1, 2, 128, 32, true), cb_bytes(1, 2, 128, 32, false));
 }
 
 TEST(WormholeProgram, ActivationReuseOnAnotherLayoutIsRefusedNamingTheLayout) {
