@@ -37,7 +37,7 @@ inline void store(float* p, Vec v) { *reinterpret_cast<VecU*>(p) = v; }
 // Written as an initializer (not Vec{} + x, which must keep a scalar 0 + x for -0.0) so it is one vbroadcastss.
 inline Vec splat(float x) { return Vec{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
-// a * b + c rounded once: the kernels' only multiply-add. The kernels build with -ffp-contract=off (plugins/
+// a * b + c rounded once: the kernels' only multiply-add. Everything builds with -ffp-contract=off (the top-level
 // CMakeLists.txt), so whether a product is fused is written here, not left to the optimiser: GCC contracts a * b + c
 // at -O2 but not at -O1, which gave the emulator other bits in the -O1 sanitizer builds. Every path is a true fused
 // multiply-add, so all builds agree bit for bit (the generic one is slow, per lane; no supported host takes it).
