@@ -230,8 +230,17 @@ struct KernelEpilogue {
 
 // A row-local step whose kernel can run the epilogue itself (OutputHook): compute() is compute_with() without a
 // hook, compute_finished() with KernelEpilogue's, unless the kernel's output is not final when written.
+// Its epilogue is what Dst holds, then the packer: the output in the layer's dtype. With an activation fused after
+// it (a conv's, a matmul's or a binary_ng's), the packer runs once, after the activation: tt-metal's compute kernels
+// apply SFPU_OP_FUNC_ACTIVATION (binary_ng: the post activations) to the tiles in Dst on the last K block and only
+// then pack_tile (ttnn/cpp/ttnn/operations/matmul/device/kernels/compute/bmm_large_block_zm_fused_bias_activation.cpp,
+// conv/conv2d/device/kernels/conv_bmm_tilize_col_major_out_blocks.cpp). So then the step leaves Dst's contents
+// (bf16, or fp32 with fp32_dest_acc) for the activation, which packs.
 class KernelStep : public EmulatedStep {
 public:
+    explicit KernelStep(const WormholeLayerConfig& cfg) : m_cfg(cfg), m_store_cfg(cfg) {}
+    void leave_output_in_dest() { m_store_cfg.dtype = m_cfg.fp32_dest_acc ? DataFormat::Float32 : DataFormat::BFloat16; }
+    DataFormat stored_format() const override { return m_store_cfg.dtype; }
     void run(const std::vector<const Value*>& in, Value& out) override {
         compute(in, out);
         finish_block(out, RowBlock::all(out));
@@ -249,6 +258,9 @@ public:
     }
 
 protected:
+    WormholeLayerConfig m_cfg;        // the layer's
+    WormholeLayerConfig m_store_cfg;  // what the epilogue stores: the layer's dtype, or Dst's (leave_output_in_dest)
+
     // False when a second phase is added to the kernel's output after it ran (HiFi3): the hook would come too early.
     virtual bool output_final_in_kernel() const = 0;
     virtual void compute_with(const std::vector<const Value*>& in, Value& out, const OutputHook& hook) = 0;
@@ -260,7 +272,7 @@ public:
     // rounds.
     ConvStep(const ConvParams& p, const std::vector<float>& weights_a, const std::vector<float>& bias,
              const WormholeLayerConfig& cfg, int64_t k_per_step)
-        : m_cfg(cfg) {
+        : KernelStep(cfg) {
         ConvOptions options;
         options.force_im2col = true;  // every non-depthwise conv is a matmul on the card: no direct kernel
         // The card pads each tap's input channels (the stem's 3 become 16), so every tap fills its own K step and
@@ -284,14 +296,13 @@ public:
         m_scratch.resize(static_cast<size_t>(std::max<int64_t>(scratch, 1)));
     }
 
-    DataFormat stored_format() const override { return m_cfg.dtype; }
     // Whether compute() takes its input as planes (Value::planar).
     bool reads_planes() const {
         return (!m_full || m_full->reads_nchw()) && (!m_hi || m_hi->reads_nchw());
     }
     void finish_block(Value& out, const RowBlock& b) override {
         // With a bf16 Dst the kernel already rounded every accumulation and the result (HiFi3 adds two phases after).
-        store_rows(out, m_cfg, m_dest_is_bf16, b, b.parallel);
+        store_rows(out, m_store_cfg, m_dest_is_bf16, b, b.parallel);
     }
 
 private:
@@ -324,7 +335,6 @@ private:
         }
     }
 
-    WormholeLayerConfig m_cfg;
     bool m_dest_is_bf16 = false;  // of the last compute()
     std::optional<ConvKernel> m_full, m_hi;
     AlignedBuffer m_scratch, m_tmp;
@@ -408,9 +418,8 @@ void multiply_at_fidelity(const Value& a, const Value& b, Value& out, MathFideli
 
 class BinaryStep final : public KernelStep {
 public:
-    BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : m_op(op), m_cfg(cfg) {}
-    DataFormat stored_format() const override { return m_cfg.dtype; }
-    void finish_block(Value& out, const RowBlock& b) override { store_rows(out, m_cfg, false, b, b.parallel); }
+    BinaryStep(BinaryOp op, const WormholeLayerConfig& cfg) : KernelStep(cfg), m_op(op) {}
+    void finish_block(Value& out, const RowBlock& b) override { store_rows(out, m_store_cfg, false, b, b.parallel); }
 
 private:
     // The store runs on each chunk of rows binary() finishes; HiFi3's multiply adds its second phase after.
@@ -425,7 +434,6 @@ private:
     }
 
     BinaryOp m_op;
-    WormholeLayerConfig m_cfg;
     SplitA m_sa;
     SplitB m_sb;
     AlignedBuffer m_tmp;
@@ -583,6 +591,16 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
 }
 
 Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activation_of(f)) : Act::None; }
+
+// The activation fused into op (null for none), which then reads the op's output as Dst holds it and packs it.
+Result<std::unique_ptr<EmulatedStep>> fused_activation(const DeviceOp& op, EmulatedStep* step) {
+    if (op.fused_node < 0) return std::unique_ptr<EmulatedStep>();
+    auto* producer = dynamic_cast<KernelStep*>(step);
+    if (producer == nullptr)
+        return Status::error(std::string("device op ") + device_op_code_name(op.code) + " has a fused activation the emulator cannot run in Dst");
+    producer->leave_output_in_dest();
+    return std::unique_ptr<EmulatedStep>(new ActivationStep(act_of(op.unary), op.config));
+}
 
 Result<std::unique_ptr<EmulatedStep>> conv_step(const Graph& graph, const Node& node, const WeightMap& weights,
                                                 const WormholeLayerConfig& cfg, const WormholeHardware& hw) {
@@ -753,10 +771,8 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {
         ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights, hw));
+        ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(op, step.get()));
         model->m_steps.push_back(std::move(step));
-        // A fused activation runs on the conv's output in the conv's dtype (the SFPU works on Dst before packing).
-        std::unique_ptr<EmulatedStep> fused;
-        if (op.fused_node >= 0) fused.reset(new ActivationStep(act_of(op.unary), op.config));
         model->m_fused.push_back(std::move(fused));
     }
     // A value may be freed after its last reader; graph outputs live to the end.
@@ -850,9 +866,8 @@ Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHa
             if (m_steps[k]) {
                 ZOO_ASSIGN_OR_RETURN(step, op_step(m_image_graph, p, op, weights, hw));
             }
+            ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(op, step.get()));
             copy->steps.push_back(std::move(step));
-            std::unique_ptr<EmulatedStep> fused;
-            if (op.fused_node >= 0) fused.reset(new ActivationStep(act_of(op.unary), op.config));
             copy->fused.push_back(std::move(fused));
         }
         copy->arena = std::make_unique<tbb::task_arena>(1);

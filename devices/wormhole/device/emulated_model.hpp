@@ -9,7 +9,8 @@
 //   - matmuls and convolutions multiply at the layer's math fidelity (activations in SrcB, weights in SrcA) and, with
 //     fp32_dest_acc off, accumulate in a bf16 Dst that is rounded after every 16-wide K step;
 //   - eltwise multiply honours fidelity, add does not; SFPU activations compute in fp32 and store in the layer dtype
-//     (a fused activation on the conv's result before it is packed; a composite activation stores every step).
+//     (a fused activation on the op's result as Dst holds it, packed once after it; a composite activation stores
+//     every step).
 #pragma once
 
 #include <tbb/task_arena.h>

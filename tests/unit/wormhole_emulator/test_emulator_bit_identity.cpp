@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "numerics/formats.hpp"
 #include "session/model_session.hpp"
+#include "zoo/activation.hpp"
 
 using namespace zoo;
 using namespace zoo::runner;
@@ -225,3 +227,63 @@ INSTANTIATE_TEST_SUITE_P(Configs, WormholeEmulatorBitIdentity,
                                  if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                              return name;
                          });
+
+// A fused activation runs on the tiles in Dst and the packer writes the layer's dtype once, after it (tt-metal's
+// conv / matmul compute kernels apply SFPU_OP_FUNC_ACTIVATION to Dst before pack_tile). MobileNetV3-Small's stem conv
+// carries its hardswish at bfloat8_b / LoFi / bf16 Dst: the conv's captured value is what Dst held (bf16, not packed),
+// and the activation's is exactly bfloat8_b(bf16(hardswish(that))): packing the conv's value first would give other
+// bits.
+TEST(WormholeFusedActivation, RunsOnDstAndIsPackedOnceAfterIt) {
+    SessionOptions so;
+    so.model = "mobilenetv3";
+    so.variant = "small";
+    so.device = "wormhole";
+    so.run_config = std::string(ZOO_SOURCE_DIR) + "/yaml/configs/speed_bfp8_lofi.yaml";
+    so.batch = 1;
+    auto setup = prepare_model(registry(), so);
+    ASSERT_TRUE(setup.is_ok()) << setup.status().message();
+    fill_weights(setup->weights);
+    auto compiled = compile_on_device(registry(), *setup, "wormhole", 1);
+    ASSERT_TRUE(compiled.is_ok()) << compiled.status().message();
+    std::vector<Tensor> out;
+    std::map<std::string, Tensor> captured;
+    ASSERT_TRUE(compiled->compiled->run({make_input(input_shape(setup->graph))}, out, &captured).is_ok());
+    const Tensor& conv = captured.at("features.0.0");
+    const Tensor& act = captured.at("features.0.2");
+    ASSERT_EQ(conv.dim(1), 16);  // one bfloat8_b block per pixel
+    const int64_t pixels = conv.dim(2) * conv.dim(3);
+    // Channels-last rows of 16, as the card's face rows hold them.
+    auto rows_of = [&](const Tensor& t) {
+        std::vector<float> r(static_cast<size_t>(pixels * 16));
+        for (int64_t c = 0; c < 16; ++c)
+            for (int64_t p = 0; p < pixels; ++p) r[static_cast<size_t>(p * 16 + c)] = t.data[static_cast<size_t>(c * pixels + p)];
+        return r;
+    };
+    const std::vector<float> dst = rows_of(conv);
+    std::vector<float> packed_conv = dst;
+    wormhole::quantize_rows(packed_conv.data(), pixels, 16, 16, DataFormat::BFloat8_b, wormhole::Rounding::DeviceTiesAway);
+    int64_t not_bf16 = 0, not_bfp8 = 0;
+    for (size_t i = 0; i < dst.size(); ++i) {
+        not_bf16 += wormhole::round_bf16(dst[i]) != dst[i];
+        not_bfp8 += packed_conv[i] != dst[i];
+    }
+    EXPECT_EQ(not_bf16, 0) << "the conv's value is what a bf16 Dst holds";
+    EXPECT_GT(not_bfp8, pixels) << "the conv's value was packed to bfloat8_b before its fused activation";
+
+    std::vector<float> want(dst.size()), packed_first(dst.size());
+    for (size_t i = 0; i < dst.size(); ++i) {
+        want[i] = activation_reference(ActivationId::Hardswish, dst[i]);
+        packed_first[i] = activation_reference(ActivationId::Hardswish, packed_conv[i]);
+    }
+    wormhole::quantize_rows_after_bf16_dest(want.data(), pixels, 16, 16, DataFormat::BFloat8_b, wormhole::Rounding::DeviceTiesAway);
+    wormhole::quantize_rows_after_bf16_dest(packed_first.data(), pixels, 16, 16, DataFormat::BFloat8_b,
+                                            wormhole::Rounding::DeviceTiesAway);
+    const std::vector<float> got = rows_of(act);
+    int64_t wrong = 0, differs_from_packed_first = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        wrong += std::memcmp(&got[i], &want[i], sizeof(float)) != 0;
+        differs_from_packed_first += std::memcmp(&got[i], &packed_first[i], sizeof(float)) != 0;
+    }
+    EXPECT_EQ(wrong, 0) << "of " << got.size() << " values of features.0.2";
+    EXPECT_GT(differs_from_packed_first, 0) << "the test cannot tell packing once from packing twice";
+}
