@@ -217,11 +217,11 @@ inline VU spread_lane(VU v) {
 #endif
 }
 
-// Four blocks (at p[0..3]) on the short path, their shared exponents found together: one transposing reduction
-// (8 lanes of each block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false,
-// leaving the blocks alone, when any of the four needs another path.
+// Four blocks on the short path, their shared exponents found together: one transposing reduction (8 lanes of each
+// block, then 4, 2, 1) costs about a third of four separate horizontal maxima. Returns false, leaving `out` alone,
+// when any of the four needs another path.
 template <int MB, bool Device>
-inline bool quantize_4_blocks_fast(float* const (&p)[4], const VU (&bits)[4]) {
+inline bool quantize_4_blocks_fast(const VU (&bits)[4], VU (&out)[4]) {
     VU e[4];
     // Unrolled, so the four blocks stay in registers (rolled, GCC kept them on the stack and rebuilt the constants for
     // every group of four: a third of the packer's time).
@@ -238,10 +238,10 @@ inline bool quantize_4_blocks_fast(float* const (&p)[4], const VU (&bits)[4]) {
     u = vmax(u, __builtin_shuffle(u, VU{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
     u = vmax(u, __builtin_shuffle(u, VU{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
     if (any_outside_fast_range(u)) return false;
-    store_bits(p[0], quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u)));
-    store_bits(p[1], quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u)));
-    store_bits(p[2], quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u)));
-    store_bits(p[3], quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u)));
+    out[0] = quantize_block_shared<MB, Device>(bits[0], e[0], spread_lane<0>(u));
+    out[1] = quantize_block_shared<MB, Device>(bits[1], e[1], spread_lane<1>(u));
+    out[2] = quantize_block_shared<MB, Device>(bits[2], e[2], spread_lane<2>(u));
+    out[3] = quantize_block_shared<MB, Device>(bits[3], e[3], spread_lane<3>(u));
     return true;
 }
 
@@ -272,18 +272,15 @@ void quantize_block_scalar(float* v16, DataFormat fmt, Rounding rounding) {
 }
 
 template <int MB, bool Device>
-inline void quantize_block(float* p, VU bits) {
+inline VU quantized(VU bits) {
     constexpr DataFormat fmt = MB == 7 ? DataFormat::BFloat8_b : DataFormat::BFloat4_b;
     constexpr Rounding rounding = Device ? Rounding::DeviceTiesAway : Rounding::HostNearestEven;
     VU out;
-    if (quantize_block_fast<MB, Device>(bits, out) || quantize_block_vec<MB, Device>(bits, out)) {
-        store_bits(p, out);
-        return;
-    }
+    if (quantize_block_fast<MB, Device>(bits, out) || quantize_block_vec<MB, Device>(bits, out)) return out;
     alignas(64) float tmp[kBlock];
     store_bits(tmp, bits);
     quantize_block_scalar(tmp, fmt, rounding);
-    std::memcpy(p, tmp, sizeof(tmp));
+    return load_bits(tmp);
 }
 
 // With DestBf16 every value is first rounded to bf16, nearest even (what a bf16 Dst holds before the packer runs).
@@ -293,57 +290,63 @@ inline VU dest_round(VU bits) {
     return bits;
 }
 
-// The short tail block [c, c1) of a row (c1 - c < 16), padded with zeros.
-template <int MB, bool Device, bool WholeTail, bool DestBf16>
-void quantize_tail_bfp(float* row, int64_t c, int64_t c1) {
-    if constexpr (WholeTail) {
-        const VU lane = VU{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-        const VU in_row = (VU)(lane < static_cast<uint32_t>(c1 - c));
-        const VU orig = load_bits(row + c);
-        alignas(64) float tmp[kBlock];
-        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(orig & in_row));
-        store_bits(row + c, (load_bits(tmp) & in_row) | (orig & ~in_row));
-    } else {
-        alignas(64) float tmp[kBlock] = {};
-        std::memcpy(tmp, row + c, static_cast<size_t>(c1 - c) * sizeof(float));
-        quantize_block<MB, Device>(tmp, dest_round<DestBf16>(load_bits(tmp)));
-        std::memcpy(row + c, tmp, static_cast<size_t>(c1 - c) * sizeof(float));
-    }
+// The first `lanes` values at p (1..16), zeros in the other lanes; and the first `lanes` lanes of v stored at p, the
+// memory past them untouched. With AVX-512 a masked load / store: as cheap as a whole vector, and it never touches
+// the lanes it leaves out (a short tail block costs what a whole one does and needs no room past the row).
+inline VU load_lanes(const float* p, int lanes) {
+    if (lanes == kBlock) return load_bits(p);
+#if defined(__AVX512F__)
+    return (VU)_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << lanes) - 1u), p);
+#else
+    VU v{};
+    std::memcpy(&v, p, static_cast<size_t>(lanes) * sizeof(float));
+    return v;
+#endif
+}
+inline void store_lanes(float* p, int lanes, VU v) {
+    if (lanes == kBlock) return store_bits(p, v);
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << lanes) - 1u), (__m512i)v);
+#else
+    std::memcpy(p, &v, static_cast<size_t>(lanes) * sizeof(float));
+#endif
 }
 
 // Blocks [c0, c1) of `rows` rows (row stride ld); c1 - c0 need not be a multiple of 16: each row's short tail block
-// is padded with zeros. The whole blocks go four at a time in row-major order, a group spanning rows when the rows
-// are narrow (a kernel's output block of one or two blocks a row, a layer of 16 or 24 channels). With `WholeTail`
-// the rows have room for the tail's whole vector (row stride >= cols rounded up to 16): it is read and written as
-// one vector, its lanes past c1 written back unchanged.
-template <int MB, bool Device, bool WholeTail, bool DestBf16>
+// is padded with zeros, and the values past c1 are left alone. The blocks, tails included, go four at a time in
+// row-major order, a group spanning rows when the rows are narrow (a kernel's output block of one or two blocks a
+// row, a layer of 16 or 24 channels).
+template <int MB, bool Device, bool DestBf16>
 void quantize_rows_bfp(float* data, int64_t rows, int64_t ld, int64_t c0, int64_t c1) {
-    const int64_t per_row = (c1 - c0) / kBlock, total = rows * per_row;
-    int64_t r = 0, b = 0;  // the next whole block: row r, block b of the row
-    auto next = [&]() {
+    const int64_t cols = c1 - c0, per_row = (cols + kBlock - 1) / kBlock, total = rows * per_row;
+    const int tail = static_cast<int>(cols - (per_row - 1) * kBlock);  // lanes of a row's last block, 1..16
+    int64_t r = 0, b = 0;  // the next block: row r, block b of the row
+    auto next = [&](int& lanes) {
         float* p = data + r * ld + c0 + b * kBlock;
+        lanes = b + 1 == per_row ? tail : kBlock;
         if (++b == per_row) b = 0, ++r;
         return p;
     };
     int64_t i = 0;
     for (; i + 4 <= total; i += 4) {
         float* p[4];
-        VU bits[4];
+        int lanes[4];
+        VU bits[4], out[4];
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
-            p[k] = next();
-            bits[k] = dest_round<DestBf16>(load_bits(p[k]));
+            p[k] = next(lanes[k]);
+            bits[k] = dest_round<DestBf16>(load_lanes(p[k], lanes[k]));
         }
-        if (quantize_4_blocks_fast<MB, Device>(p, bits)) continue;
-        for (int k = 0; k < 4; ++k) quantize_block<MB, Device>(p[k], bits[k]);
+        if (!quantize_4_blocks_fast<MB, Device>(bits, out))
+            for (int k = 0; k < 4; ++k) out[k] = quantized<MB, Device>(bits[k]);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) store_lanes(p[k], lanes[k], out[k]);
     }
     for (; i < total; ++i) {
-        float* p = next();
-        quantize_block<MB, Device>(p, dest_round<DestBf16>(load_bits(p)));
+        int lanes;
+        float* p = next(lanes);
+        store_lanes(p, lanes, quantized<MB, Device>(dest_round<DestBf16>(load_lanes(p, lanes))));
     }
-    const int64_t c = c0 + per_row * kBlock;
-    if (c == c1) return;
-    for (int64_t rr = 0; rr < rows; ++rr) quantize_tail_bfp<MB, Device, WholeTail, DestBf16>(data + rr * ld, c, c1);
 }
 
 template <bool Device, bool DestBf16>
@@ -377,23 +380,19 @@ void quantize_items(float* data, int64_t i0, int64_t i1, int64_t chunks, int64_t
 
 using ItemsFn = void (*)(float*, int64_t, int64_t, int64_t, int64_t, int64_t);
 template <int MB, bool DestBf16>
-ItemsFn bfp_items(bool device, bool whole_tail) {
-    if (whole_tail)
-        return device ? quantize_items<quantize_rows_bfp<MB, true, true, DestBf16>>
-                      : quantize_items<quantize_rows_bfp<MB, false, true, DestBf16>>;
-    return device ? quantize_items<quantize_rows_bfp<MB, true, false, DestBf16>>
-                  : quantize_items<quantize_rows_bfp<MB, false, false, DestBf16>>;
+ItemsFn bfp_items(bool device) {
+    return device ? quantize_items<quantize_rows_bfp<MB, true, DestBf16>> : quantize_items<quantize_rows_bfp<MB, false, DestBf16>>;
 }
 // Null when there is nothing to do (Float32 without the Dst rounding).
 template <bool DestBf16>
-ItemsFn items_for(DataFormat fmt, Rounding r, bool whole_tail) {
+ItemsFn items_for(DataFormat fmt, Rounding r) {
     const bool dev = r == Rounding::DeviceTiesAway;
     switch (fmt) {
         case DataFormat::Float32: return DestBf16 ? quantize_items<quantize_rows_bf16<false, false>> : nullptr;
         case DataFormat::BFloat16:
             return dev ? quantize_items<quantize_rows_bf16<true, DestBf16>> : quantize_items<quantize_rows_bf16<false, DestBf16>>;
-        case DataFormat::BFloat8_b: return bfp_items<7, DestBf16>(dev, whole_tail);
-        case DataFormat::BFloat4_b: return bfp_items<3, DestBf16>(dev, whole_tail);
+        case DataFormat::BFloat8_b: return bfp_items<7, DestBf16>(dev);
+        case DataFormat::BFloat4_b: return bfp_items<3, DestBf16>(dev);
     }
     return nullptr;
 }
@@ -417,8 +416,6 @@ void quantize_rows_with(ItemsFn items_fn, float* data, int64_t rows, int64_t col
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::min(cols, kChunk));
     zoo::kernels::parallel_chunks(items, grain, [&](int64_t b, int64_t e) { items_fn(data, b, e, chunks, cols, ld); });
 }
-
-bool has_whole_tail_room(int64_t cols, int64_t ld) { return ld >= (cols + kBlock - 1) / kBlock * kBlock; }
 
 void check_tiled(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 0 || rows % 32 != 0 || cols % 32 != 0)
@@ -482,13 +479,13 @@ float decode_bfp(uint8_t code, uint8_t shared, DataFormat fmt) {
 // ---- fake quantisation ----------------------------------------------------------------------------------------
 
 void quantize_rows(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding, bool parallel) {
-    quantize_rows_with(items_for<false>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+    quantize_rows_with(items_for<false>(fmt, rounding), data, rows, cols, ld,
                        fmt == DataFormat::BFloat16, parallel);
 }
 
 void quantize_rows_after_bf16_dest(float* data, int64_t rows, int64_t cols, int64_t ld, DataFormat fmt, Rounding rounding,
                                    bool parallel) {
-    quantize_rows_with(items_for<true>(fmt, rounding, has_whole_tail_room(cols, ld)), data, rows, cols, ld,
+    quantize_rows_with(items_for<true>(fmt, rounding), data, rows, cols, ld,
                        fmt == DataFormat::BFloat16 || fmt == DataFormat::Float32, parallel);
 }
 

@@ -86,9 +86,8 @@ float decode_bfp(uint8_t code, uint8_t shared_exponent, DataFormat fmt);
 // Replaces every value of a row-major [rows, cols] array (row stride ld floats) by the value the card holds after
 // packing it to `fmt` and unpacking it: bf16 rounds each value; bfp formats take blocks of 16 consecutive values of a
 // row starting at multiples of 16 from the row start (a face row of a tile), a short tail block is padded with zeros
-// (they never raise the shared exponent); Float32 leaves the data alone. Values past `cols` keep their values; when
-// ld >= cols rounded up to 16 a short tail block is read and written back as one vector (its lanes past `cols`
-// rewritten unchanged), so the array must then hold rows * ld floats.
+// (they never raise the shared exponent); Float32 leaves the data alone. Values past `cols` are neither read nor
+// written.
 // Vectorised (one 16-wide vector per block, a shorter path for the usual blocks whose largest value is >= 2^-102)
 // and parallel over rows (TBB) for large arrays unless `parallel` is false (a caller already inside a parallel task:
 // a kernel's OutputHook); thread-safe on disjoint data. Bit-identical to unpack_tiles(pack_tiles(x)).
