@@ -4,6 +4,7 @@
 //   build/bin/bench_packer [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -13,6 +14,13 @@ namespace {
 
 using zoo::wormhole::DataFormat;
 using zoo::wormhole::Rounding;
+
+void quantize_after_dest(float* p, int64_t rows, int64_t cols, int64_t ld) {
+    zoo::wormhole::quantize_rows_after_bf16_dest(p, rows, cols, ld, DataFormat::BFloat8_b, Rounding::DeviceTiesAway, false);
+}
+void quantize_packed(float* p, int64_t rows, int64_t cols, int64_t ld) {
+    zoo::wormhole::quantize_rows(p, rows, cols, ld, DataFormat::BFloat8_b, Rounding::DeviceTiesAway, false);
+}
 
 // rows x cols real channels, row stride ld (cols padded to 16); dest: fp32 values a bf16 Dst still has to round
 // (an activation's output), else values a bf16 Dst already holds (a kernel that rounded them).
@@ -26,28 +34,16 @@ void pack(benchmark::State& state, bool dest, int64_t block_cols) {
             const float x = d(rng);
             base[static_cast<size_t>(r * ld + c)] = dest ? x : zoo::wormhole::round_bf16(x);
         }
+    const auto packer = dest ? quantize_after_dest : quantize_packed;
+    // The whole layer, or a hook's blocks: 64 rows x block_cols columns at a time.
+    const int64_t block_rows = block_cols == 0 ? rows : 64, step = block_cols == 0 ? cols : block_cols;
     for (auto _ : state) {
         state.PauseTiming();
         work = base;
         state.ResumeTiming();
-        if (block_cols == 0) {
-            if (dest)
-                zoo::wormhole::quantize_rows_after_bf16_dest(work.data(), rows, cols, ld, DataFormat::BFloat8_b,
-                                                             Rounding::DeviceTiesAway, false);
-            else
-                zoo::wormhole::quantize_rows(work.data(), rows, cols, ld, DataFormat::BFloat8_b, Rounding::DeviceTiesAway, false);
-        } else {
-            // A hook's blocks: 64 rows x block_cols columns at a time.
-            for (int64_t r0 = 0; r0 < rows; r0 += 64)
-                for (int64_t c0 = 0; c0 < cols; c0 += block_cols) {
-                    const int64_t n = std::min<int64_t>(64, rows - r0), w = std::min(block_cols, cols - c0);
-                    float* p = work.data() + r0 * ld + c0;
-                    if (dest)
-                        zoo::wormhole::quantize_rows_after_bf16_dest(p, n, w, ld, DataFormat::BFloat8_b, Rounding::DeviceTiesAway, false);
-                    else
-                        zoo::wormhole::quantize_rows(p, n, w, ld, DataFormat::BFloat8_b, Rounding::DeviceTiesAway, false);
-                }
-        }
+        for (int64_t r0 = 0; r0 < rows; r0 += block_rows)
+            for (int64_t c0 = 0; c0 < cols; c0 += step)
+                packer(work.data() + r0 * ld + c0, std::min(block_rows, rows - r0), std::min(step, cols - c0), ld);
         benchmark::DoNotOptimize(work.data());
     }
     state.SetItemsProcessed(state.iterations() * rows * cols);

@@ -593,11 +593,12 @@ std::vector<float> card_bias(const float* b, int64_t n, DataFormat format) {
 Act act_of(UnaryFunction f) { return is_activation_function(f) ? act_for(activation_of(f)) : Act::None; }
 
 // The activation fused into op (null for none), which then reads the op's output as Dst holds it and packs it.
-Result<std::unique_ptr<EmulatedStep>> fused_activation(const DeviceOp& op, EmulatedStep* step) {
+Result<std::unique_ptr<EmulatedStep>> fused_activation(const Graph& graph, const DeviceOp& op, EmulatedStep* step) {
     if (op.fused_node < 0) return std::unique_ptr<EmulatedStep>();
     auto* producer = dynamic_cast<KernelStep*>(step);
     if (producer == nullptr)
-        return Status::error(std::string("device op ") + device_op_code_name(op.code) + " has a fused activation the emulator cannot run in Dst");
+        return Status::error("layer '" + graph.nodes[static_cast<size_t>(op.node)].name + "': device op " +
+                             device_op_code_name(op.code) + " has a fused activation the emulator cannot run in Dst");
     producer->leave_output_in_dest();
     return std::unique_ptr<EmulatedStep>(new ActivationStep(act_of(op.unary), op.config));
 }
@@ -771,7 +772,7 @@ Result<std::unique_ptr<EmulatedModel>> EmulatedModel::build(const Graph& graph, 
     model->m_pool = std::make_unique<BufferPool>();
     for (const DeviceOp& op : p.ops) {
         ZOO_ASSIGN_OR_RETURN(auto step, op_step(graph, p, op, weights, hw));
-        ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(op, step.get()));
+        ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(graph, op, step.get()));
         model->m_steps.push_back(std::move(step));
         model->m_fused.push_back(std::move(fused));
     }
@@ -866,7 +867,7 @@ Status EmulatedModel::build_per_image(const WeightMap& weights, const WormholeHa
             if (m_steps[k]) {
                 ZOO_ASSIGN_OR_RETURN(step, op_step(m_image_graph, p, op, weights, hw));
             }
-            ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(op, step.get()));
+            ZOO_ASSIGN_OR_RETURN(auto fused, fused_activation(m_image_graph, op, step.get()));
             copy->steps.push_back(std::move(step));
             copy->fused.push_back(std::move(fused));
         }

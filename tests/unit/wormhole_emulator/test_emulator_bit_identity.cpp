@@ -275,9 +275,8 @@ TEST(WormholeFusedActivation, RunsOnDstAndIsPackedOnceAfterIt) {
         want[i] = activation_reference(ActivationId::Hardswish, dst[i]);
         packed_first[i] = activation_reference(ActivationId::Hardswish, packed_conv[i]);
     }
-    wormhole::quantize_rows_after_bf16_dest(want.data(), pixels, 16, 16, DataFormat::BFloat8_b, wormhole::Rounding::DeviceTiesAway);
-    wormhole::quantize_rows_after_bf16_dest(packed_first.data(), pixels, 16, 16, DataFormat::BFloat8_b,
-                                            wormhole::Rounding::DeviceTiesAway);
+    for (std::vector<float>* v : {&want, &packed_first})
+        wormhole::quantize_rows_after_bf16_dest(v->data(), pixels, 16, 16, DataFormat::BFloat8_b, wormhole::Rounding::DeviceTiesAway);
     const std::vector<float> got = rows_of(act);
     int64_t wrong = 0, differs_from_packed_first = 0;
     for (size_t i = 0; i < got.size(); ++i) {
