@@ -62,6 +62,14 @@ struct ConvOptions {
     bool pad_tap_channels = false;
 };
 
+// The magnitudes of a set of floats, as bit patterns of |x| (ordered as the magnitudes; a NaN above Inf): the largest,
+// and the smallest that is not zero (0 when every value is zero). The depthwise kernels' proof that a bf16
+// accumulator's sums stay normal reads them (conv.cpp, sums_stay_normal).
+struct MagnitudeRange {
+    uint32_t max_bits = 0;
+    uint32_t min_nonzero_bits = 0;
+};
+
 class ConvKernel {
 public:
     enum class Method { Pointwise, Depthwise, Direct, Im2col };
@@ -114,6 +122,7 @@ private:
     std::vector<PackedB> m_groups_b;  // one packed B per group ([kh * kw * in_c/groups, out_c/groups])
     AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros
     AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]
+    MagnitudeRange m_dw_weight_range;  // depthwise: of m_dw_weights
 };
 
 // An inverted-residual block's expansion (pointwise, + expand_act) straight into its depthwise conv (+ dw_act, +

@@ -170,16 +170,22 @@ std::vector<float> naive_conv(const ConvParams& p, const std::vector<float>& in,
     return out;
 }
 
+// in_scale: the inputs' and the bias's standard deviation; first_image_scale (> 0): the first image's and the bias's.
 void check_conv(const ConvParams& p, const ConvOptions& opt, ConvKernel::Method expected, Act act, bool residual,
-                uint32_t seed) {
+                uint32_t seed, float in_scale = 1.0f, float first_image_scale = 0.0f) {
     const int64_t cpi = padded_channels(p.in_c), cpo = padded_channels(p.out_c);
     std::vector<float> in(static_cast<size_t>(p.batch * p.in_h * p.in_w * cpi), 0.0f);
     {
-        std::vector<float> v = bf16_vector(in.size(), seed);
+        std::vector<float> v = bf16_vector(in.size(), seed, in_scale);
+        if (first_image_scale > 0.0f) {
+            const std::vector<float> first = bf16_vector(static_cast<size_t>(p.in_h * p.in_w * cpi), seed + 9, first_image_scale);
+            std::copy(first.begin(), first.end(), v.begin());
+        }
         for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int64_t>(i) % cpi < p.in_c ? v[i] : 0.0f;
     }
     std::vector<float> wt = bf16_vector(static_cast<size_t>(p.out_c * (p.in_c / p.groups) * p.kh * p.kw), seed + 1, 0.4f);
-    std::vector<float> bias = bf16_vector(static_cast<size_t>(p.out_c), seed + 2);
+    // A bias of the inputs' scale, or it would hide their sums.
+    std::vector<float> bias = bf16_vector(static_cast<size_t>(p.out_c), seed + 2, first_image_scale > 0.0f ? first_image_scale : in_scale);
     const size_t out_n = static_cast<size_t>(p.batch * p.out_h() * p.out_w() * cpo);
     std::vector<float> res = bf16_vector(out_n, seed + 3);
     ConvKernel conv(p, wt.data(), bias.data(), opt);
@@ -233,5 +239,65 @@ TEST(DestRounding, DepthwiseRoundsAfterEveryTap) {
         check_conv(c.p, ConvOptions{false, 16}, M::Depthwise, c.act, c.residual, seed += 7);
         check_conv(c.p, ConvOptions{false, 0}, M::Depthwise, c.act, c.residual, seed += 7);
         check_conv(c.p, ConvOptions{true, 16}, M::Depthwise, c.act, c.residual, seed += 7);  // stays depthwise
+    }
+}
+
+// round_bf16_rne_normal (Veltkamp's split) against the bit trick: equal for +0 and every normal |x| < 2^111; -0 gives
+// +0; a denormal stays at most 2^-126 in magnitude (exponent field <= 1) and so does the bit trick's result; from 2^111
+// up it is the bit trick's result or NaN/Inf. Every high half with the low halves around the rounding point (ties
+// both ways, just above and below) and a few others.
+TEST(DestRounding, VeltkampRoundingEqualsTheBitTrickOnNormals) {
+    const uint32_t lows[] = {0x0000, 0x0001, 0x1234, 0x7FFF, 0x8000, 0x8001, 0xABCD, 0xFFFF};
+    int64_t checked = 0;
+    for (uint32_t hi = 0; hi < 0x10000u; ++hi) {
+        alignas(64) float x[kVecWidth];
+        for (int i = 0; i < kVecWidth; ++i) x[i] = std::bit_cast<float>((hi << 16) | lows[i % 8] | (i >= 8 ? 0x0100u : 0u));
+        alignas(64) float fast[kVecWidth], exact[kVecWidth];
+        store(fast, round_bf16_rne_normal(load(x)));
+        store(exact, round_bf16_rne(load(x)));
+        for (int i = 0; i < kVecWidth; ++i) {
+            const uint32_t b = bits(x[i]), e = (b >> 23) & 0xFFu, f = bits(fast[i]), r = bits(exact[i]);
+            if (e >= 1 && e <= 237) {
+                ASSERT_EQ(f, r) << std::hex << b;
+                ++checked;
+            } else if (e == 0 && (b & 0x7FFFFFu) == 0) {
+                ASSERT_EQ(f, 0u) << std::hex << b;  // +0 for both zeros
+            } else if (e == 0) {
+                ASSERT_LE((f >> 23) & 0xFFu, 1u) << std::hex << b;
+                ASSERT_LE((r >> 23) & 0xFFu, 1u) << std::hex << b;
+            } else {
+                ASSERT_TRUE(f == r || ((f >> 23) & 0xFFu) == 0xFFu) << std::hex << b;
+            }
+        }
+    }
+    EXPECT_GT(checked, 900000);
+}
+
+// The depthwise kernels round with round_bf16_rne_normal only where the input's and the weights' ranges prove every
+// running sum normal: inputs that make denormal sums (~2^-126) or sums past 2^111 take the exact rounding, on the
+// plane path and the row path, and a batch with one such image (the plane path decides per image and channel block,
+// the row path per call). Each must match the naive loop bit for bit.
+TEST(DestRounding, DepthwiseOutsideTheNormalRangeRoundsExactly) {
+    const ConvParams plane = make_params(2, 13, 17, 40, 40, 5, 1, 2, 40);
+    const ConvParams rows = make_params(2, 60, 50, 16, 16, 3, 1, 1, 16);
+    uint32_t seed = 900;
+    for (const ConvParams& p : {plane, rows}) {
+        SCOPED_TRACE(p.in_h == 13 ? "plane path" : "row path");
+        {
+            SCOPED_TRACE("tiny inputs");
+            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 0x1p-125f);
+        }
+        {
+            SCOPED_TRACE("huge inputs");
+            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 0x1p112f);
+        }
+        {
+            SCOPED_TRACE("one tiny image");
+            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 1.0f, 0x1p-125f);
+        }
+        {
+            SCOPED_TRACE("one huge image");
+            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 1.0f, 0x1p112f);
+        }
     }
 }
