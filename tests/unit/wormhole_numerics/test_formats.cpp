@@ -364,8 +364,11 @@ TEST(WhQuantize, BfpValuesAreBf16) {
 // block's values share a random top binade spread over up to 40 binades below it, with denormals, zeros, exact ties
 // and the occasional Inf/NaN. Rows of 37 values (a short tail block) with a padded stride (the tail read as a whole
 // vector) and an unpadded one (the tail copied out), and dense rows (treated as one long row).
-TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
-    std::mt19937 rng(13);
+namespace {
+
+// Blocks of 16 values whose largest is in a random binade of the whole float range (-149..127), the others up to 40
+// binades below it, with zeros, denormals, -0 and values at bfp ties mixed in; then a few Inf / NaN lanes.
+std::vector<float> values_over_every_binade(std::mt19937& rng, int64_t rows, int64_t ld) {
     std::uniform_int_distribution<int> top(-149, 127), spread(0, 40), pick(0, 99);
     std::uniform_int_distribution<uint32_t> frac(0, 0x7FFFFF);
     auto value = [&](int top_binade) {
@@ -379,20 +382,28 @@ TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
         if (!std::isfinite(v)) v = std::numeric_limits<float>::max();
         return pick(rng) < 50 ? -v : v;
     };
+    std::vector<float> x(static_cast<size_t>(rows * ld));
+    for (int64_t row = 0; row < rows; ++row)
+        for (int64_t b = 0; b < ld; b += 16) {
+            const int t = top(rng);
+            for (int64_t c = b; c < std::min(ld, b + 16); ++c) x[static_cast<size_t>(row * ld + c)] = value(t);
+        }
+    for (int i = 0; i < 20; ++i) {  // a few Inf/NaN blocks take the scalar path
+        const float special = i % 2 ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
+        x[static_cast<size_t>(pick(rng) * 4 * ld / 100 * 1 + i)] = special;
+    }
+    return x;
+}
+
+}  // namespace
+
+TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
+    std::mt19937 rng(13);
     for (DataFormat fmt : {DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
         for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
             for (int64_t ld : {int64_t{37}, int64_t{48}, int64_t{64}}) {
                 const int64_t rows = 400, cols = ld == 64 ? 64 : 37;
-                std::vector<float> x(static_cast<size_t>(rows * ld));
-                for (int64_t row = 0; row < rows; ++row)
-                    for (int64_t b = 0; b < ld; b += 16) {
-                        const int t = top(rng);
-                        for (int64_t c = b; c < std::min(ld, b + 16); ++c) x[static_cast<size_t>(row * ld + c)] = value(t);
-                    }
-                for (int i = 0; i < 20; ++i) {  // a few Inf/NaN blocks take the scalar path
-                    const float special = i % 2 ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
-                    x[static_cast<size_t>(pick(rng) * 4 * ld / 100 * 1 + i)] = special;
-                }
+                const std::vector<float> x = values_over_every_binade(rng, rows, ld);
                 std::vector<float> got = x;
                 quantize_rows(got.data(), rows, cols, ld, fmt, r);
                 for (int64_t row = 0; row < rows; ++row)
@@ -420,22 +431,29 @@ TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
             }
 }
 
-// The fused Dst + packer pass gives the bits of the two passes it replaces (bf16 RNE, then the layer's format).
+// The fused Dst + packer pass gives the bits of the two passes it replaces (bf16 RNE, then the layer's format): on
+// normal values with some denormals, and over every binade (the short path's Veltkamp rounding is exact only where
+// that path runs: huge values, denormals, Inf and NaN must reach the exact rounding).
 TEST(WhQuantize, AfterBf16DestEqualsTheTwoPasses) {
     std::mt19937 rng(17);
     std::normal_distribution<float> d(0.0f, 3.0f);
+    for (bool every_binade : {false, true})
     for (DataFormat fmt : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
         for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
             for (int64_t cols : {int64_t{37}, int64_t{48}})
                 for (int64_t ld : {cols, int64_t{64}}) {
                     const int64_t rows = 300;
                     std::vector<float> x(static_cast<size_t>(rows * ld));
-                    for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
+                    if (every_binade)
+                        x = values_over_every_binade(rng, rows, ld);
+                    else
+                        for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
                     std::vector<float> two = x, one = x;
                     quantize_rows(two.data(), rows, cols, ld, DataFormat::BFloat16, Rounding::HostNearestEven);
                     quantize_rows(two.data(), rows, cols, ld, fmt, r);
                     quantize_rows_after_bf16_dest(one.data(), rows, cols, ld, fmt, r);
                     ASSERT_EQ(0, std::memcmp(one.data(), two.data(), x.size() * sizeof(float)))
-                        << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld;
+                        << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld
+                        << (every_binade ? " (every binade)" : "");
                 }
 }
