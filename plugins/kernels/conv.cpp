@@ -35,7 +35,7 @@ struct DwArgs {
 // after every tap by round_bf16_rne. Bf16Normal: the same bits by round_bf16_rne_normal, where the ranges of the input
 // and the weights prove every running sum +0 or normal (sums_stay_normal): the kernel's inner loop is an FMA and a
 // rounding per tap, and the three floating-point operations take about a fifth less time there than the four
-// integer ones (a 5x5 depthwise conv of MobileNetV3-Small, one thread: 83 -> 67 us).
+// integer ones (a 5x5 depthwise conv of MobileNetV3-Small, one thread: 82 -> 66 us, tools/bench_dest_kernels).
 enum class DwSums { Fp32, Bf16, Bf16Normal };
 
 template <DwSums S>
@@ -112,8 +112,9 @@ bool sums_stay_normal(MagnitudeRange in, MagnitudeRange w, int64_t taps) {
 }
 
 // The depthwise accumulation of OWB pixels over one kernel row: tap kw of pixel b reads the vector at
-// base + kw * tap_stride + b * pixel_stride and multiplies it by weight(kw), in kw order; with Dest the sum is rounded
-// to bf16 after every tap (S, DwSums). Shared by the row path's interior and the plane path, so both round the same way.
+// base + kw * tap_stride + b * pixel_stride and multiplies it by weight(kw), in kw order; unless S is Fp32 the sum is
+// rounded to bf16 after every tap (DwSums). Shared by the row path's interior and the plane path, so both round the
+// same way.
 template <int OWB, DwSums S, class Weight>
 __attribute__((always_inline)) inline void dw_kernel_row(Vec (&acc)[OWB], const float* base, int kw_n, int64_t tap_stride,
                                                          int64_t pixel_stride, const Weight& weight) {
@@ -245,7 +246,7 @@ void dw_row(const DwArgs& d, int64_t n, int64_t oh, int64_t c_begin, int64_t c_e
                 if (ih < 0 || ih >= H) continue;
                 // The kernel walks a pointer: 24 precomputed runtime offsets would not fit in integer registers.
                 dw_kernel_row<OWB, S>(acc, input_row(ih) + cb + (ow * sw - pw) * cp, kw_n, dw * cp, step,
-                                         [&](int kw) { return weight(kh * kw_n + kw); });
+                                      [&](int kw) { return weight(kh * kw_n + kw); });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) finish(ow + b, acc[b]);
@@ -325,7 +326,7 @@ void dw_plane_block(const DwArgs& d, const DwPlane& g, int64_t n, int64_t cb, co
 #pragma GCC unroll 8
             for (int kh = 0; kh < KH; ++kh) {
                 dw_kernel_row<OWB, S>(acc, prow + (kh * p.dil_h * g.cols + ow0 * p.stride_w) * kVecWidth, KW,
-                                         p.dil_w * kVecWidth, step, [&](int kw) { return weight(kh * KW + kw); });
+                                      p.dil_w * kVecWidth, step, [&](int kw) { return weight(kh * KW + kw); });
             }
 #pragma GCC unroll 8
             for (int b = 0; b < OWB; ++b) {
@@ -395,8 +396,8 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
     // The row path reads the input in place: one scan of it decides the rounding for the whole call. The scan costs
     // about two cycles per input vector and the cheaper rounding saves about half a cycle per tap, so it pays from
     // four taps per input vector: a 3x3 stride-2 conv (2.25) keeps the exact rounding without a scan. One thread:
-    // 3x3 stride 2 on 112 x 112 x 16 went 31 -> 35 us with it; 3x3 stride 1 on 56 x 56 x 144 goes 299 -> 279 us and
-    // 5x5 stride 2 on 56 x 56 x 72 116 -> 102 us.
+    // 3x3 stride 2 on 112 x 112 x 16 went 31 -> 35 us with it; 3x3 stride 1 on 56 x 56 x 144 goes 299 -> 283 us and
+    // 5x5 stride 2 on 56 x 56 x 72 116 -> 103 us (tools/bench_dest_kernels).
     DwSums sums = dest ? DwSums::Bf16 : DwSums::Fp32;
     if (dest && p.kh * p.kw >= 4 * p.stride_h * p.stride_w) {
         const int64_t image = p.in_h * p.in_w * d.cp;

@@ -89,12 +89,13 @@ inline Vec round_bf16_rne(Vec x) {
 }
 // The same rounding in three floating-point operations (Veltkamp's split of x at 8 significant bits: the high part
 // of c = x * (2^16 + 1) minus (c - x)), where the bit trick above takes four integer ones. Equal to it, bit for bit,
-// for +0 and for every normal x below 2^111 in magnitude; -0 gives +0, a denormal is rounded at its own 8 bits (the
-// bit trick rounds its pattern at bit 16), and from 2^111 up x * (2^16 + 1) can overflow (the result is then NaN).
-// test_dest_rounding checks those three claims. Callers must prove their values stay in that range: the depthwise
-// kernels' running sums (conv.cpp, sums_stay_normal) and the packer's bf16 Dst values, whose short path sends a
-// block with a NaN to the exact path (numerics/formats.cpp). Needs FMA contraction off (the CMake default here):
-// contracted, c - x * ... would be exact and the split would keep every bit.
+// for +0 and for every normal x below 2^111 in magnitude; -0 gives +0; a denormal comes out at most 2^-126 in
+// magnitude, as the bit trick's result does, but not the same value (the bit trick rounds its pattern at bit 16); from
+// 2^111 up it is the bit trick's result or, where x * (2^16 + 1) overflows, NaN. test_dest_rounding checks these
+// claims. Callers must make sure their values stay in the range where both agree: the depthwise kernels prove it of
+// their running sums (conv.cpp, sums_stay_normal); the packer's short path sends a group of blocks holding a NaN or
+// Inf to the exact rounding (numerics/formats.cpp). Needs FMA contraction off (the CMake default here): contracted,
+// x - c would be computed exactly and the split would keep every bit.
 inline Vec round_bf16_rne_normal(Vec x) {
     const Vec c = x * 65537.0f;
     return c + (x - c);

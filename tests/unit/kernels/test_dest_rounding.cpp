@@ -170,22 +170,28 @@ std::vector<float> naive_conv(const ConvParams& p, const std::vector<float>& in,
     return out;
 }
 
-// in_scale: the inputs' and the bias's standard deviation; first_image_scale (> 0): the first image's and the bias's.
+// Standard deviations of the random inputs (first_image > 0: the first image's instead), weights and bias.
+struct Scales {
+    float in = 1.0f;
+    float first_image = 0.0f;
+    float weight = 0.4f;
+    float bias = 1.0f;
+};
+
 void check_conv(const ConvParams& p, const ConvOptions& opt, ConvKernel::Method expected, Act act, bool residual,
-                uint32_t seed, float in_scale = 1.0f, float first_image_scale = 0.0f) {
+                uint32_t seed, const Scales& scales = {}) {
     const int64_t cpi = padded_channels(p.in_c), cpo = padded_channels(p.out_c);
     std::vector<float> in(static_cast<size_t>(p.batch * p.in_h * p.in_w * cpi), 0.0f);
     {
-        std::vector<float> v = bf16_vector(in.size(), seed, in_scale);
-        if (first_image_scale > 0.0f) {
-            const std::vector<float> first = bf16_vector(static_cast<size_t>(p.in_h * p.in_w * cpi), seed + 9, first_image_scale);
+        std::vector<float> v = bf16_vector(in.size(), seed, scales.in);
+        if (scales.first_image > 0.0f) {
+            const std::vector<float> first = bf16_vector(static_cast<size_t>(p.in_h * p.in_w * cpi), seed + 9, scales.first_image);
             std::copy(first.begin(), first.end(), v.begin());
         }
         for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int64_t>(i) % cpi < p.in_c ? v[i] : 0.0f;
     }
-    std::vector<float> wt = bf16_vector(static_cast<size_t>(p.out_c * (p.in_c / p.groups) * p.kh * p.kw), seed + 1, 0.4f);
-    // A bias of the inputs' scale, or it would hide their sums.
-    std::vector<float> bias = bf16_vector(static_cast<size_t>(p.out_c), seed + 2, first_image_scale > 0.0f ? first_image_scale : in_scale);
+    std::vector<float> wt = bf16_vector(static_cast<size_t>(p.out_c * (p.in_c / p.groups) * p.kh * p.kw), seed + 1, scales.weight);
+    std::vector<float> bias = bf16_vector(static_cast<size_t>(p.out_c), seed + 2, scales.bias);
     const size_t out_n = static_cast<size_t>(p.batch * p.out_h() * p.out_w() * cpo);
     std::vector<float> res = bf16_vector(out_n, seed + 3);
     ConvKernel conv(p, wt.data(), bias.data(), opt);
@@ -274,30 +280,31 @@ TEST(DestRounding, VeltkampRoundingEqualsTheBitTrickOnNormals) {
 }
 
 // The depthwise kernels round with round_bf16_rne_normal only where the input's and the weights' ranges prove every
-// running sum normal: inputs that make denormal sums (~2^-126) or sums past 2^111 take the exact rounding, on the
-// plane path and the row path, and a batch with one such image (the plane path decides per image and channel block,
-// the row path per call). Each must match the naive loop bit for bit.
+// running sum normal. Each case below breaks one condition of that proof, and must still match the naive loop bit for
+// bit (the exact rounding), on the plane path and on the row path; a batch with one such image checks that the plane
+// path decides per image and channel block, the row path per call. The bias is of the sums' scale, or it would hide
+// them. Each case fails when sums_stay_normal is made to return true.
 TEST(DestRounding, DepthwiseOutsideTheNormalRangeRoundsExactly) {
     const ConvParams plane = make_params(2, 13, 17, 40, 40, 5, 1, 2, 40);
     const ConvParams rows = make_params(2, 60, 50, 16, 16, 3, 1, 1, 16);
+    struct Outside {
+        const char* what;
+        Scales scales;
+    };
+    const Outside cases[] = {
+        {"denormal inputs", {0x1p-125f, 0.0f, 0.4f, 0x1p-125f}},
+        // Every input and weight normal, their products denormal: the multiple-of-2^(ex + ew - 46) condition.
+        {"normal operands, denormal products", {0x1p-100f, 0.0f, 0x1p-30f, 0x1p-130f}},
+        {"sums past 2^111", {0x1p112f, 0.0f, 0.4f, 0x1p112f}},
+        {"one image of denormal inputs", {1.0f, 0x1p-125f, 0.4f, 0x1p-125f}},
+        {"one image past 2^111", {1.0f, 0x1p112f, 0.4f, 0x1p112f}},
+    };
     uint32_t seed = 900;
     for (const ConvParams& p : {plane, rows}) {
         SCOPED_TRACE(p.in_h == 13 ? "plane path" : "row path");
-        {
-            SCOPED_TRACE("tiny inputs");
-            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 0x1p-125f);
-        }
-        {
-            SCOPED_TRACE("huge inputs");
-            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 0x1p112f);
-        }
-        {
-            SCOPED_TRACE("one tiny image");
-            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 1.0f, 0x1p-125f);
-        }
-        {
-            SCOPED_TRACE("one huge image");
-            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, 1.0f, 0x1p112f);
+        for (const Outside& c : cases) {
+            SCOPED_TRACE(c.what);
+            check_conv(p, ConvOptions{false, 16}, M::Depthwise, Act::None, false, seed += 7, c.scales);
         }
     }
 }

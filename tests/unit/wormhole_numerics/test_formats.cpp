@@ -359,11 +359,6 @@ TEST(WhQuantize, BfpValuesAreBf16) {
     }
 }
 
-// The vectorised quantisation (a fast path for blocks whose shared exponent is in [25, 254], the general vector path,
-// the scalar path for Inf/NaN blocks) against the scalar reference encoder, block by block, over every binade: each
-// block's values share a random top binade spread over up to 40 binades below it, with denormals, zeros, exact ties
-// and the occasional Inf/NaN. Rows of 37 values (a short tail block) with a padded stride (the tail read as a whole
-// vector) and an unpadded one (the tail copied out), and dense rows (treated as one long row).
 namespace {
 
 // Blocks of 16 values whose largest is in a random binade of the whole float range (-149..127), the others up to 40
@@ -390,13 +385,18 @@ std::vector<float> values_over_every_binade(std::mt19937& rng, int64_t rows, int
         }
     for (int i = 0; i < 20; ++i) {  // a few Inf/NaN blocks take the scalar path
         const float special = i % 2 ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
-        x[static_cast<size_t>(pick(rng) * 4 * ld / 100 * 1 + i)] = special;
+        x[static_cast<size_t>(pick(rng) * 4 * ld / 100 + i)] = special;
     }
     return x;
 }
 
 }  // namespace
 
+// The vectorised quantisation (a fast path for blocks whose shared exponent is in [25, 254], the general vector path,
+// the scalar path for Inf/NaN blocks) against the scalar reference encoder, block by block, over every binade: each
+// block's values share a random top binade spread over up to 40 binades below it, with denormals, zeros, exact ties
+// and the occasional Inf/NaN. Rows of 37 values (a short tail block) with a padded stride (the tail read as a whole
+// vector) and an unpadded one (the tail copied out), and dense rows (treated as one long row).
 TEST(WhQuantize, VectorPathsEqualTheScalarEncoderOverEveryBinade) {
     std::mt19937 rng(13);
     for (DataFormat fmt : {DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
@@ -438,22 +438,22 @@ TEST(WhQuantize, AfterBf16DestEqualsTheTwoPasses) {
     std::mt19937 rng(17);
     std::normal_distribution<float> d(0.0f, 3.0f);
     for (bool every_binade : {false, true})
-    for (DataFormat fmt : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
-        for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
-            for (int64_t cols : {int64_t{37}, int64_t{48}})
-                for (int64_t ld : {cols, int64_t{64}}) {
-                    const int64_t rows = 300;
-                    std::vector<float> x(static_cast<size_t>(rows * ld));
-                    if (every_binade)
-                        x = values_over_every_binade(rng, rows, ld);
-                    else
-                        for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
-                    std::vector<float> two = x, one = x;
-                    quantize_rows(two.data(), rows, cols, ld, DataFormat::BFloat16, Rounding::HostNearestEven);
-                    quantize_rows(two.data(), rows, cols, ld, fmt, r);
-                    quantize_rows_after_bf16_dest(one.data(), rows, cols, ld, fmt, r);
-                    ASSERT_EQ(0, std::memcmp(one.data(), two.data(), x.size() * sizeof(float)))
-                        << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld
-                        << (every_binade ? " (every binade)" : "");
-                }
+        for (DataFormat fmt : {DataFormat::Float32, DataFormat::BFloat16, DataFormat::BFloat8_b, DataFormat::BFloat4_b})
+            for (Rounding r : {Rounding::HostNearestEven, Rounding::DeviceTiesAway})
+                for (int64_t cols : {int64_t{37}, int64_t{48}})
+                    for (int64_t ld : {cols, int64_t{64}}) {
+                        const int64_t rows = 300;
+                        std::vector<float> x(static_cast<size_t>(rows * ld));
+                        if (every_binade)
+                            x = values_over_every_binade(rng, rows, ld);
+                        else
+                            for (auto& v : x) v = d(rng) * (rng() % 8 == 0 ? 1e-38f : 1.0f);  // some denormals
+                        std::vector<float> two = x, one = x;
+                        quantize_rows(two.data(), rows, cols, ld, DataFormat::BFloat16, Rounding::HostNearestEven);
+                        quantize_rows(two.data(), rows, cols, ld, fmt, r);
+                        quantize_rows_after_bf16_dest(one.data(), rows, cols, ld, fmt, r);
+                        ASSERT_EQ(0, std::memcmp(one.data(), two.data(), x.size() * sizeof(float)))
+                            << zoo::data_format_name(fmt) << " rounding " << int(r) << " cols " << cols << " ld " << ld
+                            << (every_binade ? " (every binade)" : "");
+                    }
 }
