@@ -4,6 +4,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -28,7 +29,7 @@ struct DwArgs {
     // ring of expanded rows); null reads the rows from `in`.
     const float* const* rows = nullptr;
     OutputHook hook;  // per task, on the output it finished
-    MagnitudeRange weight_range;  // of `weights`
+    DwWeightBound weight_bound;  // of `weights` (dw_weight_bound)
 };
 
 // How a depthwise kernel keeps its running sums. Fp32: the host's. Bf16 (ConvOptions::bf16_accumulator_step): rounded
@@ -83,9 +84,9 @@ MagnitudeRange merge(MagnitudeRange a, MagnitudeRange b) {
     return MagnitudeRange{std::max(a.max_bits, b.max_bits), std::min(a.min_nonzero_bits - 1u, b.min_nonzero_bits - 1u) + 1u};
 }
 
-// Whether every running sum of a depthwise tap loop over inputs and weights in these ranges is +0 or a normal float
-// below 2^111 in magnitude (where round_bf16_rne_normal is round_bf16_rne), for `taps` fused multiply-adds each
-// followed by a bf16 rounding, starting from +0:
+// Whether every running sum of a depthwise tap loop over inputs in range `in` and weights bounded by `w`
+// (dw_weight_bound) is +0 or a normal float below 2^111 in magnitude (where round_bf16_rne_normal is round_bf16_rne),
+// for kh * kw fused multiply-adds each followed by a bf16 rounding, starting from +0:
 // - Every non-zero input is a multiple of 2^(ex - 23), ex the exponent of the smallest one, and so for the weights:
 //   every product, and by induction every sum, is a multiple of g = 2^(ex + ew - 46) (rounding a multiple of g to
 //   24 or 8 significant bits gives a multiple of g). With g >= 2^-126 a non-zero sum is normal, and rounding never
@@ -94,21 +95,28 @@ MagnitudeRange merge(MagnitudeRange a, MagnitudeRange b) {
 //   stays +0). So the Veltkamp rounding's +0 for -0 never shows.
 // - Each rounding grows |sum| by at most 2^-8 of it (bf16) and 2^-24 (the fp32 FMA): |sum| <= taps * max|x| *
 //   max|w| * (1 + 2^-8)^(2 taps), which must stay below 2^111. NaN and Inf inputs or weights fail this.
-bool sums_stay_normal(MagnitudeRange in, MagnitudeRange w, int64_t taps) {
-    constexpr uint32_t kFiniteMax = 0x7F7FFFFFu, kNormalMin = 0x00800000u;
-    if (in.max_bits > kFiniteMax || w.max_bits > kFiniteMax) return false;
-    if (in.max_bits == 0 || w.max_bits == 0) return true;  // every product is zero: every sum +0
-    if (in.min_nonzero_bits < kNormalMin || w.min_nonzero_bits < kNormalMin) return false;
-    const int ex = static_cast<int>(in.min_nonzero_bits >> 23) - 127, ew = static_cast<int>(w.min_nonzero_bits >> 23) - 127;
-    if (ex + ew - 46 < -126) return false;
-    auto value = [](uint32_t b) {
-        float f;
-        std::memcpy(&f, &b, sizeof(f));
-        return static_cast<double>(f);
-    };
-    const double bound = static_cast<double>(taps) * value(in.max_bits) * value(w.max_bits) *
-                         std::pow(1.0 + 1.0 / 256.0, 2.0 * static_cast<double>(taps));
-    return bound < 0x1p111;
+// The weights' part is dw_weight_bound's, computed once per kernel: this runs per plane task.
+constexpr uint32_t kFiniteMaxBits = 0x7F7FFFFFu, kNormalMinBits = 0x00800000u;
+
+DwWeightBound dw_weight_bound(MagnitudeRange w, int64_t taps) {
+    DwWeightBound b;
+    b.finite = w.max_bits <= kFiniteMaxBits;
+    b.all_zero = w.max_bits == 0;
+    b.normal = b.finite && !b.all_zero && w.min_nonzero_bits >= kNormalMinBits;
+    if (!b.normal) return b;
+    b.min_exponent = static_cast<int>(w.min_nonzero_bits >> 23) - 127;
+    b.sum_per_input = static_cast<double>(taps) * static_cast<double>(std::bit_cast<float>(w.max_bits)) *
+                      std::pow(1.0 + 1.0 / 256.0, 2.0 * static_cast<double>(taps));
+    return b;
+}
+
+bool sums_stay_normal(MagnitudeRange in, const DwWeightBound& w) {
+    if (in.max_bits > kFiniteMaxBits || !w.finite) return false;
+    if (in.max_bits == 0 || w.all_zero) return true;  // every product is zero: every sum +0
+    if (!w.normal || in.min_nonzero_bits < kNormalMinBits) return false;
+    const int ex = static_cast<int>(in.min_nonzero_bits >> 23) - 127;
+    if (ex + w.min_exponent - 46 < -126) return false;
+    return static_cast<double>(std::bit_cast<float>(in.max_bits)) * w.sum_per_input < 0x1p111;
 }
 
 // The depthwise accumulation of OWB pixels over one kernel row: tap kw of pixel b reads the vector at
@@ -382,7 +390,7 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
                     if (!dest) {
                         dw_fill_plane<false>(d, g, n, cb, plane.data());
                         dw_plane_block<KH, KW, OWB, A, DwSums::Fp32>(d, g, n, cb, plane.data());
-                    } else if (sums_stay_normal(dw_fill_plane<true>(d, g, n, cb, plane.data()), d.weight_range, p.kh * p.kw))
+                    } else if (sums_stay_normal(dw_fill_plane<true>(d, g, n, cb, plane.data()), d.weight_bound))
                         dw_plane_block<KH, KW, OWB, A, DwSums::Bf16Normal>(d, g, n, cb, plane.data());
                     else
                         dw_plane_block<KH, KW, OWB, A, DwSums::Bf16>(d, g, n, cb, plane.data());
@@ -405,7 +413,7 @@ void dw_all(const DwArgs& d, Act act, bool dest) {
         parallel_range(p.batch, [&](int64_t n) { seen[static_cast<size_t>(n)] = magnitude_range(d.in + n * image, image); });
         MagnitudeRange all;
         for (const MagnitudeRange& r : seen) all = merge(all, r);
-        sums = sums_stay_normal(all, d.weight_range, p.kh * p.kw) ? DwSums::Bf16Normal : DwSums::Bf16;
+        sums = sums_stay_normal(all, d.weight_bound) ? DwSums::Bf16Normal : DwSums::Bf16;
     }
     dispatch_act(act, [&]<Act A>() {
         parallel_range(rows * cgroups, [&](int64_t t) {
@@ -671,7 +679,7 @@ ConvKernel::ConvKernel(const ConvParams& params, const float* weight, const floa
             m_dw_weights.resize(static_cast<size_t>(taps * cp));
             for (int64_t c = 0; c < p.out_c; ++c)
                 for (int64_t t = 0; t < taps; ++t) m_dw_weights.data()[t * cp + c] = weight[c * taps + t];
-            m_dw_weight_range = magnitude_range(m_dw_weights.data(), taps * cp);
+            m_dw_weight_bound = dw_weight_bound(magnitude_range(m_dw_weights.data(), taps * cp), taps);
             break;
         }
         case Method::Direct: {
@@ -743,7 +751,7 @@ void dispatch_dw_size(const ConvParams& p, bool dest, F&& f) {
 
 void ConvKernel::run_depthwise(const float* in, float* out, Act act, const float* residual, const OutputHook& hook) const {
     DwArgs d{&m_p, in, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), nullptr, hook,
-             m_dw_weight_range};
+             m_dw_weight_bound};
     const bool dest = m_options.bf16_accumulator_step > 0;
     dispatch_dw_size(m_p, dest, [&]<int KH, int KW, int OWB>() { dw_all<KH, KW, OWB>(d, act, dest); });
 }
@@ -767,7 +775,7 @@ void ConvKernel::run_depthwise_rows(const float* const* rows, int64_t n, int64_t
                                     Act act, const float* residual) const {
     if (m_method != Method::Depthwise) throw std::invalid_argument("run_depthwise_rows: not a depthwise conv");
     DwArgs d{&m_p, nullptr, out, residual, m_dw_weights.data(), m_bias.data(), padded_channels(m_p.out_c), rows, {},
-             m_dw_weight_range};
+             m_dw_weight_bound};
     dispatch_dw_size(m_p, m_options.bf16_accumulator_step > 0, [&]<int KH, int KW, int OWB>() {
         dw_rows<KH, KW, OWB>(d, act, m_options.bf16_accumulator_step > 0, n, oh_begin, oh_end);
     });

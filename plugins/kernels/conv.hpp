@@ -69,6 +69,17 @@ struct MagnitudeRange {
     uint32_t max_bits = 0;
     uint32_t min_nonzero_bits = 0;
 };
+// What that proof needs of a depthwise kernel's weights, computed once from their MagnitudeRange (conv.cpp,
+// dw_weight_bound): finite (no NaN or Inf); all zero; normal (finite, not all zero, no denormal); and when normal,
+// the exponent of the smallest non-zero one and kh * kw * max|w| * (1 + 2^-8)^(2 kh kw), the bound on |sum| per
+// unit of max|input|. The default proves nothing.
+struct DwWeightBound {
+    bool finite = false;
+    bool all_zero = false;
+    bool normal = false;
+    int min_exponent = 0;
+    double sum_per_input = 0.0;
+};
 
 class ConvKernel {
 public:
@@ -122,7 +133,7 @@ private:
     std::vector<PackedB> m_groups_b;  // one packed B per group ([kh * kw * in_c/groups, out_c/groups])
     AlignedBuffer m_bias;             // padded(out_c) + one panel of zeros
     AlignedBuffer m_dw_weights;       // depthwise: [kh * kw][padded(c)]; direct: [kh * kw][in_c][padded(out_c)]
-    MagnitudeRange m_dw_weight_range;  // depthwise: of m_dw_weights
+    DwWeightBound m_dw_weight_bound;  // depthwise: of m_dw_weights
 };
 
 // An inverted-residual block's expansion (pointwise, + expand_act) straight into its depthwise conv (+ dw_act, +
